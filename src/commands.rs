@@ -1,0 +1,164 @@
+//! What each command of the CLI does, in terms of the library. Commands
+//! print results on stdout and progress notes on stderr; errors go back to
+//! `main`, which prints them and picks the exit code.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{CaCommand, Cli, Command, RenderArgs, SpecArg};
+use crate::error::{Error, Result};
+use crate::ignition::SpecVersion;
+use crate::output;
+use crate::project::{MissingCa, Project};
+use crate::scaffold;
+
+pub fn run(cli: Cli) -> Result<()> {
+    let pki_dir = cli.pki.clone().unwrap_or_else(|| under(&cli.dir, "pki"));
+    match cli.command {
+        Command::Render(args) => render(&cli.dir, pki_dir, &args),
+        Command::Validate(spec) => validate(&cli.dir, pki_dir, &spec),
+        Command::Init { dir } => init(&dir),
+        Command::Ca(CaCommand::Init { names }) => ca_init(&cli.dir, pki_dir, &names),
+    }
+}
+
+/// `root/rel`, without the `./` that reads badly in messages.
+fn under(root: &Path, rel: &str) -> PathBuf {
+    if root == Path::new(".") {
+        PathBuf::from(rel)
+    } else {
+        root.join(rel)
+    }
+}
+
+fn note(message: &str) {
+    eprintln!("coregen: {message}");
+}
+
+fn spec_of(project: &Project, arg: &SpecArg) -> SpecVersion {
+    arg.spec.unwrap_or(project.inventory.cluster.spec)
+}
+
+fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    let hosts = project.select_hosts(if args.all { &[] } else { &args.hosts })?;
+    let missing = if args.no_create_ca {
+        MissingCa::Refuse
+    } else {
+        MissingCa::Create
+    };
+    let cas = project.ca_certs(missing, &mut |msg| note(msg))?;
+    let spec = spec_of(&project, &args.spec);
+    let pretty = !args.compact;
+
+    if args.stdout {
+        let [host] = hosts.as_slice() else {
+            return Err(Error::new("--stdout takes exactly one --host"));
+        };
+        let mut bytes = project.render_each(&[host], &cas, spec, |_, c| Ok(c.to_bytes(pretty)))?;
+        let bytes = bytes.pop().expect("one host rendered");
+        return std::io::stdout()
+            .write_all(&bytes)
+            .map_err(|e| Error::new("cannot write to standard output").with_source(e));
+    }
+
+    let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
+    output::ensure_dir(&out_dir)?;
+    let staged = project.render_each(&hosts, &cas, spec, |host, config| {
+        output::stage(
+            out_dir.join(format!("{}.ign", host.name)),
+            &config.to_bytes(pretty),
+        )
+    })?;
+    let written = output::commit(staged)?;
+    for path in &written.changed {
+        println!("wrote {}", path.display());
+    }
+    if !written.unchanged.is_empty() {
+        note(&format!("{} config(s) unchanged", written.unchanged.len()));
+    }
+    Ok(())
+}
+
+fn validate(root: &Path, pki_dir: PathBuf, spec: &SpecArg) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    let cas = project.ca_certs(MissingCa::Skip, &mut |_| {})?;
+    let missing: Vec<&str> = project
+        .inventory
+        .cluster
+        .cas
+        .keys()
+        .filter(|name| !cas.iter().any(|c| &&c.name == name))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        note(&format!(
+            "CA(s) {} not created yet; `coregen render` or `coregen ca init` creates them",
+            missing.join(", ")
+        ));
+    }
+    let spec = spec_of(&project, spec);
+    let hosts = project.select_hosts(&[])?;
+    project.render_each(&hosts, &cas, spec, |_, _| Ok(()))?;
+    println!(
+        "ok: {} host(s), {} template(s), spec {spec}",
+        hosts.len(),
+        project.templates.names().count()
+    );
+    Ok(())
+}
+
+fn init(dir: &Path) -> Result<()> {
+    let created = scaffold::create(dir)?;
+    for path in &created {
+        println!("created {}", path.display());
+    }
+    note(&format!(
+        "render it with: coregen -C {} render --all",
+        dir.display()
+    ));
+    Ok(())
+}
+
+fn ca_init(root: &Path, pki_dir: PathBuf, names: &[String]) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    let cluster = &project.inventory.cluster;
+    let selected: Vec<&String> = if names.is_empty() {
+        cluster.cas.keys().collect()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                cluster.cas.get_key_value(n).map(|(k, _)| k).ok_or_else(|| {
+                    Error::new(format!(
+                        "no CA `{n}` in hosts/cluster.toml (declare it as [ca.{n}])"
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    if selected.is_empty() {
+        return Err(Error::new(
+            "hosts/cluster.toml declares no CA ([ca.<name>])",
+        ));
+    }
+    let mut failed = None;
+    for name in selected {
+        let spec = &cluster.cas[name];
+        match project.pki.init(name, spec, cluster.name.as_str()) {
+            Ok(_) => println!(
+                "created CA `{name}` ({}) in {}",
+                spec.key_type,
+                project.pki.ca_dir(name).display()
+            ),
+            Err(e) => {
+                eprintln!("coregen: error: {e}");
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    match failed {
+        Some(_) => Err(Error::new("some CAs were not created; see above")),
+        None => Ok(()),
+    }
+}

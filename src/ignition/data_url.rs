@@ -1,0 +1,159 @@
+//! File contents as RFC 2397 data URLs, the way Ignition carries inline
+//! files, and back.
+//!
+//! Encoding picks the shortest of: percent-encoded text (`data:,`, readable
+//! in a review), base64 (`data:;base64,`), and gzip then base64 with
+//! `compression: gzip`. Gzip is only tried past a size where it can win, and
+//! its output is deterministic (no timestamp), so a render is reproducible.
+
+use std::io::{Read, Write};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+/// Kept as they are: RFC 3986 unreserved characters and the sub-delimiters
+/// that are safe in a data URL. `%`, `#`, `?`, quotes and all white space
+/// are escaped.
+const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'/');
+
+/// Below this size gzip's header and trailer (18 bytes) eat any gain.
+const GZIP_MIN_LEN: usize = 256;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataUrl {
+    pub source: String,
+    /// `Some("gzip")` when the data is compressed.
+    pub compression: Option<&'static str>,
+}
+
+pub fn encode_contents(contents: &[u8]) -> DataUrl {
+    let base64 = || format!("data:;base64,{}", STANDARD.encode(contents));
+    let mut best = match std::str::from_utf8(contents) {
+        Ok(text) => {
+            let percent = format!("data:,{}", utf8_percent_encode(text, KEEP));
+            let b64 = base64();
+            if percent.len() <= b64.len() {
+                percent
+            } else {
+                b64
+            }
+        }
+        Err(_) => base64(),
+    };
+    let mut compression = None;
+    if contents.len() >= GZIP_MIN_LEN {
+        let gz = gzip(contents);
+        let zipped = format!("data:;base64,{}", STANDARD.encode(gz));
+        if zipped.len() < best.len() {
+            best = zipped;
+            compression = Some("gzip");
+        }
+    }
+    DataUrl {
+        source: best,
+        compression,
+    }
+}
+
+fn gzip(contents: &[u8]) -> Vec<u8> {
+    // GzEncoder writes mtime 0 and no file name: the output depends only on
+    // the input and the level.
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder
+        .write_all(contents)
+        .expect("writing to a Vec cannot fail");
+    encoder.finish().expect("writing to a Vec cannot fail")
+}
+
+/// Decodes a `data:` URL (with optional gzip), as Ignition would.
+pub fn decode_data_url(source: &str, compression: Option<&str>) -> Result<Vec<u8>, String> {
+    let rest = source
+        .strip_prefix("data:")
+        .ok_or_else(|| format!("not a data URL: {source:.40}"))?;
+    let (meta, data) = rest
+        .split_once(',')
+        .ok_or_else(|| "data URL without a comma".to_string())?;
+    let raw: Vec<u8> = if meta.ends_with(";base64") {
+        STANDARD
+            .decode(data)
+            .map_err(|e| format!("bad base64 in data URL: {e}"))?
+    } else {
+        percent_decode_str(data).collect()
+    };
+    match compression {
+        None | Some("") => Ok(raw),
+        Some("gzip") => {
+            let mut out = Vec::new();
+            GzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .map_err(|e| format!("bad gzip data: {e}"))?;
+            Ok(out)
+        }
+        Some(other) => Err(format!("unknown compression {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(contents: &[u8]) -> DataUrl {
+        let url = encode_contents(contents);
+        assert_eq!(
+            decode_data_url(&url.source, url.compression).unwrap(),
+            contents
+        );
+        url
+    }
+
+    #[test]
+    fn short_text_stays_readable() {
+        let url = round_trip(b"node1\n");
+        assert_eq!(url.source, "data:,node1%0A");
+        assert_eq!(url.compression, None);
+    }
+
+    #[test]
+    fn characters_that_end_or_break_a_url_are_escaped() {
+        let url = round_trip("plain_text-with/a%sign,a#mark,a?mark+\"quotes\"+ü\n".as_bytes());
+        let body = url.source.strip_prefix("data:,").unwrap();
+        assert!(!body.contains(['#', '?', ' ', '"', '\n']), "{body}");
+        assert!(body.contains("%25") && body.contains("%23"), "{body}");
+    }
+
+    #[test]
+    fn binary_becomes_base64() {
+        let url = round_trip(&[0, 159, 146, 150, 255]);
+        assert!(url.source.starts_with("data:;base64,"));
+    }
+
+    #[test]
+    fn long_repetitive_text_is_gzipped_deterministically() {
+        let text = "Environment=A=1\n".repeat(100);
+        let url = round_trip(text.as_bytes());
+        assert_eq!(url.compression, Some("gzip"));
+        assert_eq!(encode_contents(text.as_bytes()), url);
+    }
+}

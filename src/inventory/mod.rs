@@ -1,0 +1,190 @@
+//! The declarative inventory under `hosts/`, loaded into resolved hosts.
+//!
+//! ```text
+//! hosts/cluster.toml        cluster-wide settings, SSH keys, vars, the CAs
+//! hosts/groups/all.toml     optional: what every host gets
+//! hosts/groups/<group>.toml what the hosts of a group share
+//! hosts/<host>.toml         one host; the file stem is its name
+//! ```
+//!
+//! Loading parses every file (`raw.rs`), checks each value as it is read
+//! (`names.rs`), and merges cluster, then `all`, then the host's groups in the
+//! order it lists them, then the host (`load.rs`). What comes out is a list of
+//! [`Host`]s that need no further checking: rendering only looks things up.
+//! Each item remembers where it was declared ([`Origin`]), so that a problem
+//! found later (a missing template, an undefined variable) still points at
+//! the right line.
+
+mod load;
+mod names;
+mod raw;
+mod source;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use names::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
+pub use source::did_you_mean;
+
+use crate::error::{Error, Place, Result};
+use crate::ignition::SpecVersion;
+use crate::pki::CaSpec;
+
+#[derive(Debug)]
+pub struct Inventory {
+    /// The folder that holds `hosts/` (and usually `templates/`).
+    pub root: PathBuf,
+    pub cluster: Cluster,
+    /// Sorted by name.
+    pub hosts: Vec<Host>,
+}
+
+impl Inventory {
+    /// Loads and checks `root/hosts/`.
+    pub fn load(root: &Path) -> Result<Inventory> {
+        load::load(root)
+    }
+
+    /// The host called `name`, or an error that suggests a close name.
+    pub fn host(&self, name: &str) -> Result<&Host> {
+        match self.hosts.binary_search_by(|h| h.name.as_str().cmp(name)) {
+            Ok(i) => Ok(&self.hosts[i]),
+            Err(_) => {
+                let mut msg = format!("no host `{name}` in {}", self.hosts_dir().display());
+                if let Some(best) = did_you_mean(name, self.hosts.iter().map(|h| h.name.as_str())) {
+                    msg.push_str(&format!(" (did you mean `{best}`?)"));
+                }
+                Err(Error::new(msg))
+            }
+        }
+    }
+
+    pub fn host_by_mac(&self, mac: MacAddr) -> Option<&Host> {
+        self.hosts.iter().find(|h| h.mac == Some(mac))
+    }
+
+    pub fn hosts_dir(&self) -> PathBuf {
+        self.root.join("hosts")
+    }
+}
+
+/// `hosts/cluster.toml`, resolved.
+#[derive(Debug)]
+pub struct Cluster {
+    pub name: HostName,
+    pub domain: Option<Domain>,
+    pub spec: SpecVersion,
+    pub ssh_authorized_keys: Vec<String>,
+    pub vars: toml::Table,
+    /// The CAs by name; every host trusts all of them.
+    pub cas: BTreeMap<String, CaSpec>,
+}
+
+/// One host with cluster, groups and its own file merged.
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub name: HostName,
+    /// `name.domain`, or the name when the cluster has no domain.
+    pub fqdn: String,
+    pub ip: Option<IpAddr>,
+    pub mac: Option<MacAddr>,
+    pub install_disk: Option<AbsPath>,
+    /// Every group the host is in, `all` first when it exists, in merge order.
+    pub groups: Vec<String>,
+    pub ssh_authorized_keys: Vec<String>,
+    pub vars: toml::Table,
+    pub kernel_arguments: KernelArguments,
+    pub units: Vec<Unit>,
+    pub files: Vec<FileEntry>,
+    pub directories: Vec<Directory>,
+    /// The host's own inventory file.
+    pub file: PathBuf,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KernelArguments {
+    pub should_exist: Vec<String>,
+    pub should_not_exist: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Unit {
+    pub name: UnitName,
+    /// `None` leaves the unit's enablement to its preset.
+    pub enabled: Option<bool>,
+    pub mask: bool,
+    /// `None` configures a unit the OS already ships (enable, mask, drop-ins).
+    pub contents: Option<Contents>,
+    pub dropins: Vec<Dropin>,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+pub struct Dropin {
+    pub name: DropinName,
+    pub contents: Contents,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+pub struct FileEntry {
+    pub path: AbsPath,
+    pub mode: Mode,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub overwrite: bool,
+    /// `None` makes an empty file.
+    pub contents: Option<Contents>,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+pub struct Directory {
+    pub path: AbsPath,
+    pub mode: Mode,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub origin: Origin,
+}
+
+/// Where the text of a file, unit or drop-in comes from.
+#[derive(Clone, Debug)]
+pub enum Contents {
+    /// A template by name; the origin is the `template` key, for errors.
+    Template { name: String, origin: Origin },
+    /// Text taken literally from the inventory.
+    Inline(String),
+}
+
+/// Where in the inventory an item or a key was declared. Cheap to clone,
+/// since items of a group are copied into each of its hosts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin(Arc<(Place, String)>);
+
+impl Origin {
+    pub fn new(place: Place, key: String) -> Origin {
+        Origin(Arc::new((place, key)))
+    }
+
+    pub fn place(&self) -> &Place {
+        &self.0.0
+    }
+
+    pub fn key(&self) -> &str {
+        &self.0.1
+    }
+
+    /// An error about this item, pointing at its declaration.
+    pub fn error(&self, message: impl Into<String>) -> Error {
+        Error::new(message).at(self.place().clone()).key(self.key())
+    }
+
+    /// An error about one key of this item, such as its `mode`.
+    pub fn error_in(&self, key: &str, message: impl Into<String>) -> Error {
+        Error::new(message)
+            .at(self.place().clone())
+            .key(format!("{}.{key}", self.key()))
+    }
+}

@@ -1,0 +1,394 @@
+//! Validated scalar values of the inventory: host names, MAC addresses, file
+//! modes, absolute paths and systemd unit names.
+//!
+//! Each type checks itself while it is deserialized, so an invalid value is
+//! reported by the TOML reader with its exact place; code past the inventory
+//! loader never sees an unchecked one.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+/// Implements `Deserialize` through `FromStr`, so the parse error becomes the
+/// message at the value's place.
+macro_rules! deserialize_from_str {
+    ($ty:ty) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(de::Error::custom)
+            }
+        }
+    };
+}
+
+/// A host name: one DNS label (RFC 1123), lower case. It is also the file
+/// stem of the host's inventory file and of its output files.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct HostName(String);
+
+impl HostName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for HostName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let valid = !s.is_empty()
+            && s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if valid {
+            Ok(HostName(s.to_string()))
+        } else {
+            Err(format!(
+                "{s:?} is not a valid host name: use 1 to 63 lower-case letters, digits and \
+                 inner hyphens (a DNS label)"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for HostName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A DNS domain such as `cluster.example.com`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Domain(String);
+
+impl Domain {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Domain {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let valid = s.len() <= 253 && s.split('.').all(|label| label.parse::<HostName>().is_ok());
+        if valid {
+            Ok(Domain(s.to_string()))
+        } else {
+            Err(format!(
+                "{s:?} is not a valid DNS domain: use dot-separated lower-case labels"
+            ))
+        }
+    }
+}
+
+/// An Ethernet MAC address, shown as lower-case `aa:bb:cc:dd:ee:ff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MacAddr([u8; 6]);
+
+impl FromStr for MacAddr {
+    type Err = String;
+
+    /// Accepts `:` or `-` separators and either case, the forms that
+    /// operators copy from `ip link` and from iPXE.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!("{s:?} is not a MAC address (expected six hex pairs like 52:54:00:12:34:56)")
+        };
+        let parts: Vec<&str> = s.split([':', '-']).collect();
+        if parts.len() != 6 {
+            return Err(bad());
+        }
+        let mut bytes = [0u8; 6];
+        for (byte, part) in bytes.iter_mut().zip(parts) {
+            if part.len() != 2 {
+                return Err(bad());
+            }
+            *byte = u8::from_str_radix(part, 16).map_err(|_| bad())?;
+        }
+        Ok(MacAddr(bytes))
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+impl Serialize for MacAddr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A permission mode, written in TOML as a string of octal digits (`"0644"`).
+/// Integers are refused: TOML does not tell `0o644` from `644`, and the
+/// decimal one is a classic way to make a file sticky and world-writable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mode(u32);
+
+impl Mode {
+    pub const fn new(bits: u32) -> Mode {
+        Mode(bits)
+    }
+
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// setuid, setgid or sticky: allowed only from Ignition spec 3.4.0 on.
+    pub fn has_special_bits(self) -> bool {
+        self.0 & 0o7000 != 0
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04o}", self.0)
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let digits = s.strip_prefix("0o").unwrap_or(s);
+        let bits = u32::from_str_radix(digits, 8)
+            .ok()
+            .filter(|_| !digits.is_empty() && digits.len() <= 5);
+        match bits {
+            Some(bits) if bits <= 0o7777 => Ok(Mode(bits)),
+            _ => Err(format!(
+                "invalid mode {s:?}: expected octal digits from \"0000\" to \"7777\", such as \"0644\""
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Mode;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mode as a string of octal digits, such as \"0644\"")
+            }
+
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Mode, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
+}
+
+/// An absolute, normalized path on the host: starts with `/`, and has no
+/// empty, `.` or `..` component and no trailing slash.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AbsPath(String);
+
+impl AbsPath {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for AbsPath {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let Some(rest) = s.strip_prefix('/') else {
+            return Err(format!(
+                "path {s:?} is relative: paths on the host must start with /"
+            ));
+        };
+        if rest.is_empty()
+            || rest
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(format!(
+                "path {s:?} is not normalized: no empty, \".\" or \"..\" components and no trailing /"
+            ));
+        }
+        Ok(AbsPath(s.to_string()))
+    }
+}
+
+impl fmt::Display for AbsPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A systemd unit name such as `etcd-member.service` or `getty@tty1.service`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct UnitName(String);
+
+const UNIT_SUFFIXES: &[&str] = &[
+    "service",
+    "socket",
+    "device",
+    "mount",
+    "automount",
+    "swap",
+    "target",
+    "path",
+    "timer",
+    "slice",
+    "scope",
+];
+
+impl UnitName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for UnitName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (stem, suffix) = s.rsplit_once('.').unwrap_or((s, ""));
+        if !UNIT_SUFFIXES.contains(&suffix) {
+            return Err(format!(
+                "invalid unit name {s:?}: it must end in a unit type such as .service, .socket, \
+                 .timer, .mount or .target"
+            ));
+        }
+        if stem.is_empty() || s.len() > 255 || !stem.bytes().all(is_unit_name_byte) {
+            return Err(format!(
+                "invalid unit name {s:?}: use letters, digits and \":-_.@\\\" before the suffix"
+            ));
+        }
+        Ok(UnitName(s.to_string()))
+    }
+}
+
+fn is_unit_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b":-_.@\\".contains(&b)
+}
+
+impl fmt::Display for UnitName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A drop-in file name: `NAME.conf`, placed in `<unit>.d/`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct DropinName(String);
+
+impl DropinName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for DropinName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.strip_suffix(".conf") {
+            Some(stem) if !stem.is_empty() && stem.bytes().all(is_unit_name_byte) => {
+                Ok(DropinName(s.to_string()))
+            }
+            _ => Err(format!(
+                "invalid drop-in name {s:?}: expected a name ending in .conf, such as \"10-tls.conf\""
+            )),
+        }
+    }
+}
+
+impl fmt::Display for DropinName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+deserialize_from_str!(HostName);
+deserialize_from_str!(Domain);
+deserialize_from_str!(MacAddr);
+deserialize_from_str!(AbsPath);
+deserialize_from_str!(UnitName);
+deserialize_from_str!(DropinName);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names() {
+        assert!("node1".parse::<HostName>().is_ok());
+        assert!("etcd-a-2".parse::<HostName>().is_ok());
+        for bad in ["", "Node1", "-a", "a-", "a.b", "a_b", &"x".repeat(64)] {
+            assert!(bad.parse::<HostName>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn macs_normalize_to_lower_case_colons() {
+        let mac: MacAddr = "52-54-00-AB-cd-01".parse().unwrap();
+        assert_eq!(mac.to_string(), "52:54:00:ab:cd:01");
+        for bad in [
+            "52:54:00:ab:cd",
+            "52:54:00:ab:cd:zz",
+            "525400abcd01",
+            "5:54:00:ab:cd:011",
+        ] {
+            assert!(bad.parse::<MacAddr>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!("0644".parse::<Mode>().unwrap().bits(), 0o644);
+        assert_eq!("0o4755".parse::<Mode>().unwrap().bits(), 0o4755);
+        assert!("4755".parse::<Mode>().unwrap().has_special_bits());
+        for bad in ["", "0999", "rw-r--r--", "17777", "0o"] {
+            assert!(bad.parse::<Mode>().is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(Mode::new(0o600).to_string(), "0600");
+    }
+
+    #[test]
+    fn paths() {
+        assert!("/etc/hostname".parse::<AbsPath>().is_ok());
+        for bad in ["etc/x", "/", "/etc/", "/etc//x", "/etc/../x", "/./x"] {
+            assert!(bad.parse::<AbsPath>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn unit_names() {
+        assert!("etcd-member.service".parse::<UnitName>().is_ok());
+        assert!("getty@tty1.service".parse::<UnitName>().is_ok());
+        for bad in [
+            "etcd",
+            "etcd.conf",
+            ".service",
+            "a b.service",
+            "x/y.service",
+        ] {
+            assert!(bad.parse::<UnitName>().is_err(), "{bad:?} accepted");
+        }
+        assert!("10-tls.conf".parse::<DropinName>().is_ok());
+        assert!("10-tls".parse::<DropinName>().is_err());
+    }
+}

@@ -1,0 +1,113 @@
+//! The inventory files exactly as written: serde structs that mirror the
+//! TOML, with spans kept wherever a later check may need to point back.
+//!
+//! Unknown keys are refused here (`deny_unknown_fields`); checks that span
+//! several keys or files happen when these are resolved in `load.rs`.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::names::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
+use crate::ignition::SpecVersion;
+use crate::pki::KeyType;
+
+/// `hosts/cluster.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub name: HostName,
+    pub domain: Option<Domain>,
+    pub spec: Option<SpecVersion>,
+    #[serde(default)]
+    pub ssh_authorized_keys: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub vars: toml::Table,
+    #[serde(default)]
+    pub ca: BTreeMap<HostName, RawCa>,
+}
+
+/// `[ca.<name>]` in cluster.toml.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCa {
+    pub key_type: Option<KeyType>,
+    pub validity_days: Option<Spanned<u32>>,
+}
+
+/// A group file (`hosts/groups/<group>.toml`) or a host file
+/// (`hosts/<host>.toml`). The host-only keys are refused in group files
+/// when the layer is resolved.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLayer {
+    pub groups: Option<Spanned<Vec<Spanned<String>>>>,
+    pub ip: Option<Spanned<IpAddr>>,
+    pub mac: Option<Spanned<MacAddr>>,
+    pub install_disk: Option<Spanned<AbsPath>>,
+    #[serde(default)]
+    pub ssh_authorized_keys: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub vars: toml::Table,
+    #[serde(default)]
+    pub kernel_arguments: RawKernelArguments,
+    #[serde(default)]
+    pub units: Vec<Spanned<RawUnit>>,
+    #[serde(default)]
+    pub files: Vec<Spanned<RawFile>>,
+    #[serde(default)]
+    pub directories: Vec<Spanned<RawDirectory>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKernelArguments {
+    #[serde(default)]
+    pub should_exist: Vec<String>,
+    #[serde(default)]
+    pub should_not_exist: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUnit {
+    pub name: Spanned<UnitName>,
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub mask: bool,
+    pub template: Option<Spanned<String>>,
+    pub contents: Option<Spanned<String>>,
+    #[serde(default)]
+    pub dropins: Vec<Spanned<RawDropin>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDropin {
+    pub name: Spanned<DropinName>,
+    pub template: Option<Spanned<String>>,
+    pub contents: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    pub path: Spanned<AbsPath>,
+    pub mode: Option<Spanned<Mode>>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub overwrite: Option<bool>,
+    pub template: Option<Spanned<String>>,
+    pub contents: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDirectory {
+    pub path: Spanned<AbsPath>,
+    pub mode: Option<Spanned<Mode>>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+}

@@ -1,0 +1,14 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = coregen::cli::Cli::parse();
+    match coregen::commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("coregen: error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! Turns one resolved host into its Ignition config: the host's files,
+//! directories, units and kernel arguments from the inventory and templates,
+//! plus what coregen adds to every host (`/etc/hostname`, the `core` user's
+//! SSH keys, and each CA certificate as a trust anchor).
+//!
+//! The config is built from `ignition-config`'s typed structs; templates
+//! produce only the text of files and units. The template context is built
+//! once per [`Renderer`] and only its `host` and `vars` entries change from
+//! one host to the next, so rendering a host costs the same in a cluster of
+//! ten hosts as in one of ten thousand.
+
+use std::collections::HashSet;
+
+use handlebars::Context;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::error::Result;
+use crate::ignition::{Config, SpecVersion, build, encode_contents};
+use crate::inventory::{Contents, Host, Inventory, Mode, Origin, did_you_mean};
+use crate::pki::CaCert;
+use crate::template::Templates;
+
+/// The user whose SSH keys the inventory sets, as on Fedora CoreOS.
+const CORE_USER: &str = "core";
+
+/// The CA whose certificate Ignition itself trusts for HTTPS fetches.
+const HTTP_CA: &str = "http";
+
+/// Where a CA certificate is installed on the host; `update-ca-trust` picks
+/// it up from there.
+pub fn ca_anchor_path(ca: &str) -> String {
+    format!("/etc/pki/ca-trust/source/anchors/coregen-{ca}.crt")
+}
+
+pub struct Renderer<'a> {
+    templates: &'a Templates,
+    cas: &'a [CaCert],
+    spec: SpecVersion,
+    context: Context,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(
+        inventory: &Inventory,
+        templates: &'a Templates,
+        cas: &'a [CaCert],
+        spec: SpecVersion,
+    ) -> Renderer<'a> {
+        Renderer {
+            templates,
+            cas,
+            spec,
+            context: Context::from(shared_context(inventory, spec)),
+        }
+    }
+
+    pub fn spec(&self) -> SpecVersion {
+        self.spec
+    }
+
+    pub fn render(&mut self, host: &Host) -> Result<Config> {
+        self.set_host(host);
+        let mut built = build::Config {
+            storage: Some(self.storage(host)?),
+            systemd: Some(self.systemd(host)?),
+            ..Default::default()
+        };
+        if !host.ssh_authorized_keys.is_empty() {
+            let mut core = build::User::new(CORE_USER.to_string());
+            core.ssh_authorized_keys = Some(host.ssh_authorized_keys.clone());
+            built.passwd = Some(build::Passwd {
+                users: Some(vec![core]),
+                groups: None,
+            });
+        }
+        let kargs = &host.kernel_arguments;
+        if !kargs.should_exist.is_empty() || !kargs.should_not_exist.is_empty() {
+            built.kernel_arguments = Some(build::KernelArguments {
+                should_exist: non_empty(kargs.should_exist.clone()),
+                should_not_exist: non_empty(kargs.should_not_exist.clone()),
+            });
+        }
+        if let Some(http) = self.cas.iter().find(|ca| ca.name == HTTP_CA) {
+            built.ignition.security = Some(build::Security {
+                tls: Some(build::SecurityTls {
+                    certificate_authorities: Some(vec![resource(http.pem.as_bytes())]),
+                }),
+            });
+        }
+        Config::from_built(built, self.spec, &format!("host `{}`", host.name))
+    }
+
+    fn set_host(&mut self, host: &Host) {
+        let data = self.context.data_mut();
+        let map = data.as_object_mut().expect("the context is an object");
+        map.insert(
+            "host".into(),
+            serde_json::to_value(HostView::new(host)).expect("hosts serialize"),
+        );
+        map.insert(
+            "vars".into(),
+            serde_json::to_value(&host.vars).expect("TOML tables serialize"),
+        );
+    }
+
+    fn storage(&self, host: &Host) -> Result<build::Storage> {
+        let mut files = vec![plain_file(
+            "/etc/hostname",
+            format!("{}\n", host.name).as_bytes(),
+        )];
+        for ca in self.cas {
+            files.push(plain_file(&ca_anchor_path(&ca.name), ca.pem.as_bytes()));
+        }
+        let reserved: HashSet<String> = files.iter().map(|f| f.path.clone()).collect();
+
+        for entry in &host.files {
+            if reserved.contains(entry.path.as_str()) {
+                return Err(entry.origin.error_in(
+                    "path",
+                    format!(
+                        "{} is written by coregen itself and cannot be set here",
+                        entry.path
+                    ),
+                ));
+            }
+            self.check_mode(entry.mode, &entry.origin)?;
+            let mut file = build::File::new(entry.path.to_string());
+            file.mode = Some(i64::from(entry.mode.bits()));
+            file.overwrite = Some(entry.overwrite);
+            file.user = entry.user.clone().map(|name| build::NodeUser {
+                id: None,
+                name: Some(name),
+            });
+            file.group = entry.group.clone().map(|name| build::NodeGroup {
+                id: None,
+                name: Some(name),
+            });
+            if let Some(contents) = &entry.contents {
+                let text = self.text(contents, host, &entry.origin)?;
+                file.contents = Some(resource(text.as_bytes()));
+            }
+            files.push(file);
+        }
+
+        let mut directories = Vec::with_capacity(host.directories.len());
+        for entry in &host.directories {
+            self.check_mode(entry.mode, &entry.origin)?;
+            let mut dir = build::Directory::new(entry.path.to_string());
+            dir.mode = Some(i64::from(entry.mode.bits()));
+            dir.user = entry.user.clone().map(|name| build::NodeUser {
+                id: None,
+                name: Some(name),
+            });
+            dir.group = entry.group.clone().map(|name| build::NodeGroup {
+                id: None,
+                name: Some(name),
+            });
+            directories.push(dir);
+        }
+
+        Ok(build::Storage {
+            files: Some(files),
+            directories: non_empty(directories),
+            ..Default::default()
+        })
+    }
+
+    fn systemd(&self, host: &Host) -> Result<build::Systemd> {
+        let mut units = Vec::with_capacity(host.units.len());
+        for entry in &host.units {
+            let mut unit = build::Unit::new(entry.name.to_string());
+            unit.enabled = entry.enabled;
+            unit.mask = entry.mask.then_some(true);
+            if let Some(contents) = &entry.contents {
+                unit.contents = Some(self.text(contents, host, &entry.origin)?);
+            }
+            let mut dropins = Vec::with_capacity(entry.dropins.len());
+            for d in &entry.dropins {
+                let mut dropin = build::Dropin::new(d.name.to_string());
+                dropin.contents = Some(self.text(&d.contents, host, &d.origin)?);
+                dropins.push(dropin);
+            }
+            unit.dropins = non_empty(dropins);
+            units.push(unit);
+        }
+        Ok(build::Systemd {
+            units: non_empty(units),
+        })
+    }
+
+    fn check_mode(&self, mode: Mode, origin: &Origin) -> Result<()> {
+        if mode.has_special_bits() && !self.spec.allows_special_mode_bits() {
+            return Err(origin.error_in(
+                "mode",
+                format!(
+                    "mode {mode} has setuid, setgid or sticky bits, which Ignition spec {} lacks \
+                     (they need 3.4.0 or newer)",
+                    self.spec
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The text of a file, unit or drop-in.
+    fn text(&self, contents: &Contents, host: &Host, item: &Origin) -> Result<String> {
+        match contents {
+            Contents::Inline(text) => Ok(text.clone()),
+            Contents::Template { name, origin } => {
+                if !self.templates.contains(name) {
+                    let mut msg = format!(
+                        "no template `{name}` (looked for templates/{name}.hbs and the built-ins)"
+                    );
+                    if let Some(best) = did_you_mean(name, self.templates.names()) {
+                        msg.push_str(&format!("; did you mean `{best}`?"));
+                    }
+                    return Err(origin.error(msg));
+                }
+                self.templates.render(name, &self.context).map_err(|e| {
+                    e.note(format!(
+                        "while rendering {} for host `{}`, declared at {}",
+                        item.key(),
+                        host.name,
+                        item.place()
+                    ))
+                })
+            }
+        }
+    }
+}
+
+fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
+}
+
+fn resource(contents: &[u8]) -> build::Resource {
+    let url = encode_contents(contents);
+    build::Resource {
+        source: Some(url.source),
+        compression: url.compression.map(str::to_string),
+        http_headers: None,
+        verification: None,
+    }
+}
+
+fn plain_file(path: &str, contents: &[u8]) -> build::File {
+    let mut file = build::File::new(path.to_string());
+    file.mode = Some(0o644);
+    file.overwrite = Some(true);
+    file.contents = Some(resource(contents));
+    file
+}
+
+/// What templates see of any host: enough to list peers and addresses.
+#[derive(Serialize)]
+struct HostSummary<'a> {
+    name: &'a str,
+    fqdn: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mac: Option<String>,
+    groups: &'a [String],
+}
+
+impl<'a> HostSummary<'a> {
+    fn new(host: &'a Host) -> HostSummary<'a> {
+        HostSummary {
+            name: host.name.as_str(),
+            fqdn: &host.fqdn,
+            ip: host.ip.map(|ip| ip.to_string()),
+            mac: host.mac.map(|mac| mac.to_string()),
+            groups: &host.groups,
+        }
+    }
+}
+
+/// What templates see of the host being rendered, as `host`.
+#[derive(Serialize)]
+struct HostView<'a> {
+    #[serde(flatten)]
+    summary: HostSummary<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    install_disk: Option<&'a str>,
+    vars: &'a toml::Table,
+}
+
+impl<'a> HostView<'a> {
+    fn new(host: &'a Host) -> HostView<'a> {
+        HostView {
+            summary: HostSummary::new(host),
+            install_disk: host.install_disk.as_ref().map(|d| d.as_str()),
+            vars: &host.vars,
+        }
+    }
+}
+
+/// `cluster`, `hosts` and `groups`: the same for every host.
+fn shared_context(inventory: &Inventory, spec: SpecVersion) -> Value {
+    let cluster = &inventory.cluster;
+    let hosts: Vec<Value> = inventory
+        .hosts
+        .iter()
+        .map(|h| serde_json::to_value(HostSummary::new(h)).expect("hosts serialize"))
+        .collect();
+    let mut groups: Map<String, Value> = Map::new();
+    for (host, summary) in inventory.hosts.iter().zip(&hosts) {
+        for group in &host.groups {
+            let members = groups.entry(group.clone()).or_insert_with(|| json!([]));
+            members
+                .as_array_mut()
+                .expect("built as an array")
+                .push(summary.clone());
+        }
+    }
+    let mut cluster_view = json!({
+        "name": cluster.name.as_str(),
+        "spec": spec.as_str(),
+        "vars": cluster.vars,
+        "cas": cluster.cas.keys().collect::<Vec<_>>(),
+    });
+    if let Some(domain) = &cluster.domain {
+        cluster_view["domain"] = json!(domain.as_str());
+    }
+    json!({
+        "cluster": cluster_view,
+        "hosts": hosts,
+        "groups": groups,
+    })
+}

@@ -1,0 +1,228 @@
+//! The handlebars templates that produce the contents of files, units and
+//! drop-ins (never JSON: the config itself is built from typed structs).
+//!
+//! Built-in templates are compiled into the binary from the repository's
+//! `templates/` folder; a file `templates/<name>.hbs` in the inventory
+//! overrides the built-in of the same name or adds a new one. Rendering is
+//! strict: a variable that is not defined is an error naming the template
+//! file and line, never an empty string. HTML escaping is off, since the
+//! output is unit files and shell scripts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use handlebars::{Context, Handlebars, RenderError, RenderErrorReason, TemplateError};
+
+use crate::error::{Error, Place, Result};
+
+/// Templates that ship inside the binary, by name.
+const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "etcd-member.service",
+        include_str!("../templates/etcd-member.service.hbs"),
+    ),
+    (
+        "zincati-updates.toml",
+        include_str!("../templates/zincati-updates.toml.hbs"),
+    ),
+];
+
+/// Where a template came from, for error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    BuiltIn,
+    File(PathBuf),
+}
+
+pub struct Templates {
+    registry: Handlebars<'static>,
+    origins: BTreeMap<String, Origin>,
+}
+
+impl Templates {
+    /// The built-in templates, then every `*.hbs` in `dir` (when it exists)
+    /// on top of them.
+    pub fn load(dir: &Path) -> Result<Templates> {
+        let mut templates = Templates::built_in();
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(templates),
+            Err(e) => return Err(Error::io(dir, "read", e)),
+        };
+        let mut paths = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(|e| Error::io(dir, "read", e))?.path();
+            if path.extension().is_some_and(|e| e == "hbs") {
+                paths.push(path);
+            }
+        }
+        paths.sort();
+        for path in paths {
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .ok_or_else(|| {
+                    Error::new("template file name is not UTF-8").at(Place::file(&path))
+                })?
+                .to_string();
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, "read", e))?;
+            let display = path.strip_prefix(".").unwrap_or(&path).to_path_buf();
+            templates.register(&name, &text, Origin::File(display))?;
+        }
+        Ok(templates)
+    }
+
+    pub fn built_in() -> Templates {
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        registry.register_escape_fn(handlebars::no_escape);
+        let mut templates = Templates {
+            registry,
+            origins: BTreeMap::new(),
+        };
+        for (name, text) in BUILT_IN {
+            templates
+                .register(name, text, Origin::BuiltIn)
+                .expect("built-in templates compile (checked by a test)");
+        }
+        templates
+    }
+
+    fn register(&mut self, name: &str, text: &str, origin: Origin) -> Result<()> {
+        self.registry
+            .register_template_string(name, text)
+            .map_err(|e| compile_error(name, &origin, &e))?;
+        self.origins.insert(name.to_string(), origin);
+        Ok(())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.origins.contains_key(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.origins.keys().map(String::as_str)
+    }
+
+    pub fn origin(&self, name: &str) -> Option<&Origin> {
+        self.origins.get(name)
+    }
+
+    /// Renders `name` with `context`. The caller checks that `name` exists,
+    /// so that it can point at the inventory key that named it.
+    pub fn render(&self, name: &str, context: &Context) -> Result<String> {
+        self.registry
+            .render_with_context(name, context)
+            .map_err(|e| self.render_error(name, e))
+    }
+
+    fn render_error(&self, name: &str, err: RenderError) -> Error {
+        // A partial or nested template may be the one that failed.
+        let failed = err
+            .template_name
+            .clone()
+            .unwrap_or_else(|| name.to_string());
+        let place = match self.origins.get(&failed) {
+            Some(Origin::File(path)) => Place {
+                file: path.clone(),
+                line: err.line_no,
+                column: err.column_no,
+            },
+            _ => Place {
+                file: PathBuf::from(format!("<built-in template {failed}>")),
+                line: err.line_no,
+                column: err.column_no,
+            },
+        };
+        let message = match err.reason() {
+            RenderErrorReason::MissingVariable(Some(var)) => {
+                format!("undefined variable `{var}` in template `{failed}`")
+            }
+            RenderErrorReason::MissingVariable(None) => {
+                format!("undefined variable in template `{failed}`")
+            }
+            reason => format!("template `{failed}`: {reason}"),
+        };
+        Error::new(message).at(place)
+    }
+}
+
+fn compile_error(name: &str, origin: &Origin, err: &TemplateError) -> Error {
+    let file = match origin {
+        Origin::File(path) => path.clone(),
+        Origin::BuiltIn => PathBuf::from(format!("<built-in template {name}>")),
+    };
+    let place = match err.pos() {
+        Some((line, column)) => Place::at(file, line, column),
+        None => Place::file(file),
+    };
+    Error::new(format!(
+        "template `{name}` does not compile: {}",
+        err.reason()
+    ))
+    .at(place)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn built_ins_compile_and_match_the_templates_folder() {
+        let t = Templates::built_in();
+        let mut in_folder: Vec<String> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/templates"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "hbs"))
+                .map(|p| p.file_stem().unwrap().to_str().unwrap().to_string())
+                .collect();
+        in_folder.sort();
+        let built_in: Vec<&str> = t.names().collect();
+        assert_eq!(
+            built_in, in_folder,
+            "every file in templates/ must be in BUILT_IN"
+        );
+    }
+
+    #[test]
+    fn files_override_built_ins_and_undefined_variables_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("etcd-member.service.hbs"),
+            "[Unit]\nDescription={{host.name}}\nX={{host.nope}}\n",
+        )
+        .unwrap();
+        let t = Templates::load(dir.path()).unwrap();
+        assert!(matches!(
+            t.origin("etcd-member.service"),
+            Some(Origin::File(_))
+        ));
+
+        let ctx = Context::wraps(json!({"host": {"name": "node1"}})).unwrap();
+        let err = t.render("etcd-member.service", &ctx).unwrap_err();
+        let place = err.place().unwrap();
+        assert_eq!(place.line, Some(3));
+        assert!(place.file.ends_with("etcd-member.service.hbs"));
+        assert!(err.message().contains("`host.nope`"), "{err}");
+    }
+
+    #[test]
+    fn output_is_not_html_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("x.hbs"), "{{v}}").unwrap();
+        let t = Templates::load(dir.path()).unwrap();
+        let ctx = Context::wraps(json!({"v": "a && b < c"})).unwrap();
+        assert_eq!(t.render("x", &ctx).unwrap(), "a && b < c");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.hbs"), "ok\n{{#if x}}\nno close\n").unwrap();
+        let err = Templates::load(dir.path()).err().unwrap();
+        assert!(err.to_string().contains("bad.hbs"), "{err}");
+        assert!(err.message().contains("does not compile"), "{err}");
+    }
+}
