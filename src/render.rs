@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::error::Result;
-use crate::ignition::{Config, SpecVersion, build, encode_contents};
+use crate::ignition::{Config, Encoder, SpecVersion, build};
 use crate::inventory::{Contents, Host, Inventory, Mode, Origin, did_you_mean};
 use crate::pki::CaCert;
 use crate::template::Templates;
@@ -35,9 +35,13 @@ pub fn ca_anchor_path(ca: &str) -> String {
 
 pub struct Renderer<'a> {
     templates: &'a Templates,
-    cas: &'a [CaCert],
     spec: SpecVersion,
     context: Context,
+    encoder: Encoder,
+    /// The CA anchor files and Ignition's own TLS trust: the same for every
+    /// host, so encoded once.
+    ca_files: Vec<build::File>,
+    tls_ca: Option<build::Resource>,
 }
 
 impl<'a> Renderer<'a> {
@@ -47,11 +51,22 @@ impl<'a> Renderer<'a> {
         cas: &'a [CaCert],
         spec: SpecVersion,
     ) -> Renderer<'a> {
+        let mut encoder = Encoder::default();
+        let ca_files = cas
+            .iter()
+            .map(|ca| plain_file(&mut encoder, &ca_anchor_path(&ca.name), ca.pem.as_bytes()))
+            .collect();
+        let tls_ca = cas
+            .iter()
+            .find(|ca| ca.name == HTTP_CA)
+            .map(|http| resource(&mut encoder, http.pem.as_bytes()));
         Renderer {
             templates,
-            cas,
             spec,
             context: Context::from(shared_context(inventory, spec)),
+            encoder,
+            ca_files,
+            tls_ca,
         }
     }
 
@@ -81,10 +96,10 @@ impl<'a> Renderer<'a> {
                 should_not_exist: non_empty(kargs.should_not_exist.clone()),
             });
         }
-        if let Some(http) = self.cas.iter().find(|ca| ca.name == HTTP_CA) {
+        if let Some(ca) = &self.tls_ca {
             built.ignition.security = Some(build::Security {
                 tls: Some(build::SecurityTls {
-                    certificate_authorities: Some(vec![resource(http.pem.as_bytes())]),
+                    certificate_authorities: Some(vec![ca.clone()]),
                 }),
             });
         }
@@ -104,14 +119,14 @@ impl<'a> Renderer<'a> {
         );
     }
 
-    fn storage(&self, host: &Host) -> Result<build::Storage> {
+    fn storage(&mut self, host: &Host) -> Result<build::Storage> {
+        let hostname = format!("{}\n", host.name);
         let mut files = vec![plain_file(
+            &mut self.encoder,
             "/etc/hostname",
-            format!("{}\n", host.name).as_bytes(),
+            hostname.as_bytes(),
         )];
-        for ca in self.cas {
-            files.push(plain_file(&ca_anchor_path(&ca.name), ca.pem.as_bytes()));
-        }
+        files.extend(self.ca_files.iter().cloned());
         let reserved: HashSet<String> = files.iter().map(|f| f.path.clone()).collect();
 
         for entry in &host.files {
@@ -138,7 +153,7 @@ impl<'a> Renderer<'a> {
             });
             if let Some(contents) = &entry.contents {
                 let text = self.text(contents, host, &entry.origin)?;
-                file.contents = Some(resource(text.as_bytes()));
+                file.contents = Some(resource(&mut self.encoder, text.as_bytes()));
             }
             files.push(file);
         }
@@ -234,8 +249,8 @@ fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
     (!items.is_empty()).then_some(items)
 }
 
-fn resource(contents: &[u8]) -> build::Resource {
-    let url = encode_contents(contents);
+fn resource(encoder: &mut Encoder, contents: &[u8]) -> build::Resource {
+    let url = encoder.encode(contents);
     build::Resource {
         source: Some(url.source),
         compression: url.compression.map(str::to_string),
@@ -244,11 +259,11 @@ fn resource(contents: &[u8]) -> build::Resource {
     }
 }
 
-fn plain_file(path: &str, contents: &[u8]) -> build::File {
+fn plain_file(encoder: &mut Encoder, path: &str, contents: &[u8]) -> build::File {
     let mut file = build::File::new(path.to_string());
     file.mode = Some(0o644);
     file.overwrite = Some(true);
-    file.contents = Some(resource(contents));
+    file.contents = Some(resource(encoder, contents));
     file
 }
 

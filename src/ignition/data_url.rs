@@ -5,14 +5,15 @@
 //! in a review), base64 (`data:;base64,`), and gzip then base64 with
 //! `compression: gzip`. Gzip is only tried past a size where it can win, and
 //! its output is deterministic (no timestamp), so a render is reproducible.
+//! An [`Encoder`] keeps its deflate state between files: setting one up
+//! costs more than compressing a typical config file.
 
-use std::io::{Read, Write};
+use std::io::Read;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use flate2::Compression;
 use flate2::read::GzDecoder;
-use flate2::write::GzEncoder;
+use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 /// Kept as they are: RFC 3986 unreserved characters and the sub-delimiters
@@ -48,43 +49,83 @@ pub struct DataUrl {
     pub compression: Option<&'static str>,
 }
 
-pub fn encode_contents(contents: &[u8]) -> DataUrl {
-    let base64 = || format!("data:;base64,{}", STANDARD.encode(contents));
-    let mut best = match std::str::from_utf8(contents) {
-        Ok(text) => {
-            let percent = format!("data:,{}", utf8_percent_encode(text, KEEP));
-            let b64 = base64();
-            if percent.len() <= b64.len() {
-                percent
-            } else {
-                b64
-            }
+/// A gzip member header (RFC 1952): deflate, no flags, no timestamp, no
+/// extra flags, OS unknown. Fixed, so that output depends only on input.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
+/// Encodes file contents as data URLs, reusing one compressor.
+pub struct Encoder {
+    deflate: Compress,
+    gzipped: Vec<u8>,
+}
+
+impl Default for Encoder {
+    fn default() -> Self {
+        Encoder {
+            deflate: Compress::new(Compression::default(), false),
+            gzipped: Vec::new(),
         }
-        Err(_) => base64(),
-    };
-    let mut compression = None;
-    if contents.len() >= GZIP_MIN_LEN {
-        let gz = gzip(contents);
-        let zipped = format!("data:;base64,{}", STANDARD.encode(gz));
-        if zipped.len() < best.len() {
-            best = zipped;
-            compression = Some("gzip");
-        }
-    }
-    DataUrl {
-        source: best,
-        compression,
     }
 }
 
-fn gzip(contents: &[u8]) -> Vec<u8> {
-    // GzEncoder writes mtime 0 and no file name: the output depends only on
-    // the input and the level.
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    encoder
-        .write_all(contents)
-        .expect("writing to a Vec cannot fail");
-    encoder.finish().expect("writing to a Vec cannot fail")
+impl Encoder {
+    pub fn encode(&mut self, contents: &[u8]) -> DataUrl {
+        let base64 = || format!("data:;base64,{}", STANDARD.encode(contents));
+        let mut best = match std::str::from_utf8(contents) {
+            Ok(text) => {
+                let percent = format!("data:,{}", utf8_percent_encode(text, KEEP));
+                let b64 = base64();
+                if percent.len() <= b64.len() {
+                    percent
+                } else {
+                    b64
+                }
+            }
+            Err(_) => base64(),
+        };
+        let mut compression = None;
+        if contents.len() >= GZIP_MIN_LEN
+            && let Some(gz) = self.gzip(contents)
+        {
+            let zipped = format!("data:;base64,{}", STANDARD.encode(gz));
+            if zipped.len() < best.len() {
+                best = zipped;
+                compression = Some("gzip");
+            }
+        }
+        DataUrl {
+            source: best,
+            compression,
+        }
+    }
+
+    /// The gzip form of `contents`, or `None` when it would not be smaller.
+    fn gzip(&mut self, contents: &[u8]) -> Option<&[u8]> {
+        self.deflate.reset();
+        self.gzipped.clear();
+        self.gzipped.extend_from_slice(&GZIP_HEADER);
+        // Room for the whole input: output that needs more cannot win.
+        self.gzipped.reserve(contents.len());
+        let status = self
+            .deflate
+            .compress_vec(contents, &mut self.gzipped, FlushCompress::Finish)
+            .ok()?;
+        if status != Status::StreamEnd {
+            return None;
+        }
+        let mut crc = Crc::new();
+        crc.update(contents);
+        self.gzipped.extend_from_slice(&crc.sum().to_le_bytes());
+        // ISIZE is the length modulo 2^32 by definition.
+        self.gzipped
+            .extend_from_slice(&(contents.len() as u32).to_le_bytes());
+        Some(&self.gzipped)
+    }
+}
+
+/// One-off encoding; use an [`Encoder`] for many files.
+pub fn encode_contents(contents: &[u8]) -> DataUrl {
+    Encoder::default().encode(contents)
 }
 
 /// Decodes a `data:` URL (with optional gzip), as Ignition would.
@@ -155,5 +196,31 @@ mod tests {
         let url = round_trip(text.as_bytes());
         assert_eq!(url.compression, Some("gzip"));
         assert_eq!(encode_contents(text.as_bytes()), url);
+    }
+
+    #[test]
+    fn a_reused_encoder_gives_the_same_output() {
+        let mut encoder = Encoder::default();
+        let texts = [
+            "a".repeat(5000),
+            "Environment=B=2\n".repeat(40),
+            "x".repeat(300),
+        ];
+        for text in &texts {
+            let url = encoder.encode(text.as_bytes());
+            assert_eq!(url, encode_contents(text.as_bytes()));
+            assert_eq!(
+                decode_data_url(&url.source, url.compression).unwrap(),
+                text.as_bytes()
+            );
+        }
+    }
+
+    #[test]
+    fn incompressible_data_is_not_gzipped() {
+        let mut noise = vec![0u8; 4000];
+        getrandom::fill(&mut noise).unwrap();
+        let url = round_trip(&noise);
+        assert_eq!(url.compression, None);
     }
 }

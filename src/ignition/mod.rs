@@ -10,7 +10,7 @@
 mod data_url;
 mod spec;
 
-pub use data_url::{DataUrl, decode_data_url, encode_contents};
+pub use data_url::{DataUrl, Encoder, decode_data_url, encode_contents};
 pub use ignition_config::v3_5 as build;
 pub use spec::SpecVersion;
 

@@ -117,9 +117,18 @@ pub fn did_you_mean<'a>(
 /// The dotted key path (`units[0].dropins[1].name`) of the innermost key or
 /// value that contains `span`, found by re-reading the document with spans.
 fn key_path(text: &str, span: Range<usize>) -> Option<String> {
-    let doc = DeTable::parse(text).ok()?;
-    let mut path = Vec::new();
-    find_in_table(doc.get_ref(), span.start, &mut path).then(|| path.concat())
+    // Recoverable parsing still yields the keys before a syntax error.
+    let (doc, _) = DeTable::parse_recoverable(text);
+    let find = |offset| {
+        let mut path = Vec::new();
+        find_in_table(doc.get_ref(), offset, &mut path).then(|| path.concat())
+    };
+    // A syntax error may sit past the end of what could be parsed; then the
+    // key that starts its line is the best name for it.
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let indent = text[line_start..].len() - text[line_start..].trim_start().len();
+    find(span.start).or_else(|| find(line_start + indent))
 }
 
 fn find_in_table(table: &DeTable<'_>, offset: usize, path: &mut Vec<String>) -> bool {

@@ -1,0 +1,380 @@
+//! Each kind of bad input gives an error that names the file, line and key,
+//! exits non-zero, and leaves `out/` exactly as it was.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{coregen, example_project, run_err, run_ok, snapshot_tree};
+
+/// Renders the example once, applies `edit`, renders again with `args`, and
+/// checks that this fails with every one of `expected` in its message while
+/// out/ keeps the first render's files byte for byte.
+fn assert_rejected(edit: impl FnOnce(&Path), args: &[&str], expected: &[&str]) {
+    let project = example_project();
+    let dir = project.path();
+    run_ok(coregen(dir).args(["render", "--all"]));
+    let before = snapshot_tree(&dir.join("out"));
+    assert_eq!(before.len(), 4);
+
+    edit(dir);
+    let mut cmd = coregen(dir);
+    cmd.arg("render");
+    if !args.iter().any(|a| a.starts_with("--host")) {
+        cmd.arg("--all");
+    }
+    let stderr = run_err(cmd.args(args));
+    for part in expected {
+        assert!(
+            stderr.contains(part),
+            "expected {part:?} in the error, got:\n{stderr}"
+        );
+    }
+    if stderr.starts_with("coregen: error:") {
+        assert_eq!(stderr.lines().count(), 1, "one line per error:\n{stderr}");
+    }
+    assert_eq!(before, snapshot_tree(&dir.join("out")), "out/ changed");
+}
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+/// Replaces `from` (which must be there) by `to` in one inventory file.
+fn replace(dir: &Path, rel: &str, from: &str, to: &str) {
+    let path = dir.join(rel);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{rel} has no {from:?}");
+    fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn toml_syntax_error() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/node1.toml",
+                "ip = \"10.0.0.11\"",
+                "ip = \"10.0.0.11",
+            )
+        },
+        &[],
+        &["hosts/node1.toml:2:16: ip: invalid basic string"],
+    );
+}
+
+#[test]
+fn unknown_key_suggests_the_right_one() {
+    assert_rejected(
+        |d| replace(d, "hosts/node1.toml", "groups =", "grups ="),
+        &[],
+        &["hosts/node1.toml:1:1: grups: unknown key `grups` (did you mean `groups`?)"],
+    );
+}
+
+#[test]
+fn unknown_key_in_a_nested_table() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/groups/etcd.toml",
+                "enabled = true",
+                "enable = true",
+            )
+        },
+        &[],
+        &[
+            "hosts/groups/etcd.toml:6:1: units[0].enable: unknown key `enable` (did you mean `enabled`?)",
+        ],
+    );
+}
+
+#[test]
+fn group_that_does_not_exist() {
+    assert_rejected(
+        |d| replace(d, "hosts/node2.toml", "[\"etcd\"]", "[\"etcdd\"]"),
+        &[],
+        &[
+            "hosts/node2.toml:1:11: groups[0]: no group `etcdd`",
+            "did you mean `etcd`?",
+        ],
+    );
+}
+
+#[test]
+fn template_that_does_not_exist() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/groups/etcd.toml",
+                "template = \"etcd-member.service\"",
+                "template = \"etcd-membr.service\"",
+            )
+        },
+        &[],
+        &[
+            "hosts/groups/etcd.toml:5:12: units[0].template: no template `etcd-membr.service`",
+            "did you mean `etcd-member.service`?",
+        ],
+    );
+}
+
+#[test]
+fn undefined_template_variable() {
+    assert_rejected(
+        |d| {
+            write(
+                d,
+                "templates/zincati-updates.toml.hbs",
+                "[updates]\nstrategy = \"{{vars.update_strategy}}\"\n",
+            )
+        },
+        &[],
+        &[
+            "templates/zincati-updates.toml.hbs:2:",
+            "undefined variable `vars.update_strategy`",
+            "while rendering files[0] for host `node1`, declared at ",
+            "hosts/groups/all.toml:4:1)",
+        ],
+    );
+}
+
+#[test]
+fn same_file_path_twice_in_one_file() {
+    assert_rejected(
+        |d| {
+            let extra = "\n[[files]]\npath = \"/etc/modules-load.d/coregen-worker.conf\"\ncontents = \"x\\n\"\n";
+            let path = d.join("hosts/groups/worker.toml");
+            let mut text = fs::read_to_string(&path).unwrap();
+            // Before the [[units]] table, so the new entry is a file.
+            let at = text.find("[[units]]").unwrap();
+            text.insert_str(at, &extra[1..]);
+            fs::write(path, text).unwrap();
+        },
+        &[],
+        &[
+            "hosts/groups/worker.toml:13:1: files[2]: file /etc/modules-load.d/coregen-worker.conf is declared twice in this file",
+        ],
+    );
+}
+
+#[test]
+fn invalid_unit_name() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/groups/etcd.toml",
+                "name = \"etcd-member.service\"",
+                "name = \"etcd member.service\"",
+            )
+        },
+        &[],
+        &["hosts/groups/etcd.toml:4:8: units[0].name: invalid unit name \"etcd member.service\""],
+    );
+}
+
+#[test]
+fn relative_file_path() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/groups/worker.toml",
+                "\"/etc/sysctl.d/90-coregen-worker.conf\"",
+                "\"etc/sysctl.d/90-coregen-worker.conf\"",
+            )
+        },
+        &[],
+        &[
+            "hosts/groups/worker.toml:3:8: files[0].path: path \"etc/sysctl.d/90-coregen-worker.conf\" is relative",
+        ],
+    );
+}
+
+#[test]
+fn invalid_mode() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/groups/etcd.toml",
+                "mode = \"0700\"",
+                "mode = \"0799\"",
+            )
+        },
+        &[],
+        &["hosts/groups/etcd.toml:10:8: directories[0].mode: invalid mode \"0799\""],
+    );
+}
+
+#[test]
+fn mode_as_a_decimal_integer() {
+    assert_rejected(
+        |d| replace(d, "hosts/groups/all.toml", "mode = \"0644\"", "mode = 644"),
+        &[],
+        &[
+            "hosts/groups/all.toml:10:8: files[1].mode:",
+            "a mode as a string of octal digits, such as \"0644\"",
+        ],
+    );
+}
+
+#[test]
+fn bad_mac() {
+    assert_rejected(
+        |d| replace(d, "hosts/node3.toml", "52:54:00:c0:4e:13", "52:54:00:c0:4e"),
+        &[],
+        &["hosts/node3.toml:3:7: mac: \"52:54:00:c0:4e\" is not a MAC address"],
+    );
+}
+
+#[test]
+fn bad_ip() {
+    assert_rejected(
+        |d| replace(d, "hosts/node3.toml", "10.0.0.13", "10.0.0.300"),
+        &[],
+        &["hosts/node3.toml:2:6: ip: invalid IP address syntax"],
+    );
+}
+
+#[test]
+fn duplicate_mac() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/node3.toml",
+                "52:54:00:c0:4e:13",
+                "52:54:00:c0:4e:12",
+            )
+        },
+        &[],
+        &["hosts/node3.toml: mac: mac 52:54:00:c0:4e:12 is also the mac of host `node2`"],
+    );
+}
+
+#[test]
+fn invalid_host_name() {
+    assert_rejected(
+        |d| {
+            fs::copy(d.join("hosts/node4.toml"), d.join("hosts/Node_5.toml"))
+                .map(drop)
+                .unwrap()
+        },
+        &[],
+        &["hosts/Node_5.toml: file name: \"Node_5\" is not a valid host name"],
+    );
+}
+
+#[test]
+fn host_that_does_not_exist() {
+    assert_rejected(
+        |_| {},
+        &["--host", "node9"],
+        &["no host `node9` in", "(did you mean `node"],
+    );
+}
+
+#[test]
+fn unsupported_spec_version_in_cluster_toml() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/cluster.toml",
+                "spec = \"3.4.0\"",
+                "spec = \"3.1.0\"",
+            )
+        },
+        &[],
+        &[
+            "hosts/cluster.toml:5:8: spec: unsupported Ignition spec version \"3.1.0\": coregen writes 3.3.0, 3.4.0 and 3.5.0",
+        ],
+    );
+}
+
+#[test]
+fn unsupported_spec_version_on_the_command_line() {
+    assert_rejected(
+        |_| {},
+        &["--spec", "2.2.0"],
+        &[
+            "invalid value '2.2.0' for '--spec <VERSION>'",
+            "coregen writes 3.3.0, 3.4.0 and 3.5.0",
+        ],
+    );
+}
+
+#[test]
+fn field_the_chosen_spec_lacks() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/groups/all.toml",
+                "mode = \"0644\"",
+                "mode = \"4755\"",
+            )
+        },
+        &["--spec", "3.3.0"],
+        &[
+            "hosts/groups/all.toml:8:1: files[1].mode: mode 4755 has setuid, setgid or sticky bits, which Ignition spec 3.3.0 lacks",
+        ],
+    );
+}
+
+#[test]
+fn both_template_and_contents() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/groups/all.toml",
+                "template = \"zincati-updates.toml\"",
+                "template = \"zincati-updates.toml\"\ncontents = \"x\"",
+            )
+        },
+        &[],
+        &[
+            "hosts/groups/all.toml:7:12: files[0].contents: give either `template` or `contents`, not both",
+        ],
+    );
+}
+
+#[test]
+fn host_only_key_in_a_group_file() {
+    assert_rejected(
+        |d| {
+            let path = d.join("hosts/groups/worker.toml");
+            let text = fs::read_to_string(&path).unwrap();
+            fs::write(path, format!("ip = \"10.0.0.99\"\n{text}")).unwrap();
+        },
+        &[],
+        &["hosts/groups/worker.toml:1:6: ip: this key belongs in a host file, not in a group file"],
+    );
+}
+
+#[test]
+fn template_syntax_error() {
+    assert_rejected(
+        |d| {
+            write(
+                d,
+                "templates/zincati-updates.toml.hbs",
+                "a\n{{#if vars}}\nb\n",
+            )
+        },
+        &[],
+        &[
+            "templates/zincati-updates.toml.hbs:",
+            "template `zincati-updates.toml` does not compile",
+        ],
+    );
+}

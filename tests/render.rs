@@ -1,0 +1,206 @@
+//! `coregen render`, `validate`, `init` and `ca init` on the example
+//! inventory, through the real binary.
+
+mod common;
+
+use std::fs;
+
+use common::{coregen, example_project, run_err, run_ok, snapshot_tree};
+use ignition_config::Config;
+
+const HOSTS: [&str; 4] = ["node1", "node2", "node3", "node4"];
+
+fn render_all(dir: &std::path::Path, extra: &[&str]) {
+    run_ok(coregen(dir).args(["render", "--all"]).args(extra));
+}
+
+#[test]
+fn every_host_renders_in_every_spec_and_parses_without_warnings() {
+    let project = example_project();
+    for spec in ["3.3.0", "3.4.0", "3.5.0"] {
+        render_all(project.path(), &["--spec", spec]);
+        for host in HOSTS {
+            let bytes = fs::read(project.path().join(format!("out/{host}.ign"))).unwrap();
+            let (config, warnings) = Config::parse_slice(&bytes).unwrap();
+            assert!(warnings.is_empty(), "{host} {spec}: {warnings:?}");
+            let version = match config {
+                Config::V3_3(_) => "3.3.0",
+                Config::V3_4(_) => "3.4.0",
+                Config::V3_5(_) => "3.5.0",
+                other => panic!("unexpected version {other:?}"),
+            };
+            assert_eq!(version, spec);
+        }
+    }
+}
+
+#[test]
+fn output_is_deterministic_pretty_and_ends_with_a_newline() {
+    let project = example_project();
+    render_all(project.path(), &["--redact"]);
+    let first = snapshot_tree(&project.path().join("out"));
+    fs::remove_dir_all(project.path().join("out")).unwrap();
+    render_all(project.path(), &["--redact"]);
+    assert_eq!(first, snapshot_tree(&project.path().join("out")));
+
+    let text = fs::read_to_string(project.path().join("out/node1.ign")).unwrap();
+    assert!(text.starts_with("{\n  \"ignition\": {"), "{text:.40}");
+    assert!(text.ends_with("}\n"));
+
+    render_all(project.path(), &["--compact"]);
+    let compact = fs::read_to_string(project.path().join("out/node1.ign")).unwrap();
+    assert_eq!(compact.lines().count(), 1);
+    let a: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&compact).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn stdout_prints_the_same_config_and_writes_nothing() {
+    let project = example_project();
+    let out = run_ok(coregen(project.path()).args(["render", "--host", "node2", "--stdout"]));
+    assert!(!project.path().join("out").exists());
+    run_ok(coregen(project.path()).args(["render", "--host", "node2"]));
+    assert_eq!(
+        out.stdout,
+        fs::read(project.path().join("out/node2.ign")).unwrap()
+    );
+}
+
+#[test]
+fn out_dir_can_be_chosen() {
+    let project = example_project();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("ign");
+    run_ok(
+        coregen(project.path())
+            .args(["render", "--host", "node4", "--out"])
+            .arg(&target),
+    );
+    assert!(target.join("node4.ign").is_file());
+    assert!(!project.path().join("out").exists());
+}
+
+#[test]
+fn the_etcd_unit_lists_all_three_peers() {
+    let project = example_project();
+    let out = run_ok(coregen(project.path()).args(["render", "--host", "node2", "--stdout"]));
+    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unit = config["systemd"]["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "etcd-member.service")
+        .expect("node2 has the etcd unit");
+    let contents = unit["contents"].as_str().unwrap();
+    assert!(
+        contents.contains(
+            "--initial-cluster node1=https://10.0.0.11:2380,node2=https://10.0.0.12:2380,node3=https://10.0.0.13:2380 "
+        ),
+        "{contents}"
+    );
+    assert!(contents.contains("--name node2 "));
+    assert_eq!(unit["enabled"], true);
+}
+
+#[test]
+fn missing_cas_are_created_on_render_and_said_on_stderr() {
+    let project = example_project();
+    fs::remove_dir_all(project.path().join("pki")).unwrap();
+
+    let err =
+        run_err(coregen(project.path()).args(["render", "--host", "node1", "--no-create-ca"]));
+    assert!(err.contains("CA `etcd` is missing"), "{err}");
+    assert!(!project.path().join("pki/etcd").exists());
+    assert!(!project.path().join("out/node1.ign").exists());
+
+    let out = run_ok(coregen(project.path()).args(["render", "--host", "node1"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("created CA `etcd`"), "{stderr}");
+    assert!(stderr.contains("created CA `http`"), "{stderr}");
+    let http = fs::read_to_string(project.path().join("pki/http/ca.crt")).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_slice(&fs::read(project.path().join("out/node1.ign")).unwrap()).unwrap();
+    let ca_url = config["ignition"]["security"]["tls"]["certificateAuthorities"][0]["source"]
+        .as_str()
+        .unwrap();
+    let compression =
+        config["ignition"]["security"]["tls"]["certificateAuthorities"][0]["compression"].as_str();
+    assert_eq!(
+        coregen::ignition::decode_data_url(ca_url, compression).unwrap(),
+        http.as_bytes()
+    );
+
+    // A second render finds them and creates nothing.
+    let out = run_ok(coregen(project.path()).args(["render", "--host", "node1"]));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("created CA"));
+}
+
+#[test]
+fn no_private_key_is_rendered() {
+    let project = example_project();
+    fs::remove_dir_all(project.path().join("pki")).unwrap();
+    render_all(project.path(), &[]);
+    for host in HOSTS {
+        let text = fs::read_to_string(project.path().join(format!("out/{host}.ign"))).unwrap();
+        let config: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for file in config["storage"]["files"].as_array().unwrap() {
+            let source = file["contents"]["source"].as_str().unwrap_or("data:,");
+            let compression = file["contents"]["compression"].as_str();
+            let data = coregen::ignition::decode_data_url(source, compression).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&data).contains("PRIVATE KEY"),
+                "{host}: {} holds a private key",
+                file["path"]
+            );
+        }
+    }
+}
+
+#[test]
+fn validate_writes_nothing() {
+    let project = example_project();
+    fs::remove_dir_all(project.path().join("pki")).unwrap();
+    let before = snapshot_tree(project.path());
+    let out = run_ok(coregen(project.path()).arg("validate"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 4 host(s)"));
+    assert_eq!(before, snapshot_tree(project.path()));
+}
+
+#[test]
+fn init_scaffolds_an_inventory_that_renders_at_once() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("cluster");
+    run_ok(coregen(parent.path()).arg("init").arg(&dir));
+    run_ok(coregen(&dir).args(["render", "--all"]));
+    let text = fs::read_to_string(dir.join("out/node1.ign")).unwrap();
+    assert!(text.contains("/etc/motd.d/10-coregen.motd"));
+
+    // A second init refuses and changes nothing.
+    let before = snapshot_tree(&dir);
+    let err = run_err(coregen(parent.path()).arg("init").arg(&dir));
+    assert!(err.contains("exists already"), "{err}");
+    assert_eq!(before, snapshot_tree(&dir));
+}
+
+#[test]
+fn ca_init_never_overwrites() {
+    let project = example_project();
+    fs::remove_dir_all(project.path().join("pki")).unwrap();
+    run_ok(coregen(project.path()).args(["ca", "init", "etcd"]));
+    assert!(!project.path().join("pki/http").exists());
+    let key = project.path().join("pki/etcd/ca.key");
+    let before = fs::read(&key).unwrap();
+
+    let err = run_err(coregen(project.path()).args(["ca", "init", "etcd"]));
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(fs::read(&key).unwrap(), before);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let err = run_err(coregen(project.path()).args(["ca", "init", "nope"]));
+    assert!(err.contains("no CA `nope`"), "{err}");
+}
