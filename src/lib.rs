@@ -6,6 +6,22 @@
 //! which builds a typed config ([`ignition`]); [`output`] only writes it.
 //! [`project`] ties these together for the commands in [`commands`], which
 //! `main.rs` calls after [`cli`] has parsed the arguments.
+//!
+//! Rendering a host from a program:
+//!
+//! ```
+//! use std::path::Path;
+//! use coregen::project::{MissingCa, Project};
+//!
+//! let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+//! let project = Project::load(repo, repo.join("tests/fixtures/pki"))?;
+//! let cas = project.ca_certs(MissingCa::Refuse, &mut |_| {})?;
+//! let hosts = project.select_hosts(&["node1".to_string()])?;
+//! let spec = project.inventory.cluster.spec;
+//! let json = project.render_each(&hosts, &cas, spec, |_, config| Ok(config.to_bytes(true)))?;
+//! assert!(String::from_utf8_lossy(&json[0]).contains("\"path\": \"/etc/hostname\""));
+//! # Ok::<(), coregen::Error>(())
+//! ```
 
 pub mod cli;
 pub mod commands;
