@@ -62,6 +62,51 @@ pub enum Command {
     /// Manage the cluster's certificate authorities.
     #[command(subcommand)]
     Ca(CaCommand),
+
+    /// Sign a host's CSR under one of its profiles, by hand (the first-boot
+    /// service does the same over HTTPS).
+    #[command(after_help = "Example:\n  \
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \\\n    \
+        -keyout node1.key -subj /CN=node1 -out node1.csr   # on node1\n  \
+        coregen sign --host node1 --profile etcd-peer --csr node1.csr --out node1.crt")]
+    Sign(SignArgs),
+
+    /// Print the record of every issued certificate as JSON lines.
+    Audit {
+        /// Only this host's certificates.
+        #[arg(long, value_name = "HOST")]
+        host: Option<String>,
+    },
+
+    /// List the certificate profiles a host gets and the names each
+    /// certificate would carry.
+    Certs {
+        #[arg(long, value_name = "HOST")]
+        host: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The host the certificate is for.
+    #[arg(long, value_name = "HOST")]
+    pub host: String,
+
+    /// One of the host's certificate profiles.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: String,
+
+    /// The CSR, PEM or DER (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub csr: PathBuf,
+
+    /// Where to write the certificate (PEM); it must not exist. Default: stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Append the CA certificate after the leaf.
+    #[arg(long)]
+    pub chain: bool,
 }
 
 #[derive(Debug, Args)]
@@ -117,4 +162,11 @@ pub enum CaCommand {
         /// CA names, as in `[ca.<name>]`.
         names: Vec<String>,
     },
+
+    /// List the CAs: key type, subject, expiry, fingerprint, and the
+    /// profiles they sign.
+    List,
+
+    /// Print a CA's certificate (PEM).
+    Show { name: String },
 }

@@ -10,15 +10,16 @@
 //! ten hosts as in one of ten thousand.
 
 use std::collections::HashSet;
+use std::net::IpAddr;
 
 use handlebars::Context;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ignition::{Config, Encoder, SpecVersion, build};
 use crate::inventory::{Contents, Host, Inventory, Mode, Origin, did_you_mean};
-use crate::pki::CaCert;
+use crate::pki::{CaCert, CertNames, Profile};
 use crate::template::Templates;
 
 /// The user whose SSH keys the inventory sets, as on Fedora CoreOS.
@@ -104,6 +105,51 @@ impl<'a> Renderer<'a> {
             });
         }
         Config::from_built(built, self.spec, &format!("host `{}`", host.name))
+    }
+
+    /// The names of `host`'s certificate of `profile`: its templates
+    /// rendered with the same context as the host's files.
+    pub fn cert_names(&mut self, host: &Host, profile: &Profile) -> Result<CertNames> {
+        self.set_host(host);
+        let in_profile = |e: Error| {
+            e.note(format!(
+                "in profile `{}` for host `{}`",
+                profile.name, host.name
+            ))
+        };
+        let render = |text: &String| {
+            self.templates
+                .render_str(text, &self.context)
+                .map_err(in_profile)
+        };
+        let common_name = render(&profile.common_name)?;
+        let mut dns_names = Vec::new();
+        for text in &profile.dns_names {
+            let name = render(text)?;
+            if !name.is_empty() && !dns_names.contains(&name) {
+                dns_names.push(name);
+            }
+        }
+        let mut ip_addresses = Vec::new();
+        for text in &profile.ip_addresses {
+            let rendered = render(text)?;
+            if rendered.is_empty() {
+                continue;
+            }
+            let ip: IpAddr = rendered.parse().map_err(|_| {
+                in_profile(Error::new(format!(
+                    "{text:?} renders to {rendered:?}, not an IP address"
+                )))
+            })?;
+            if !ip_addresses.contains(&ip) {
+                ip_addresses.push(ip);
+            }
+        }
+        Ok(CertNames {
+            common_name,
+            dns_names,
+            ip_addresses,
+        })
     }
 
     fn set_host(&mut self, host: &Host) {

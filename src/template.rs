@@ -116,6 +116,18 @@ impl Templates {
             .map_err(|e| self.render_error(name, e))
     }
 
+    /// Renders a template given as text, such as a profile's name template.
+    pub fn render_str(&self, text: &str, context: &Context) -> Result<String> {
+        self.registry
+            .render_template_with_context(text, context)
+            .map_err(|e| match e.reason() {
+                RenderErrorReason::MissingVariable(Some(var)) => {
+                    Error::new(format!("undefined variable `{var}` in {text:?}"))
+                }
+                reason => Error::new(format!("cannot render {text:?}: {reason}")),
+            })
+    }
+
     fn render_error(&self, name: &str, err: RenderError) -> Error {
         // A partial or nested template may be the one that failed.
         let failed = err

@@ -89,7 +89,7 @@ fn unknown_key_in_a_nested_table() {
         },
         &[],
         &[
-            "hosts/groups/etcd.toml:6:1: units[0].enable: unknown key `enable` (did you mean `enabled`?)",
+            "hosts/groups/etcd.toml:8:1: units[0].enable: unknown key `enable` (did you mean `enabled`?)",
         ],
     );
 }
@@ -119,7 +119,7 @@ fn template_that_does_not_exist() {
         },
         &[],
         &[
-            "hosts/groups/etcd.toml:5:12: units[0].template: no template `etcd-membr.service`",
+            "hosts/groups/etcd.toml:7:12: units[0].template: no template `etcd-membr.service`",
             "did you mean `etcd-member.service`?",
         ],
     );
@@ -140,7 +140,7 @@ fn undefined_template_variable() {
             "templates/zincati-updates.toml.hbs:2:",
             "undefined variable `vars.update_strategy`",
             "while rendering files[0] for host `node1`, declared at ",
-            "hosts/groups/all.toml:4:1)",
+            "hosts/groups/all.toml:5:1)",
         ],
     );
 }
@@ -176,7 +176,7 @@ fn invalid_unit_name() {
             )
         },
         &[],
-        &["hosts/groups/etcd.toml:4:8: units[0].name: invalid unit name \"etcd member.service\""],
+        &["hosts/groups/etcd.toml:6:8: units[0].name: invalid unit name \"etcd member.service\""],
     );
 }
 
@@ -210,7 +210,7 @@ fn invalid_mode() {
             )
         },
         &[],
-        &["hosts/groups/etcd.toml:10:8: directories[0].mode: invalid mode \"0799\""],
+        &["hosts/groups/etcd.toml:12:8: directories[0].mode: invalid mode \"0799\""],
     );
 }
 
@@ -220,7 +220,7 @@ fn mode_as_a_decimal_integer() {
         |d| replace(d, "hosts/groups/all.toml", "mode = \"0644\"", "mode = 644"),
         &[],
         &[
-            "hosts/groups/all.toml:10:8: files[1].mode:",
+            "hosts/groups/all.toml:11:8: files[1].mode:",
             "a mode as a string of octal digits, such as \"0644\"",
         ],
     );
@@ -325,7 +325,7 @@ fn field_the_chosen_spec_lacks() {
         },
         &["--spec", "3.3.0"],
         &[
-            "hosts/groups/all.toml:8:1: files[1].mode: mode 4755 has setuid, setgid or sticky bits, which Ignition spec 3.3.0 lacks",
+            "hosts/groups/all.toml:9:1: files[1].mode: mode 4755 has setuid, setgid or sticky bits, which Ignition spec 3.3.0 lacks",
         ],
     );
 }
@@ -343,7 +343,7 @@ fn both_template_and_contents() {
         },
         &[],
         &[
-            "hosts/groups/all.toml:7:12: files[0].contents: give either `template` or `contents`, not both",
+            "hosts/groups/all.toml:8:12: files[0].contents: give either `template` or `contents`, not both",
         ],
     );
 }

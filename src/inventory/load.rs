@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::raw::{RawCluster, RawDropin, RawFile, RawLayer, RawUnit};
+use super::raw::{RawCluster, RawDropin, RawFile, RawLayer, RawProfile, RawUnit};
 use super::source::{SourceFile, did_you_mean};
 use super::{
     Cluster, Contents, Directory, Dropin, FileEntry, Host, HostName, Inventory, KernelArguments,
     MacAddr, Mode, Unit,
 };
 use crate::error::{Error, Place, Result};
-use crate::pki::CaSpec;
+use crate::pki::{CaSpec, KeyType, Profile, Usage};
 
 /// The group that every host is in, when `hosts/groups/all.toml` exists.
 const ALL_GROUP: &str = "all";
@@ -40,7 +40,7 @@ pub(super) fn load(root: &Path) -> Result<Inventory> {
     for path in toml_files(&hosts_dir.join("groups"))? {
         let name = file_stem(&path)?;
         let src = SourceFile::read(&path)?;
-        groups.insert(name, resolve_layer(&src, Kind::Group)?);
+        groups.insert(name, resolve_layer(&src, Kind::Group, &cluster)?);
     }
 
     let mut hosts = Vec::new();
@@ -103,8 +103,14 @@ fn resolve_cluster(src: &SourceFile) -> Result<(Cluster, Layer)> {
         let spec = CaSpec {
             key_type: ca.key_type.unwrap_or_default(),
             validity_days,
+            usages: ca.usages.unwrap_or_else(|| Usage::ALL.to_vec()),
         };
         cas.insert(name.as_str().to_string(), spec);
+    }
+    let mut profiles = BTreeMap::new();
+    for (name, raw) in raw.profiles {
+        let profile = resolve_profile(src, name.as_str(), raw, &cas)?;
+        profiles.insert(profile.name.clone(), profile);
     }
     let layer = Layer {
         ssh_authorized_keys: ssh_keys(src, raw.ssh_authorized_keys)?,
@@ -118,8 +124,71 @@ fn resolve_cluster(src: &SourceFile) -> Result<(Cluster, Layer)> {
         ssh_authorized_keys: layer.ssh_authorized_keys.clone(),
         vars: raw.vars,
         cas,
+        profiles,
     };
     Ok((cluster, layer))
+}
+
+/// Checks a profile against the CAs: the CA must exist and may sign every
+/// usage the profile asks for. This is where the CAs' separate duties are
+/// enforced, before anything is signed.
+fn resolve_profile(
+    src: &SourceFile,
+    name: &str,
+    raw: Spanned<RawProfile>,
+    cas: &BTreeMap<String, CaSpec>,
+) -> Result<Profile> {
+    let raw = raw.into_inner();
+    let ca_name = raw.ca.get_ref();
+    let Some(ca) = cas.get(ca_name) else {
+        let mut msg = format!("no CA `{ca_name}` in this file (declare it as [ca.{ca_name}])");
+        if let Some(best) = did_you_mean(ca_name, cas.keys().map(String::as_str)) {
+            msg.push_str(&format!("; did you mean `{best}`?"));
+        }
+        return Err(src.error(raw.ca.span(), msg));
+    };
+    if raw.usages.get_ref().is_empty() {
+        return Err(src.error(raw.usages.span(), "a profile needs at least one usage"));
+    }
+    if let Some(usage) = raw.usages.get_ref().iter().find(|u| !ca.usages.contains(u)) {
+        return Err(src.error(
+            raw.usages.span(),
+            format!(
+                "CA `{ca_name}` may not sign {usage} certificates (its usages are {})",
+                list(&ca.usages)
+            ),
+        ));
+    }
+    let validity_days = match raw.validity_days {
+        Some(days) if *days.get_ref() == 0 => {
+            return Err(src.error(days.span(), "validity_days must be at least 1"));
+        }
+        Some(days) => days.into_inner(),
+        None => Profile::DEFAULT_VALIDITY_DAYS,
+    };
+    let mut usages = raw.usages.into_inner();
+    usages.dedup();
+    Ok(Profile {
+        name: name.to_string(),
+        ca: raw.ca.into_inner(),
+        usages,
+        common_name: raw.common_name,
+        dns_names: raw.dns_names,
+        ip_addresses: raw.ip_addresses,
+        key_types: raw.key_types.unwrap_or_else(|| KeyType::ALL.to_vec()),
+        validity_days,
+        key_path: raw.key_path,
+        cert_path: raw.cert_path,
+        ca_path: raw.ca_path,
+    })
+}
+
+fn list(items: &[impl std::fmt::Display]) -> String {
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn load_host(
@@ -154,7 +223,7 @@ fn load_host(
     let ip = raw.ip.as_ref().map(|ip| *ip.get_ref());
     let mac = raw.mac.as_ref().map(|mac| *mac.get_ref());
     let install_disk = raw.install_disk.as_ref().map(|d| d.get_ref().clone());
-    let own = resolve_layer_with(&src, raw, Kind::Host)?;
+    let own = resolve_layer_with(&src, raw, Kind::Host, cluster)?;
 
     let mut merged = cluster_layer.clone();
     for group in &group_names {
@@ -173,6 +242,7 @@ fn load_host(
         mac,
         install_disk,
         groups: group_names,
+        profiles: merged.profiles,
         ssh_authorized_keys: merged.ssh_authorized_keys,
         vars: merged.vars,
         kernel_arguments: merged.kernel_arguments,
@@ -220,6 +290,7 @@ enum Kind {
 /// What one file contributes to a host.
 #[derive(Clone, Debug, Default)]
 struct Layer {
+    profiles: Vec<String>,
     ssh_authorized_keys: Vec<String>,
     vars: toml::Table,
     kernel_arguments: KernelArguments,
@@ -230,6 +301,7 @@ struct Layer {
 
 impl Layer {
     fn merge(&mut self, later: &Layer) {
+        union(&mut self.profiles, &later.profiles);
         union(&mut self.ssh_authorized_keys, &later.ssh_authorized_keys);
         merge_tables(&mut self.vars, &later.vars);
         union(
@@ -276,12 +348,17 @@ fn merge_tables(base: &mut toml::Table, later: &toml::Table) {
     }
 }
 
-fn resolve_layer(src: &SourceFile, kind: Kind) -> Result<Layer> {
+fn resolve_layer(src: &SourceFile, kind: Kind, cluster: &Cluster) -> Result<Layer> {
     let raw: RawLayer = src.parse()?;
-    resolve_layer_with(src, raw, kind)
+    resolve_layer_with(src, raw, kind, cluster)
 }
 
-fn resolve_layer_with(src: &SourceFile, raw: RawLayer, kind: Kind) -> Result<Layer> {
+fn resolve_layer_with(
+    src: &SourceFile,
+    raw: RawLayer,
+    kind: Kind,
+    cluster: &Cluster,
+) -> Result<Layer> {
     if kind == Kind::Group {
         let host_only = [
             raw.groups.as_ref().map(Spanned::span),
@@ -293,6 +370,21 @@ fn resolve_layer_with(src: &SourceFile, raw: RawLayer, kind: Kind) -> Result<Lay
             return Err(src.error(span, "this key belongs in a host file, not in a group file"));
         }
     }
+    let mut profiles = Vec::with_capacity(raw.profiles.len());
+    for profile in raw.profiles {
+        let name = profile.get_ref();
+        if !cluster.profiles.contains_key(name) {
+            let mut msg = format!("no profile `{name}` in hosts/cluster.toml ([profiles.{name}])");
+            if let Some(best) = did_you_mean(name, cluster.profiles.keys().map(String::as_str)) {
+                msg.push_str(&format!("; did you mean `{best}`?"));
+            }
+            return Err(src.error(profile.span(), msg));
+        }
+        if !profiles.contains(name) {
+            profiles.push(profile.into_inner());
+        }
+    }
+
     let mut units = Vec::with_capacity(raw.units.len());
     let mut seen = HashSet::new();
     for (i, unit) in raw.units.into_iter().enumerate() {
@@ -338,6 +430,7 @@ fn resolve_layer_with(src: &SourceFile, raw: RawLayer, kind: Kind) -> Result<Lay
     }
 
     Ok(Layer {
+        profiles,
         ssh_authorized_keys: ssh_keys(src, raw.ssh_authorized_keys)?,
         vars: raw.vars,
         kernel_arguments: KernelArguments {

@@ -30,7 +30,7 @@ pub use source::did_you_mean;
 
 use crate::error::{Error, Place, Result};
 use crate::ignition::SpecVersion;
-use crate::pki::CaSpec;
+use crate::pki::{CaSpec, Profile};
 
 #[derive(Debug)]
 pub struct Inventory {
@@ -80,6 +80,8 @@ pub struct Cluster {
     pub vars: toml::Table,
     /// The CAs by name; every host trusts all of them.
     pub cas: BTreeMap<String, CaSpec>,
+    /// Certificate profiles by name.
+    pub profiles: BTreeMap<String, Profile>,
 }
 
 /// One host with cluster, groups and its own file merged.
@@ -93,6 +95,8 @@ pub struct Host {
     pub install_disk: Option<AbsPath>,
     /// Every group the host is in, `all` first when it exists, in merge order.
     pub groups: Vec<String>,
+    /// Certificate profiles the host gets, by name.
+    pub profiles: Vec<String>,
     pub ssh_authorized_keys: Vec<String>,
     pub vars: toml::Table,
     pub kernel_arguments: KernelArguments,

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::names::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
 use crate::ignition::SpecVersion;
-use crate::pki::KeyType;
+use crate::pki::{KeyType, Usage};
 
 /// `hosts/cluster.toml`.
 #[derive(Debug, Deserialize)]
@@ -27,6 +27,8 @@ pub struct RawCluster {
     pub vars: toml::Table,
     #[serde(default)]
     pub ca: BTreeMap<HostName, RawCa>,
+    #[serde(default)]
+    pub profiles: BTreeMap<HostName, Spanned<RawProfile>>,
 }
 
 /// `[ca.<name>]` in cluster.toml.
@@ -35,6 +37,25 @@ pub struct RawCluster {
 pub struct RawCa {
     pub key_type: Option<KeyType>,
     pub validity_days: Option<Spanned<u32>>,
+    pub usages: Option<Vec<Usage>>,
+}
+
+/// `[profiles.<name>]` in cluster.toml.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    pub ca: Spanned<String>,
+    pub usages: Spanned<Vec<Usage>>,
+    pub common_name: String,
+    #[serde(default)]
+    pub dns_names: Vec<String>,
+    #[serde(default)]
+    pub ip_addresses: Vec<String>,
+    pub key_types: Option<Vec<KeyType>>,
+    pub validity_days: Option<Spanned<u32>>,
+    pub key_path: AbsPath,
+    pub cert_path: AbsPath,
+    pub ca_path: AbsPath,
 }
 
 /// A group file (`hosts/groups/<group>.toml`) or a host file
@@ -47,6 +68,8 @@ pub struct RawLayer {
     pub ip: Option<Spanned<IpAddr>>,
     pub mac: Option<Spanned<MacAddr>>,
     pub install_disk: Option<Spanned<AbsPath>>,
+    #[serde(default)]
+    pub profiles: Vec<Spanned<String>>,
     #[serde(default)]
     pub ssh_authorized_keys: Vec<Spanned<String>>,
     #[serde(default)]

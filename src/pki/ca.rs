@@ -27,6 +27,48 @@ pub struct CaCert {
     pub pem: String,
 }
 
+/// What `coregen ca list` shows of a CA certificate.
+#[derive(Clone, Debug)]
+pub struct CaInfo {
+    pub key_type: String,
+    pub subject: String,
+    pub not_after: String,
+    pub sha256: String,
+}
+
+impl CaCert {
+    pub fn info(&self) -> Result<CaInfo> {
+        use sha2::{Digest, Sha256};
+        use x509_parser::prelude::FromDer;
+        let bad = |what: &str| Error::new(format!("CA `{}`: {what}", self.name));
+        let (_, pem) = x509_parser::pem::parse_x509_pem(self.pem.as_bytes())
+            .map_err(|_| bad("malformed PEM certificate"))?;
+        let (_, cert) = x509_parser::certificate::X509Certificate::from_der(&pem.contents)
+            .map_err(|_| bad("malformed certificate"))?;
+        let key_type = match cert.public_key().parsed() {
+            Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => format!("rsa-{}", rsa.key_size()),
+            Ok(x509_parser::public_key::PublicKey::EC(ec)) => format!("ecdsa-p{}", ec.key_size()),
+            _ if cert.public_key().algorithm.algorithm
+                == x509_parser::oid_registry::OID_SIG_ED25519 =>
+            {
+                "ed25519".to_string()
+            }
+            _ => "unknown".to_string(),
+        };
+        Ok(CaInfo {
+            key_type,
+            subject: cert.subject().to_string(),
+            not_after: cert
+                .validity()
+                .not_after
+                .to_datetime()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            sha256: super::sign::hex(&Sha256::digest(&pem.contents)),
+        })
+    }
+}
+
 impl Pki {
     pub fn new(dir: impl Into<PathBuf>) -> Pki {
         Pki { dir: dir.into() }
@@ -48,6 +90,25 @@ impl Pki {
     /// present: it must be looked at by a person, not replaced.
     pub fn exists(&self, name: &str) -> bool {
         self.ca_dir(name).exists()
+    }
+
+    /// The CA with its private key, for signing.
+    pub fn signer(&self, name: &str) -> Result<super::Signer> {
+        if !self.exists(name) {
+            return Err(Error::new(format!(
+                "CA `{name}` does not exist in {} (run `coregen ca init {name}`)",
+                self.dir.display()
+            )));
+        }
+        let cert = self.load_cert(name)?;
+        let key_path = self.ca_dir(name).join("ca.key");
+        let key =
+            fs::read_to_string(&key_path).map_err(|e| Error::io(&key_path, "read CA key", e))?;
+        super::Signer::new(name, cert.pem, &key)
+    }
+
+    pub fn state_db_path(&self) -> PathBuf {
+        self.dir.join("state.db")
     }
 
     pub fn load_cert(&self, name: &str) -> Result<CaCert> {
@@ -173,6 +234,7 @@ mod tests {
         CaSpec {
             key_type: KeyType::EcdsaP256,
             validity_days: 30,
+            usages: crate::pki::Usage::ALL.to_vec(),
         }
     }
 

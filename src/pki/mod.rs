@@ -8,16 +8,27 @@
 //! as a [`CaSpec`]; rendering only ever reads the public certificates.
 
 mod ca;
+mod csr;
 mod key_type;
+mod profile;
+mod sign;
+mod state;
 
-pub use ca::{CaCert, Pki};
+pub use ca::{CaCert, CaInfo, Pki};
+pub use csr::{CheckedCsr, MAX_CSR_BYTES, check_csr};
 pub use key_type::KeyType;
+pub use profile::{Profile, Usage};
+pub use sign::{CertNames, Issued, Signer};
+pub use state::{IssuedRecord, StateDb};
 
 /// One `[ca.<name>]` table of cluster.toml, resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaSpec {
     pub key_type: KeyType,
     pub validity_days: u32,
+    /// The usages this CA may put in a certificate: its duty. A profile
+    /// that asks its CA for more is refused when the inventory loads.
+    pub usages: Vec<Usage>,
 }
 
 impl CaSpec {

@@ -5,6 +5,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod pki;
+
 use crate::cli::{CaCommand, Cli, Command, RenderArgs, SpecArg};
 use crate::error::{Error, Result};
 use crate::ignition::SpecVersion;
@@ -18,7 +20,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Render(args) => render(&cli.dir, pki_dir, &args),
         Command::Validate(spec) => validate(&cli.dir, pki_dir, &spec),
         Command::Init { dir } => init(&dir),
-        Command::Ca(CaCommand::Init { names }) => ca_init(&cli.dir, pki_dir, &names),
+        Command::Ca(CaCommand::Init { names }) => pki::ca_init(&cli.dir, pki_dir, &names),
+        Command::Ca(CaCommand::List) => pki::ca_list(&cli.dir, pki_dir),
+        Command::Ca(CaCommand::Show { name }) => pki::ca_show(&cli.dir, pki_dir, &name),
+        Command::Sign(args) => pki::sign(&cli.dir, pki_dir, &args),
+        Command::Audit { host } => pki::audit(&cli.dir, pki_dir, host.as_deref()),
+        Command::Certs { host } => pki::certs(&cli.dir, pki_dir, &host),
     }
 }
 
@@ -31,7 +38,7 @@ fn under(root: &Path, rel: &str) -> PathBuf {
     }
 }
 
-fn note(message: &str) {
+pub(crate) fn note(message: &str) {
     eprintln!("coregen: {message}");
 }
 
@@ -118,47 +125,4 @@ fn init(dir: &Path) -> Result<()> {
         dir.display()
     ));
     Ok(())
-}
-
-fn ca_init(root: &Path, pki_dir: PathBuf, names: &[String]) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
-    let cluster = &project.inventory.cluster;
-    let selected: Vec<&String> = if names.is_empty() {
-        cluster.cas.keys().collect()
-    } else {
-        names
-            .iter()
-            .map(|n| {
-                cluster.cas.get_key_value(n).map(|(k, _)| k).ok_or_else(|| {
-                    Error::new(format!(
-                        "no CA `{n}` in hosts/cluster.toml (declare it as [ca.{n}])"
-                    ))
-                })
-            })
-            .collect::<Result<_>>()?
-    };
-    if selected.is_empty() {
-        return Err(Error::new(
-            "hosts/cluster.toml declares no CA ([ca.<name>])",
-        ));
-    }
-    let mut failed = None;
-    for name in selected {
-        let spec = &cluster.cas[name];
-        match project.pki.init(name, spec, cluster.name.as_str()) {
-            Ok(_) => println!(
-                "created CA `{name}` ({}) in {}",
-                spec.key_type,
-                project.pki.ca_dir(name).display()
-            ),
-            Err(e) => {
-                eprintln!("coregen: error: {e}");
-                failed.get_or_insert(e);
-            }
-        }
-    }
-    match failed {
-        Some(_) => Err(Error::new("some CAs were not created; see above")),
-        None => Ok(()),
-    }
 }

@@ -1,0 +1,259 @@
+//! The PKI commands: `ca init|list|show`, `sign`, `audit` and `certs`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::note;
+use crate::cli::SignArgs;
+use crate::error::{Error, Result};
+use crate::inventory::Host;
+use crate::pki::{IssuedRecord, Profile, StateDb, check_csr};
+use crate::project::Project;
+use crate::render::Renderer;
+
+pub(super) fn ca_init(root: &Path, pki_dir: PathBuf, names: &[String]) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    let cluster = &project.inventory.cluster;
+    let selected: Vec<&String> = if names.is_empty() {
+        cluster.cas.keys().collect()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                cluster.cas.get_key_value(n).map(|(k, _)| k).ok_or_else(|| {
+                    Error::new(format!(
+                        "no CA `{n}` in hosts/cluster.toml (declare it as [ca.{n}])"
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    if selected.is_empty() {
+        return Err(Error::new(
+            "hosts/cluster.toml declares no CA ([ca.<name>])",
+        ));
+    }
+    let mut failed = None;
+    for name in selected {
+        let spec = &cluster.cas[name];
+        match project.pki.init(name, spec, cluster.name.as_str()) {
+            Ok(_) => println!(
+                "created CA `{name}` ({}) in {}",
+                spec.key_type,
+                project.pki.ca_dir(name).display()
+            ),
+            Err(e) => {
+                eprintln!("coregen: error: {e}");
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    match failed {
+        Some(_) => Err(Error::new("some CAs were not created; see above")),
+        None => Ok(()),
+    }
+}
+
+pub(super) fn ca_list(root: &Path, pki_dir: PathBuf) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    let cluster = &project.inventory.cluster;
+    for name in cluster.cas.keys() {
+        let profiles: Vec<&str> = cluster
+            .profiles
+            .values()
+            .filter(|p| &p.ca == name)
+            .map(|p| p.name.as_str())
+            .collect();
+        let profiles = if profiles.is_empty() {
+            "-".to_string()
+        } else {
+            profiles.join(",")
+        };
+        if !project.pki.exists(name) {
+            println!("{name}\tnot created\tprofiles={profiles}");
+            continue;
+        }
+        let info = project.pki.load_cert(name)?.info()?;
+        println!(
+            "{name}\t{}\t{}\tnot-after={}\tsha256={}\tprofiles={profiles}",
+            info.key_type, info.subject, info.not_after, info.sha256
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn ca_show(root: &Path, pki_dir: PathBuf, name: &str) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    if !project.inventory.cluster.cas.contains_key(name) {
+        return Err(Error::new(format!("no CA `{name}` in hosts/cluster.toml")));
+    }
+    print!("{}", project.pki.load_cert(name)?.pem);
+    Ok(())
+}
+
+/// The profile `name` of `host`, or an error saying why not.
+fn host_profile<'a>(project: &'a Project, host: &Host, name: &str) -> Result<&'a Profile> {
+    let profile = project
+        .inventory
+        .cluster
+        .profiles
+        .get(name)
+        .ok_or_else(|| Error::new(format!("no profile `{name}` in hosts/cluster.toml")))?;
+    if !host.profiles.iter().any(|p| p == name) {
+        let has = if host.profiles.is_empty() {
+            "none".to_string()
+        } else {
+            host.profiles.join(", ")
+        };
+        return Err(Error::new(format!(
+            "host `{}` does not get profile `{name}` (its profiles: {has})",
+            host.name
+        )));
+    }
+    Ok(profile)
+}
+
+pub(super) fn sign(root: &Path, pki_dir: PathBuf, args: &SignArgs) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    let host = project.inventory.host(&args.host)?;
+    let profile = host_profile(&project, host, &args.profile)?;
+    if let Some(out) = &args.out
+        && out.exists()
+    {
+        return Err(Error::new(format!(
+            "{} exists already; coregen never overwrites a certificate",
+            out.display()
+        )));
+    }
+
+    let csr_bytes = read_csr(&args.csr)?;
+    let csr = check_csr(&csr_bytes)
+        .map_err(|msg| Error::new(msg).at(crate::error::Place::file(&args.csr)))?;
+    let names = Renderer::new(
+        &project.inventory,
+        &project.templates,
+        &[],
+        project.inventory.cluster.spec,
+    )
+    .cert_names(host, profile)?;
+    let signer = project.pki.signer(&profile.ca)?;
+    let issued = signer.sign(&csr, profile, &names)?;
+
+    let extra: Vec<&String> = csr
+        .requested_names
+        .iter()
+        .filter(|n| !names.all().contains(n))
+        .collect();
+    if !extra.is_empty() {
+        let list: Vec<&str> = extra.iter().map(|s| s.as_str()).collect();
+        note(&format!(
+            "the CSR asked for {}; the certificate carries the names of profile `{}` instead: {}",
+            list.join(", "),
+            profile.name,
+            names.all().join(", ")
+        ));
+    }
+
+    // The record is durable before the certificate leaves coregen.
+    let mut db = StateDb::open(&project.pki.state_db_path())?;
+    db.record_issued(&IssuedRecord {
+        issued_at: now_rfc3339(OffsetDateTime::now_utc()),
+        serial: issued.serial.clone(),
+        host: host.name.to_string(),
+        profile: profile.name.clone(),
+        ca: profile.ca.clone(),
+        not_after: now_rfc3339(issued.not_after),
+        sha256: issued.sha256.clone(),
+    })?;
+
+    let mut pem = issued.pem;
+    if args.chain {
+        pem.push_str(signer.cert_pem());
+    }
+    match &args.out {
+        Some(out) => {
+            let staged = crate::output::stage(out.clone(), pem.as_bytes())?;
+            crate::output::commit(vec![staged])?;
+            note(&format!(
+                "issued {} for {} (profile {}, CA {}, serial {}) to {}",
+                names.common_name,
+                host.name,
+                profile.name,
+                profile.ca,
+                issued.serial,
+                out.display()
+            ));
+        }
+        None => std::io::stdout()
+            .write_all(pem.as_bytes())
+            .map_err(|e| Error::new("cannot write to standard output").with_source(e))?,
+    }
+    Ok(())
+}
+
+fn read_csr(path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let limit = crate::pki::MAX_CSR_BYTES as u64 + 1;
+    let result = if path == Path::new("-") {
+        std::io::stdin().take(limit).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+    };
+    result.map_err(|e| Error::io(path, "read", e))?;
+    Ok(bytes)
+}
+
+fn now_rfc3339(t: OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+pub(super) fn audit(root: &Path, pki_dir: PathBuf, host: Option<&str>) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    if let Some(host) = host {
+        project.inventory.host(host)?;
+    }
+    let path = project.pki.state_db_path();
+    if !path.exists() {
+        return Ok(());
+    }
+    let db = StateDb::open(&path)?;
+    let mut out = std::io::stdout().lock();
+    for record in db.issued(host)? {
+        let line = serde_json::to_string(&record).expect("records serialize");
+        writeln!(out, "{line}")
+            .map_err(|e| Error::new("cannot write to standard output").with_source(e))?;
+    }
+    Ok(())
+}
+
+pub(super) fn certs(root: &Path, pki_dir: PathBuf, host: &str) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    let host = project.inventory.host(host)?;
+    let mut renderer = Renderer::new(
+        &project.inventory,
+        &project.templates,
+        &[],
+        project.inventory.cluster.spec,
+    );
+    for name in &host.profiles {
+        let profile = &project.inventory.cluster.profiles[name];
+        let names = renderer.cert_names(host, profile)?;
+        let usages: Vec<&str> = profile.usages.iter().map(|u| u.as_str()).collect();
+        let ips: Vec<String> = names.ip_addresses.iter().map(|ip| ip.to_string()).collect();
+        println!("{name}\tCA {}\t{}", profile.ca, usages.join(","));
+        println!("  CN   {}", names.common_name);
+        println!("  DNS  {}", names.dns_names.join(", "));
+        println!("  IP   {}", ips.join(", "));
+        println!(
+            "  key  {}  cert {}  ca {}",
+            profile.key_path, profile.cert_path, profile.ca_path
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Certificate profiles: what a host's leaf certificate of one kind looks
+//! like, and which CA signs it. Declared as `[profiles.<name>]` in
+//! cluster.toml; groups and hosts list the profiles they get.
+//!
+//! A profile is the whole policy of an issuance: the CSR only brings a
+//! public key and the proof that its sender holds the private key. Subject,
+//! names, usages and validity come from here, rendered for the host.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, de};
+
+use super::KeyType;
+use crate::inventory::AbsPath;
+
+/// An extended key usage that coregen issues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Usage {
+    ServerAuth,
+    ClientAuth,
+}
+
+impl Usage {
+    pub const ALL: [Usage; 2] = [Usage::ServerAuth, Usage::ClientAuth];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Usage::ServerAuth => "server-auth",
+            Usage::ClientAuth => "client-auth",
+        }
+    }
+}
+
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Usage {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Usage::ALL
+            .into_iter()
+            .find(|u| u.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown usage {s:?}: expected \"server-auth\" or \"client-auth\"")
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for Usage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
+    }
+}
+
+/// One `[profiles.<name>]` table, resolved and checked against its CA.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    /// The CA that signs it; the only CA that may.
+    pub ca: String,
+    pub usages: Vec<Usage>,
+    /// Handlebars templates, rendered with the host's template context.
+    pub common_name: String,
+    pub dns_names: Vec<String>,
+    pub ip_addresses: Vec<String>,
+    /// Key types a host may use for its key.
+    pub key_types: Vec<KeyType>,
+    pub validity_days: u32,
+    /// Where the host keeps the key, the certificate, and the CA certificate.
+    pub key_path: AbsPath,
+    pub cert_path: AbsPath,
+    pub ca_path: AbsPath,
+}
+
+impl Profile {
+    pub const DEFAULT_VALIDITY_DAYS: u32 = 365;
+}
