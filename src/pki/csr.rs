@@ -79,12 +79,13 @@ pub fn check_csr(input: &[u8]) -> Result<CheckedCsr, String> {
     if !rest.is_empty() {
         return Err("trailing bytes after the certificate signing request".to_string());
     }
+    // The key first: a weak key would also fail verification, and "too
+    // weak" is the message that helps.
+    let info = &csr.certification_request_info;
+    let key = csr_key(&info.subject_pki)?;
     csr.verify_signature().map_err(|_| {
         "the CSR's signature does not verify: it was not signed by the key it carries".to_string()
     })?;
-
-    let info = &csr.certification_request_info;
-    let key = csr_key(&info.subject_pki)?;
 
     let mut requested_names = Vec::new();
     for cn in info.subject.iter_common_name() {

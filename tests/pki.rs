@@ -1,0 +1,489 @@
+//! `coregen sign`, `audit`, `ca list|show` and `certs`, with keys and CSRs
+//! made by the real `openssl` command and every certificate checked by
+//! `openssl verify` and `openssl x509`.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{coregen, example_project, run_err, run_ok, tool};
+
+/// The example project with freshly made CAs (the fixture has no keys).
+fn project_with_cas() -> tempfile::TempDir {
+    let project = example_project();
+    fs::remove_dir_all(project.path().join("pki")).unwrap();
+    run_ok(coregen(project.path()).args(["ca", "init"]));
+    project
+}
+
+fn openssl(args: &[&str]) -> std::process::Output {
+    run_ok(Command::new("openssl").args(args))
+}
+
+/// A key and CSR made by openssl in `dir`; returns the CSR's path.
+fn make_csr(dir: &Path, name: &str, newkey: &[&str], extra: &[&str]) -> PathBuf {
+    let key = dir.join(format!("{name}.key"));
+    let csr = dir.join(format!("{name}.csr"));
+    let mut args = vec!["req", "-new", "-nodes", "-subj", "/CN=asked-for"];
+    args.extend_from_slice(newkey);
+    args.extend_from_slice(&[
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        csr.to_str().unwrap(),
+    ]);
+    args.extend_from_slice(extra);
+    openssl(&args);
+    csr
+}
+
+fn sign(project: &Path, host: &str, profile: &str, csr: &Path, out: &Path) -> std::process::Output {
+    run_ok(
+        coregen(project)
+            .args(["sign", "--host", host, "--profile", profile, "--csr"])
+            .arg(csr)
+            .arg("--out")
+            .arg(out),
+    )
+}
+
+fn verify(ca: &Path, cert: &Path) -> bool {
+    Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(ca)
+        .arg(cert)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+fn text(cert: &Path) -> String {
+    let out = openssl(&["x509", "-noout", "-text", "-in", cert.to_str().unwrap()]);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn audit_lines(project: &Path) -> Vec<serde_json::Value> {
+    let out = run_ok(coregen(project).arg("audit"));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn every_key_type_is_signed_with_the_profiles_names() {
+    if tool("openssl").is_none() {
+        return;
+    }
+    let project = project_with_cas();
+    let dir = tempfile::tempdir().unwrap();
+    let etcd_ca = project.path().join("pki/etcd/ca.crt");
+    let kinds: [(&str, &[&str]); 5] = [
+        (
+            "p256",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        ),
+        (
+            "p384",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+        ),
+        ("rsa2048", &["-newkey", "rsa:2048"]),
+        ("rsa4096", &["-newkey", "rsa:4096"]),
+        ("ed25519", &["-newkey", "ed25519"]),
+    ];
+    let mut serials = Vec::new();
+    for (name, newkey) in kinds {
+        let csr = make_csr(
+            dir.path(),
+            name,
+            newkey,
+            &["-addext", "subjectAltName=DNS:evil.example"],
+        );
+        let cert = dir.path().join(format!("{name}.crt"));
+        let out = sign(project.path(), "node1", "etcd-peer", &csr, &cert);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("the CSR asked for asked-for, evil.example"),
+            "{stderr}"
+        );
+
+        assert!(verify(&etcd_ca, &cert), "{name}: openssl verify fails");
+        let t = text(&cert);
+        assert!(t.contains("Subject: CN = node1\n"), "{name}:\n{t}");
+        assert!(
+            t.contains("DNS:node1, DNS:node1.cluster.internal, IP Address:10.0.0.11"),
+            "{name}:\n{t}"
+        );
+        assert!(
+            !t.contains("evil"),
+            "{name}: the CSR's names leaked in:\n{t}"
+        );
+        assert!(
+            t.contains("TLS Web Server Authentication, TLS Web Client Authentication"),
+            "{name}:\n{t}"
+        );
+        assert!(t.contains("CA:FALSE"), "{name}:\n{t}");
+        assert!(
+            t.contains("X509v3 Authority Key Identifier"),
+            "{name}:\n{t}"
+        );
+        assert!(t.contains("X509v3 Subject Key Identifier"), "{name}:\n{t}");
+        assert!(
+            t.contains("Issuer: O = corebernetes, CN = corebernetes etcd CA"),
+            "{name}"
+        );
+
+        // The certificate carries exactly the CSR's public key.
+        let csr_key = openssl(&["req", "-noout", "-pubkey", "-in", csr.to_str().unwrap()]).stdout;
+        let cert_key =
+            openssl(&["x509", "-noout", "-pubkey", "-in", cert.to_str().unwrap()]).stdout;
+        assert_eq!(csr_key, cert_key, "{name}: public key differs");
+
+        let serial = openssl(&["x509", "-noout", "-serial", "-in", cert.to_str().unwrap()]).stdout;
+        serials.push(String::from_utf8(serial).unwrap());
+    }
+    serials.sort();
+    serials.dedup();
+    assert_eq!(serials.len(), 5, "serials repeat");
+
+    let records = audit_lines(project.path());
+    assert_eq!(records.len(), 5);
+    for record in &records {
+        assert_eq!(record["host"], "node1");
+        assert_eq!(record["profile"], "etcd-peer");
+        assert_eq!(record["ca"], "etcd");
+        for key in ["issued_at", "serial", "not_after", "sha256"] {
+            assert!(record[key].as_str().is_some_and(|v| !v.is_empty()), "{key}");
+        }
+    }
+    // The recorded fingerprint is the certificate's.
+    let last = dir.path().join("ed25519.crt");
+    let fp = openssl(&[
+        "x509",
+        "-noout",
+        "-fingerprint",
+        "-sha256",
+        "-in",
+        last.to_str().unwrap(),
+    ])
+    .stdout;
+    let fp = String::from_utf8(fp)
+        .unwrap()
+        .replace(':', "")
+        .to_lowercase();
+    assert!(fp.contains(records[4]["sha256"].as_str().unwrap()), "{fp}");
+}
+
+#[test]
+fn chain_and_stdout() {
+    if tool("openssl").is_none() {
+        return;
+    }
+    let project = project_with_cas();
+    let dir = tempfile::tempdir().unwrap();
+    let csr = make_csr(
+        dir.path(),
+        "k",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        &[],
+    );
+    let out = run_ok(
+        coregen(project.path())
+            .args([
+                "sign",
+                "--host",
+                "node4",
+                "--profile",
+                "https",
+                "--chain",
+                "--csr",
+            ])
+            .arg(&csr),
+    );
+    let pem = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), 2);
+    let ca = fs::read_to_string(project.path().join("pki/http/ca.crt")).unwrap();
+    assert!(pem.ends_with(&ca));
+    let cert = dir.path().join("chain.pem");
+    fs::write(&cert, &pem).unwrap();
+    let t = text(&cert);
+    assert!(t.contains("Subject: CN = node4.cluster.internal"), "{t}");
+    assert!(t.contains("TLS Web Server Authentication"), "{t}");
+    assert!(!t.contains("Client Authentication"), "{t}");
+}
+
+#[test]
+fn duties_stay_separate() {
+    if tool("openssl").is_none() {
+        return;
+    }
+    let project = project_with_cas();
+    let dir = tempfile::tempdir().unwrap();
+    let newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+    let csr = make_csr(dir.path(), "k", &newkey, &[]);
+    let etcd_cert = dir.path().join("etcd.crt");
+    let https_cert = dir.path().join("https.crt");
+    sign(project.path(), "node1", "etcd-client", &csr, &etcd_cert);
+    sign(project.path(), "node1", "https", &csr, &https_cert);
+    let etcd_ca = project.path().join("pki/etcd/ca.crt");
+    let http_ca = project.path().join("pki/http/ca.crt");
+    assert!(verify(&etcd_ca, &etcd_cert));
+    assert!(
+        !verify(&http_ca, &etcd_cert),
+        "an etcd certificate verifies against the http CA"
+    );
+    assert!(verify(&http_ca, &https_cert));
+    assert!(
+        !verify(&etcd_ca, &https_cert),
+        "an https certificate verifies against the etcd CA"
+    );
+    let t = text(&etcd_cert);
+    assert!(t.contains("TLS Web Client Authentication") && !t.contains("Server Authentication"));
+
+    // The http CA's duty is server certificates: a profile that asks it for
+    // client certificates does not load, so nothing can be signed with it.
+    let cluster = project.path().join("hosts/cluster.toml");
+    let text = fs::read_to_string(&cluster).unwrap();
+    let edited = text.replacen(
+        "ca = \"http\"\nusages = [\"server-auth\"]",
+        "ca = \"http\"\nusages = [\"server-auth\", \"client-auth\"]",
+        1,
+    );
+    assert_ne!(text, edited);
+    fs::write(&cluster, edited).unwrap();
+    let err = run_err(
+        coregen(project.path())
+            .args(["sign", "--host", "node1", "--profile", "https", "--csr"])
+            .arg(&csr),
+    );
+    assert!(
+        err.contains("CA `http` may not sign client-auth certificates"),
+        "{err}"
+    );
+}
+
+/// Signing `csr` (or the given arguments) fails with `expected`, writes no
+/// certificate and records nothing.
+fn assert_refused(project: &Path, host: &str, profile: &str, csr: &Path, expected: &str) {
+    let out = project.join("refused.crt");
+    let err = run_err(
+        coregen(project)
+            .args(["sign", "--host", host, "--profile", profile, "--csr"])
+            .arg(csr)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(err.contains(expected), "expected {expected:?}, got:\n{err}");
+    assert!(!out.exists(), "a certificate was written");
+    assert!(audit_lines(project).is_empty(), "something was recorded");
+}
+
+#[test]
+fn bad_requests_are_refused() {
+    if tool("openssl").is_none() {
+        return;
+    }
+    let project = project_with_cas();
+    let p = project.path();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let p256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+    let good = make_csr(d, "good", &p256, &[]);
+
+    let malformed = d.join("malformed.csr");
+    fs::write(
+        &malformed,
+        "-----BEGIN CERTIFICATE REQUEST-----\n!!!!\n-----END CERTIFICATE REQUEST-----\n",
+    )
+    .unwrap();
+    assert_refused(p, "node1", "etcd-peer", &malformed, "malformed PEM");
+
+    let garbage = d.join("garbage.der");
+    fs::write(&garbage, [0x30, 0x82, 0x01, 0x00, 0xde, 0xad, 0xbe, 0xef]).unwrap();
+    assert_refused(
+        p,
+        "node1",
+        "etcd-peer",
+        &garbage,
+        "not a valid certificate signing request",
+    );
+
+    let text_garbage = d.join("text.csr");
+    fs::write(&text_garbage, "hello\n").unwrap();
+    assert_refused(
+        p,
+        "node1",
+        "etcd-peer",
+        &text_garbage,
+        "expected PEM or DER",
+    );
+
+    let cert = p.join("pki/etcd/ca.crt");
+    assert_refused(
+        p,
+        "node1",
+        "etcd-peer",
+        &cert,
+        "this is a certificate, not a certificate signing request",
+    );
+
+    let key = d.join("good.key");
+    assert_refused(p, "node1", "etcd-peer", &key, "this is a private key");
+
+    // Flip a bit in the signature of a DER CSR (its last byte).
+    let der = d.join("tampered.der");
+    openssl(&[
+        "req",
+        "-in",
+        good.to_str().unwrap(),
+        "-outform",
+        "DER",
+        "-out",
+        der.to_str().unwrap(),
+    ]);
+    let mut bytes = fs::read(&der).unwrap();
+    *bytes.last_mut().unwrap() ^= 0x01;
+    fs::write(&der, bytes).unwrap();
+    assert_refused(p, "node1", "etcd-peer", &der, "signature does not verify");
+
+    let weak = make_csr(d, "weak", &["-newkey", "rsa:1024"], &[]);
+    assert_refused(
+        p,
+        "node1",
+        "etcd-peer",
+        &weak,
+        "RSA key of 1024 bits is too weak",
+    );
+
+    let rsa3072 = make_csr(d, "rsa3072", &["-newkey", "rsa:3072"], &[]);
+    assert_refused(
+        p,
+        "node1",
+        "etcd-peer",
+        &rsa3072,
+        "profile `etcd-peer` does not allow rsa-3072 keys",
+    );
+
+    let ca_csr = make_csr(
+        d,
+        "ca",
+        &p256,
+        &["-addext", "basicConstraints=critical,CA:TRUE"],
+    );
+    assert_refused(p, "node1", "etcd-peer", &ca_csr, "the CSR asks for CA:TRUE");
+
+    assert_refused(p, "node9", "etcd-peer", &good, "no host `node9`");
+    assert_refused(
+        p,
+        "node4",
+        "etcd-peer",
+        &good,
+        "host `node4` does not get profile `etcd-peer` (its profiles: https)",
+    );
+    assert_refused(p, "node1", "nope", &good, "no profile `nope`");
+
+    fs::remove_dir_all(p.join("pki/etcd")).unwrap();
+    assert_refused(p, "node1", "etcd-peer", &good, "CA `etcd` does not exist");
+}
+
+#[test]
+fn refuses_to_overwrite_a_certificate() {
+    if tool("openssl").is_none() {
+        return;
+    }
+    let project = project_with_cas();
+    let dir = tempfile::tempdir().unwrap();
+    let csr = make_csr(dir.path(), "k", &["-newkey", "ed25519"], &[]);
+    let out = dir.path().join("k.crt");
+    fs::write(&out, "keep me").unwrap();
+    let err = run_err(
+        coregen(project.path())
+            .args([
+                "sign",
+                "--host",
+                "node2",
+                "--profile",
+                "etcd-server",
+                "--csr",
+            ])
+            .arg(&csr)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(err.contains("exists already"), "{err}");
+    assert_eq!(fs::read_to_string(&out).unwrap(), "keep me");
+}
+
+#[test]
+fn ca_list_show_and_certs() {
+    let project = project_with_cas();
+    let list =
+        String::from_utf8(run_ok(coregen(project.path()).args(["ca", "list"])).stdout).unwrap();
+    let etcd = list
+        .lines()
+        .find(|l| l.starts_with("etcd\t"))
+        .expect("etcd listed");
+    assert!(
+        etcd.contains("ecdsa-p256\tO=corebernetes, CN=corebernetes etcd CA"),
+        "{etcd}"
+    );
+    assert!(
+        etcd.contains("profiles=etcd-client,etcd-peer,etcd-server"),
+        "{etcd}"
+    );
+    let http = list
+        .lines()
+        .find(|l| l.starts_with("http\t"))
+        .expect("http listed");
+    assert!(http.contains("profiles=https"), "{http}");
+
+    let show = run_ok(coregen(project.path()).args(["ca", "show", "http"])).stdout;
+    assert_eq!(
+        show,
+        fs::read(project.path().join("pki/http/ca.crt")).unwrap()
+    );
+
+    let certs = String::from_utf8(
+        run_ok(coregen(project.path()).args(["certs", "--host", "node2"])).stdout,
+    )
+    .unwrap();
+    assert!(
+        certs.contains("etcd-server\tCA etcd\tserver-auth\n"),
+        "{certs}"
+    );
+    assert!(
+        certs.contains("  DNS  node2, node2.cluster.internal, localhost\n"),
+        "{certs}"
+    );
+    assert!(certs.contains("  IP   10.0.0.12, 127.0.0.1\n"), "{certs}");
+}
+
+#[test]
+fn every_ca_key_type_makes_a_valid_ca() {
+    if tool("openssl").is_none() {
+        return;
+    }
+    let project = example_project();
+    fs::remove_dir_all(project.path().join("pki")).unwrap();
+    let cluster = project.path().join("hosts/cluster.toml");
+    let mut toml = fs::read_to_string(&cluster).unwrap();
+    for kt in ["ecdsa-p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096"] {
+        toml.push_str(&format!("\n[ca.t-{kt}]\nkey_type = \"{kt}\"\n"));
+    }
+    fs::write(&cluster, toml).unwrap();
+    run_ok(coregen(project.path()).args(["ca", "init"]));
+    for kt in ["ecdsa-p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096"] {
+        let crt = project.path().join(format!("pki/t-{kt}/ca.crt"));
+        let t = text(&crt);
+        assert!(t.contains("CA:TRUE, pathlen:0"), "{kt}:\n{t}");
+        assert!(t.contains("Certificate Sign, CRL Sign"), "{kt}:\n{t}");
+        assert!(t.contains("X509v3 Subject Key Identifier"), "{kt}:\n{t}");
+        // Self-signed: it verifies against itself.
+        assert!(verify(&crt, &crt), "{kt}");
+    }
+}
