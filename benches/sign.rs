@@ -1,0 +1,66 @@
+//! Checking a CSR and signing it, in process, with an ECDSA P-256 CA and
+//! with an RSA-2048 CA (a P-256 host key in both).
+//!
+//! `cargo bench --bench sign`
+
+use std::hint::black_box;
+
+use coregen::inventory::AbsPath;
+use coregen::pki::{CaSpec, CertNames, KeyType, Pki, Profile, Usage, check_csr};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn sign(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path().join("pki"));
+    let host_key = rcgen::KeyPair::generate().unwrap();
+    let csr = rcgen::CertificateParams::new(vec!["node1".to_string()])
+        .unwrap()
+        .serialize_request(&host_key)
+        .unwrap()
+        .pem()
+        .unwrap();
+    let names = CertNames {
+        common_name: "node1".into(),
+        dns_names: vec!["node1".into(), "node1.cluster.internal".into()],
+        ip_addresses: vec!["10.0.0.11".parse().unwrap()],
+    };
+    let path = |p: &str| p.parse::<AbsPath>().unwrap();
+
+    let mut group = c.benchmark_group("check CSR and sign");
+    group.throughput(Throughput::Elements(1));
+    for (ca, key_type) in [
+        ("ecdsa-p256", KeyType::EcdsaP256),
+        ("rsa-2048", KeyType::Rsa2048),
+    ] {
+        let spec = CaSpec {
+            key_type,
+            validity_days: 3650,
+            usages: Usage::ALL.to_vec(),
+        };
+        pki.init(ca, &spec, "bench").unwrap();
+        let signer = pki.signer(ca).unwrap();
+        let profile = Profile {
+            name: "etcd-peer".into(),
+            ca: ca.into(),
+            usages: Usage::ALL.to_vec(),
+            common_name: String::new(),
+            dns_names: vec![],
+            ip_addresses: vec![],
+            key_types: KeyType::ALL.to_vec(),
+            validity_days: 365,
+            key_path: path("/etc/x.key"),
+            cert_path: path("/etc/x.crt"),
+            ca_path: path("/etc/ca.crt"),
+        };
+        group.bench_function(format!("{ca} CA"), |b| {
+            b.iter(|| {
+                let checked = check_csr(black_box(csr.as_bytes())).unwrap();
+                black_box(signer.sign(&checked, &profile, &names).unwrap())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sign);
+criterion_main!(benches);
