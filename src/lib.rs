@@ -28,6 +28,7 @@ pub mod commands;
 pub mod error;
 pub mod ignition;
 pub mod inventory;
+mod named;
 pub mod output;
 pub mod pki;
 pub mod project;

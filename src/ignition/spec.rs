@@ -1,9 +1,6 @@
 //! The Ignition spec versions coregen writes, and what each one allows.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, de};
+use crate::named::named_enum;
 
 /// A config spec version that coregen can write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -32,32 +29,9 @@ impl SpecVersion {
     }
 }
 
-impl fmt::Display for SpecVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for SpecVersion {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        SpecVersion::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unsupported Ignition spec version {s:?}: coregen writes 3.3.0, 3.4.0 and 3.5.0"
-                )
-            })
-    }
-}
-
-impl<'de> Deserialize<'de> for SpecVersion {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(de::Error::custom)
-    }
-}
+named_enum!(SpecVersion, |s| format!(
+    "unsupported Ignition spec version {s:?}: coregen writes 3.3.0, 3.4.0 and 3.5.0"
+));
 
 #[cfg(test)]
 mod tests {

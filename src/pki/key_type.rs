@@ -1,11 +1,9 @@
 //! Key types that coregen can create for a CA, by the names the inventory
 //! uses for them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm};
-use serde::{Deserialize, Deserializer, de};
+
+use crate::named::named_enum;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum KeyType {
@@ -61,31 +59,10 @@ impl KeyType {
     }
 }
 
-impl fmt::Display for KeyType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for KeyType {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        KeyType::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = KeyType::ALL.iter().map(|k| k.as_str()).collect();
-                format!(
-                    "unknown key type {s:?}: expected one of {}",
-                    names.join(", ")
-                )
-            })
-    }
-}
-
-impl<'de> Deserialize<'de> for KeyType {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(de::Error::custom)
-    }
-}
+named_enum!(KeyType, |s| {
+    let names: Vec<&str> = KeyType::ALL.iter().map(|k| k.as_str()).collect();
+    format!(
+        "unknown key type {s:?}: expected one of {}",
+        names.join(", ")
+    )
+});

@@ -6,13 +6,9 @@
 //! public key and the proof that its sender holds the private key. Subject,
 //! names, usages and validity come from here, rendered for the host.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, de};
-
 use super::KeyType;
 use crate::inventory::AbsPath;
+use crate::named::named_enum;
 
 /// An extended key usage that coregen issues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,30 +28,9 @@ impl Usage {
     }
 }
 
-impl fmt::Display for Usage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Usage {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Usage::ALL
-            .into_iter()
-            .find(|u| u.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown usage {s:?}: expected \"server-auth\" or \"client-auth\"")
-            })
-    }
-}
-
-impl<'de> Deserialize<'de> for Usage {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(de::Error::custom)
-    }
-}
+named_enum!(Usage, |s| format!(
+    "unknown usage {s:?}: expected \"server-auth\" or \"client-auth\""
+));
 
 /// One `[profiles.<name>]` table, resolved and checked against its CA.
 #[derive(Clone, Debug, PartialEq, Eq)]
