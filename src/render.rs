@@ -189,14 +189,7 @@ impl<'a> Renderer<'a> {
             let mut file = build::File::new(entry.path.to_string());
             file.mode = Some(i64::from(entry.mode.bits()));
             file.overwrite = Some(entry.overwrite);
-            file.user = entry.user.clone().map(|name| build::NodeUser {
-                id: None,
-                name: Some(name),
-            });
-            file.group = entry.group.clone().map(|name| build::NodeGroup {
-                id: None,
-                name: Some(name),
-            });
+            (file.user, file.group) = owner(&entry.user, &entry.group);
             if let Some(contents) = &entry.contents {
                 let text = self.text(contents, host, &entry.origin)?;
                 file.contents = Some(resource(&mut self.encoder, text.as_bytes()));
@@ -209,14 +202,7 @@ impl<'a> Renderer<'a> {
             self.check_mode(entry.mode, &entry.origin)?;
             let mut dir = build::Directory::new(entry.path.to_string());
             dir.mode = Some(i64::from(entry.mode.bits()));
-            dir.user = entry.user.clone().map(|name| build::NodeUser {
-                id: None,
-                name: Some(name),
-            });
-            dir.group = entry.group.clone().map(|name| build::NodeGroup {
-                id: None,
-                name: Some(name),
-            });
+            (dir.user, dir.group) = owner(&entry.user, &entry.group);
             directories.push(dir);
         }
 
@@ -289,6 +275,23 @@ impl<'a> Renderer<'a> {
             }
         }
     }
+}
+
+/// Ignition's owner fields, by name.
+fn owner(
+    user: &Option<String>,
+    group: &Option<String>,
+) -> (Option<build::NodeUser>, Option<build::NodeGroup>) {
+    (
+        user.clone().map(|name| build::NodeUser {
+            id: None,
+            name: Some(name),
+        }),
+        group.clone().map(|name| build::NodeGroup {
+            id: None,
+            name: Some(name),
+        }),
+    )
 }
 
 fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
