@@ -23,7 +23,7 @@ fn render_one_host(c: &mut Criterion) {
     let mut renderer = Renderer::new(&project.inventory, &project.templates, &cas, spec);
     c.bench_function("render node1 to bytes", |b| {
         b.iter(|| {
-            let config = renderer.render(black_box(host)).expect("renders");
+            let config = renderer.render(black_box(host), None).expect("renders");
             black_box(config.to_bytes(true))
         })
     });

@@ -11,14 +11,16 @@
 //!
 //! ```
 //! use std::path::Path;
-//! use coregen::project::{MissingCa, Project};
+//! use coregen::project::{MissingCa, Project, Tokens};
 //!
 //! let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
 //! let project = Project::load(repo, repo.join("tests/fixtures/pki"))?;
 //! let cas = project.ca_certs(MissingCa::Refuse, &mut |_| {})?;
 //! let hosts = project.select_hosts(&["node1".to_string()])?;
 //! let spec = project.inventory.cluster.spec;
-//! let json = project.render_each(&hosts, &cas, spec, |_, config| Ok(config.to_bytes(true)))?;
+//! // No tokens: the enrollment settings hold a placeholder, as with --redact.
+//! let tokens = Tokens::new();
+//! let json = project.render_each(&hosts, &cas, spec, &tokens, |_, c| Ok(c.to_bytes(true)))?;
 //! assert!(String::from_utf8_lossy(&json[0]).contains("\"path\": \"/etc/hostname\""));
 //! # Ok::<(), coregen::Error>(())
 //! ```

@@ -4,6 +4,7 @@
 //!
 //! The CLI and, later, the server call into this; neither renders on its own.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,9 +12,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::error::{Error, Result};
 use crate::ignition::{Config, SpecVersion};
 use crate::inventory::{Host, Inventory};
-use crate::pki::{CaCert, Pki};
+use crate::pki::{CaCert, Op, Pki, StateDb, mint_token};
 use crate::render::Renderer;
 use crate::template::Templates;
+
+/// Bootstrap tokens by host name. A host without one renders with
+/// [`crate::pki::REDACTED`] in its place.
+pub type Tokens = HashMap<String, String>;
 
 pub struct Project {
     pub inventory: Inventory,
@@ -88,6 +93,31 @@ impl Project {
         names.iter().map(|n| self.inventory.host(n)).collect()
     }
 
+    /// Mints a bootstrap token for each of `hosts` that has profiles, and
+    /// commits them to the state database before any config holding one
+    /// can be written. Returns the tokens by host name.
+    pub fn mint_tokens(&self, hosts: &[&Host], now: i64) -> Result<Tokens> {
+        let enrolling: Vec<&&Host> = hosts.iter().filter(|h| !h.profiles.is_empty()).collect();
+        let Some(server) = &self.inventory.cluster.server else {
+            return Ok(Tokens::new());
+        };
+        if enrolling.is_empty() {
+            return Ok(Tokens::new());
+        }
+        let ttl = server.token_ttl.duration().as_secs();
+        let minted = enrolling
+            .iter()
+            .map(|host| mint_token(host.name.as_str(), ttl, now))
+            .collect::<Result<Vec<_>>>()?;
+        let tokens = minted
+            .iter()
+            .map(|t| (t.host.clone(), t.text.clone()))
+            .collect();
+        let mut db = StateDb::open(&self.pki.state_db_path())?;
+        db.apply(&[Op::Mint(minted)])?;
+        Ok(tokens)
+    }
+
     /// Renders `hosts` on all cores and hands each config to `sink`. On the
     /// first failure the other workers stop; the error returned is that of
     /// the earliest failing host in `hosts`, so it does not depend on timing.
@@ -96,6 +126,7 @@ impl Project {
         hosts: &[&Host],
         cas: &[CaCert],
         spec: SpecVersion,
+        tokens: &Tokens,
         sink: impl Fn(&Host, Config) -> Result<T> + Sync,
     ) -> Result<Vec<T>> {
         let workers = std::thread::available_parallelism()
@@ -116,7 +147,10 @@ impl Project {
                     while !failed.load(Ordering::Relaxed) {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(host) = hosts.get(i) else { break };
-                        let result = renderer.render(host).and_then(|config| sink(host, config));
+                        let token = tokens.get(host.name.as_str()).map(String::as_str);
+                        let result = renderer
+                            .render(host, token)
+                            .and_then(|config| sink(host, config));
                         if result.is_err() {
                             failed.store(true, Ordering::Relaxed);
                         }

@@ -1,7 +1,11 @@
 //! Turns one resolved host into its Ignition config: the host's files,
 //! directories, units and kernel arguments from the inventory and templates,
 //! plus what coregen adds to every host (`/etc/hostname`, the `core` user's
-//! SSH keys, and each CA certificate as a trust anchor).
+//! SSH keys, and each CA certificate as a trust anchor) and, to a host with
+//! certificate profiles, the first-boot enrollment: its script and unit
+//! (built-in templates) and `/etc/coregen/enroll.env`, which holds the
+//! host's bootstrap token. The token is the only part of a config that
+//! changes from one render to the next; the caller mints it.
 //!
 //! The config is built from `ignition-config`'s typed structs; templates
 //! produce only the text of files and units. The template context is built
@@ -9,7 +13,7 @@
 //! one host to the next, so rendering a host costs the same in a cluster of
 //! ten hosts as in one of ten thousand.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 use handlebars::Context;
@@ -18,8 +22,8 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
 use crate::ignition::{Config, Encoder, SpecVersion, build};
-use crate::inventory::{Contents, Host, Inventory, Mode, Origin, did_you_mean};
-use crate::pki::{CaCert, CertNames, Profile};
+use crate::inventory::{Contents, Host, Inventory, Mode, Origin, Server, did_you_mean};
+use crate::pki::{CaCert, CertNames, Profile, REDACTED};
 use crate::template::Templates;
 
 /// The user whose SSH keys the inventory sets, as on Fedora CoreOS.
@@ -27,6 +31,11 @@ const CORE_USER: &str = "core";
 
 /// The CA whose certificate Ignition itself trusts for HTTPS fetches.
 const HTTP_CA: &str = "http";
+
+/// The enrollment script, its settings and its unit, on hosts with profiles.
+pub const ENROLL_SCRIPT: &str = "/usr/local/bin/coregen-enroll";
+pub const ENROLL_ENV: &str = "/etc/coregen/enroll.env";
+pub const ENROLL_UNIT: &str = "coregen-enroll.service";
 
 /// Where a CA certificate is installed on the host; `update-ca-trust` picks
 /// it up from there.
@@ -36,6 +45,8 @@ pub fn ca_anchor_path(ca: &str) -> String {
 
 pub struct Renderer<'a> {
     templates: &'a Templates,
+    profiles: &'a BTreeMap<String, Profile>,
+    server: Option<&'a Server>,
     spec: SpecVersion,
     context: Context,
     encoder: Encoder,
@@ -47,7 +58,7 @@ pub struct Renderer<'a> {
 
 impl<'a> Renderer<'a> {
     pub fn new(
-        inventory: &Inventory,
+        inventory: &'a Inventory,
         templates: &'a Templates,
         cas: &'a [CaCert],
         spec: SpecVersion,
@@ -63,6 +74,8 @@ impl<'a> Renderer<'a> {
             .map(|http| resource(&mut encoder, http.pem.as_bytes()));
         Renderer {
             templates,
+            profiles: &inventory.cluster.profiles,
+            server: inventory.cluster.server.as_ref(),
             spec,
             context: Context::from(shared_context(inventory, spec)),
             encoder,
@@ -75,10 +88,13 @@ impl<'a> Renderer<'a> {
         self.spec
     }
 
-    pub fn render(&mut self, host: &Host) -> Result<Config> {
+    /// The config of `host`. `token` is its bootstrap token, written into
+    /// the enrollment settings of a host with profiles; `None` writes
+    /// [`REDACTED`] instead, for review and snapshots.
+    pub fn render(&mut self, host: &Host, token: Option<&str>) -> Result<Config> {
         self.set_host(host);
         let mut built = build::Config {
-            storage: Some(self.storage(host)?),
+            storage: Some(self.storage(host, token)?),
             systemd: Some(self.systemd(host)?),
             ..Default::default()
         };
@@ -165,7 +181,7 @@ impl<'a> Renderer<'a> {
         );
     }
 
-    fn storage(&mut self, host: &Host) -> Result<build::Storage> {
+    fn storage(&mut self, host: &Host, token: Option<&str>) -> Result<build::Storage> {
         let hostname = format!("{}\n", host.name);
         let mut files = vec![plain_file(
             &mut self.encoder,
@@ -173,6 +189,9 @@ impl<'a> Renderer<'a> {
             hostname.as_bytes(),
         )];
         files.extend(self.ca_files.iter().cloned());
+        if !host.profiles.is_empty() {
+            files.extend(self.enroll_files(host, token)?);
+        }
         let reserved: HashSet<String> = files.iter().map(|f| f.path.clone()).collect();
 
         for entry in &host.files {
@@ -213,9 +232,38 @@ impl<'a> Renderer<'a> {
         })
     }
 
+    /// The enrollment script and its settings.
+    fn enroll_files(&mut self, host: &Host, token: Option<&str>) -> Result<[build::File; 2]> {
+        let server = self
+            .server
+            .expect("the inventory refuses profiles without [server]");
+        let script = self.templates.render("coregen-enroll", &self.context)?;
+        let env = enroll_env(host, self.profiles, server, token.unwrap_or(REDACTED));
+        let mut script_file = plain_file(&mut self.encoder, ENROLL_SCRIPT, script.as_bytes());
+        script_file.mode = Some(0o755);
+        let mut env_file = plain_file(&mut self.encoder, ENROLL_ENV, env.as_bytes());
+        env_file.mode = Some(0o600);
+        Ok([script_file, env_file])
+    }
+
     fn systemd(&self, host: &Host) -> Result<build::Systemd> {
-        let mut units = Vec::with_capacity(host.units.len());
+        let mut units = Vec::with_capacity(host.units.len() + 1);
+        if !host.profiles.is_empty() {
+            let mut unit = build::Unit::new(ENROLL_UNIT.to_string());
+            unit.enabled = Some(true);
+            unit.contents = Some(self.templates.render(ENROLL_UNIT, &self.context)?);
+            units.push(unit);
+        }
         for entry in &host.units {
+            if entry.name.as_str() == ENROLL_UNIT && !host.profiles.is_empty() {
+                return Err(entry.origin.error_in(
+                    "name",
+                    format!(
+                        "{ENROLL_UNIT} is written by coregen itself on hosts with profiles; \
+                         override its template with templates/{ENROLL_UNIT}.hbs instead"
+                    ),
+                ));
+            }
             let mut unit = build::Unit::new(entry.name.to_string());
             unit.enabled = entry.enabled;
             unit.mask = entry.mask.then_some(true);
@@ -292,6 +340,54 @@ fn owner(
             name: Some(name),
         }),
     )
+}
+
+/// `/etc/coregen/enroll.env`: shell assignments that the enrollment script
+/// sources. Every value is single-quoted, so no inventory value can run as
+/// code there.
+fn enroll_env(
+    host: &Host,
+    profiles: &BTreeMap<String, Profile>,
+    server: &Server,
+    token: &str,
+) -> String {
+    let mut env = format!(
+        "# coregen enrollment settings of {name}, read by {ENROLL_SCRIPT}.\n\
+         # The token enrolls this host once; the script wipes it afterwards.\n",
+        name = host.name
+    );
+    let mut set = |key: &str, value: &str| {
+        env.push_str(&format!("{key}={}\n", shell_quote(value)));
+    };
+    set("COREGEN_HOST", host.name.as_str());
+    set("COREGEN_URL", server.url.as_str());
+    set("COREGEN_TOKEN", token);
+    set("COREGEN_TLS_CA", &ca_anchor_path(HTTP_CA));
+    set("COREGEN_PROFILE_COUNT", &host.profiles.len().to_string());
+    for (i, name) in (1..).zip(&host.profiles) {
+        let profile = &profiles[name];
+        let key_type = profile.key_types.first().copied().unwrap_or_default();
+        set(&format!("COREGEN_PROFILE_{i}_NAME"), name);
+        set(&format!("COREGEN_PROFILE_{i}_KEY_TYPE"), key_type.as_str());
+        set(
+            &format!("COREGEN_PROFILE_{i}_KEY"),
+            profile.key_path.as_str(),
+        );
+        set(
+            &format!("COREGEN_PROFILE_{i}_CERT"),
+            profile.cert_path.as_str(),
+        );
+        set(&format!("COREGEN_PROFILE_{i}_CA"), profile.ca_path.as_str());
+        set(
+            &format!("COREGEN_PROFILE_{i}_TRUST"),
+            &ca_anchor_path(&profile.ca),
+        );
+    }
+    env
+}
+
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
 }
 
 fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {

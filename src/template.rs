@@ -18,6 +18,14 @@ use crate::error::{Error, Place, Result};
 /// Templates that ship inside the binary, by name.
 const BUILT_IN: &[(&str, &str)] = &[
     (
+        "coregen-enroll",
+        include_str!("../templates/coregen-enroll.hbs"),
+    ),
+    (
+        "coregen-enroll.service",
+        include_str!("../templates/coregen-enroll.service.hbs"),
+    ),
+    (
         "etcd-member.service",
         include_str!("../templates/etcd-member.service.hbs"),
     ),

@@ -123,8 +123,25 @@ fn the_ignition_engine_applies_node1() {
     );
     assert_eq!(
         read(&root.join("etc/systemd/system-preset/20-ignition.preset")),
-        "enable etcd-member.service\n"
+        "enable coregen-enroll.service\nenable etcd-member.service\n"
     );
+
+    // The first-boot enrollment: script, settings with a fresh token, unit.
+    let script = root.join("usr/local/bin/coregen-enroll");
+    let template = read(&Path::new(REPO).join("templates/coregen-enroll.hbs"));
+    assert_eq!(read(&script), template.replace("{{host.name}}", "node1"));
+    assert_eq!(mode(&script), 0o755);
+    let env_path = root.join("etc/coregen/enroll.env");
+    let env = read(&env_path);
+    assert_eq!(mode(&env_path), 0o600);
+    assert!(
+        env.contains("\nCOREGEN_URL='https://10.0.0.2:8443'\n"),
+        "{env}"
+    );
+    assert!(env.contains("\nCOREGEN_TOKEN='cgt1."), "{env}");
+    assert!(env.contains("\nCOREGEN_PROFILE_COUNT='4'\n"), "{env}");
+    let unit = read(&root.join("etc/systemd/system/coregen-enroll.service"));
+    assert!(unit.contains("ExecStart=/usr/local/bin/coregen-enroll\n"));
 
     let keys = root.join("home/core/.ssh/authorized_keys.d/ignition");
     assert_eq!(

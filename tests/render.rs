@@ -47,7 +47,7 @@ fn output_is_deterministic_pretty_and_ends_with_a_newline() {
     assert!(text.starts_with("{\n  \"ignition\": {"), "{text:.40}");
     assert!(text.ends_with("}\n"));
 
-    render_all(project.path(), &["--compact"]);
+    render_all(project.path(), &["--compact", "--redact"]);
     let compact = fs::read_to_string(project.path().join("out/node1.ign")).unwrap();
     assert_eq!(compact.lines().count(), 1);
     let a: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -58,9 +58,10 @@ fn output_is_deterministic_pretty_and_ends_with_a_newline() {
 #[test]
 fn stdout_prints_the_same_config_and_writes_nothing() {
     let project = example_project();
-    let out = run_ok(coregen(project.path()).args(["render", "--host", "node2", "--stdout"]));
+    let out =
+        run_ok(coregen(project.path()).args(["render", "--host", "node2", "--stdout", "--redact"]));
     assert!(!project.path().join("out").exists());
-    run_ok(coregen(project.path()).args(["render", "--host", "node2"]));
+    run_ok(coregen(project.path()).args(["render", "--host", "node2", "--redact"]));
     assert_eq!(
         out.stdout,
         fs::read(project.path().join("out/node2.ign")).unwrap()

@@ -11,7 +11,7 @@ use crate::cli::{CaCommand, Cli, Command, RenderArgs, SpecArg};
 use crate::error::{Error, Result};
 use crate::ignition::SpecVersion;
 use crate::output;
-use crate::project::{MissingCa, Project};
+use crate::project::{MissingCa, Project, Tokens};
 use crate::scaffold;
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -38,6 +38,11 @@ fn under(root: &Path, rel: &str) -> PathBuf {
     }
 }
 
+/// Seconds since the Unix epoch, as token and enrollment times are kept.
+pub(crate) fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
 pub(crate) fn note(message: &str) {
     eprintln!("coregen: {message}");
 }
@@ -57,12 +62,18 @@ fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
     let cas = project.ca_certs(missing, &mut |msg| note(msg))?;
     let spec = spec_of(&project, &args.spec);
     let pretty = !args.compact;
+    let tokens = if args.redact {
+        Tokens::new()
+    } else {
+        project.mint_tokens(&hosts, unix_now())?
+    };
 
     if args.stdout {
         let [host] = hosts.as_slice() else {
             return Err(Error::new("--stdout takes exactly one --host"));
         };
-        let mut bytes = project.render_each(&[host], &cas, spec, |_, c| Ok(c.to_bytes(pretty)))?;
+        let mut bytes =
+            project.render_each(&[host], &cas, spec, &tokens, |_, c| Ok(c.to_bytes(pretty)))?;
         let bytes = bytes.pop().expect("one host rendered");
         return std::io::stdout()
             .write_all(&bytes)
@@ -71,7 +82,7 @@ fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
 
     let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
     output::ensure_dir(&out_dir)?;
-    let staged = project.render_each(&hosts, &cas, spec, |host, config| {
+    let staged = project.render_each(&hosts, &cas, spec, &tokens, |host, config| {
         output::stage(
             out_dir.join(format!("{}.ign", host.name)),
             &config.to_bytes(pretty),
@@ -106,7 +117,7 @@ fn validate(root: &Path, pki_dir: PathBuf, spec: &SpecArg) -> Result<()> {
     }
     let spec = spec_of(&project, spec);
     let hosts = project.select_hosts(&[])?;
-    project.render_each(&hosts, &cas, spec, |_, _| Ok(()))?;
+    project.render_each(&hosts, &cas, spec, &Tokens::new(), |_, _| Ok(()))?;
     println!(
         "ok: {} host(s), {} template(s), spec {spec}",
         hosts.len(),

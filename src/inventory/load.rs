@@ -16,7 +16,7 @@ use super::raw::{RawCluster, RawDropin, RawFile, RawLayer, RawProfile, RawUnit};
 use super::source::{SourceFile, did_you_mean};
 use super::{
     Cluster, Contents, Directory, Dropin, FileEntry, Host, HostName, Inventory, KernelArguments,
-    MacAddr, Mode, Unit,
+    MacAddr, Mode, Server, Ttl, Unit,
 };
 use crate::error::{Error, Place, Result};
 use crate::pki::{CaSpec, KeyType, Profile, Usage};
@@ -125,6 +125,10 @@ fn resolve_cluster(src: &SourceFile) -> Result<(Cluster, Layer)> {
         vars: raw.vars,
         cas,
         profiles,
+        server: raw.server.map(|s| Server {
+            url: s.url,
+            token_ttl: s.token_ttl.unwrap_or(Ttl::DEFAULT),
+        }),
     };
     Ok((cluster, layer))
 }
@@ -379,6 +383,13 @@ fn resolve_layer_with(
                 msg.push_str(&format!("; did you mean `{best}`?"));
             }
             return Err(src.error(profile.span(), msg));
+        }
+        if cluster.server.is_none() {
+            return Err(src.error(
+                profile.span(),
+                "certificate profiles need a [server] table in hosts/cluster.toml, with the \
+                 `url` at which hosts reach `coregen serve` to enroll",
+            ));
         }
         if !profiles.contains(name) {
             profiles.push(profile.into_inner());

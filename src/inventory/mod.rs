@@ -18,6 +18,7 @@
 mod load;
 mod names;
 mod raw;
+mod server;
 mod source;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use names::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
+pub use server::{Server, ServerUrl, Ttl, UrlHost};
 pub use source::did_you_mean;
 
 use crate::error::{Error, Place, Result};
@@ -82,6 +84,8 @@ pub struct Cluster {
     pub cas: BTreeMap<String, CaSpec>,
     /// Certificate profiles by name.
     pub profiles: BTreeMap<String, Profile>,
+    /// Where hosts reach `coregen serve`; needed once any host has profiles.
+    pub server: Option<Server>,
 }
 
 /// One host with cluster, groups and its own file merged.

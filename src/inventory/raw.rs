@@ -11,6 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::names::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
+use super::server::{ServerUrl, Ttl};
 use crate::ignition::SpecVersion;
 use crate::pki::{KeyType, Usage};
 
@@ -29,6 +30,15 @@ pub struct RawCluster {
     pub ca: BTreeMap<HostName, RawCa>,
     #[serde(default)]
     pub profiles: BTreeMap<HostName, Spanned<RawProfile>>,
+    pub server: Option<RawServer>,
+}
+
+/// `[server]` in cluster.toml.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub url: ServerUrl,
+    pub token_ttl: Option<Ttl>,
 }
 
 /// `[ca.<name>]` in cluster.toml.

@@ -13,13 +13,17 @@ mod key_type;
 mod profile;
 mod sign;
 mod state;
+mod token;
 
 pub use ca::{CaCert, CaInfo, Pki};
 pub use csr::{CheckedCsr, MAX_CSR_BYTES, check_csr};
 pub use key_type::KeyType;
 pub use profile::{Profile, Usage};
 pub use sign::{CertNames, Issued, Signer};
-pub use state::{IssuedRecord, StateDb};
+pub use state::{Checked, Enrollment, HostState, IssuedRecord, Op, Refusal, StateDb};
+pub use token::{
+    MAX_TOKEN_LEN, MintedToken, PresentedToken, REDACTED, mint as mint_token, parse as parse_token,
+};
 
 /// One `[ca.<name>]` table of cluster.toml, resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,217 @@
+//! The `[server]` table of cluster.toml: the URL at which hosts reach
+//! `coregen serve`, and how long a bootstrap token lives.
+//!
+//! The URL is what rendered configs point hosts at and the name that the
+//! server's own certificate carries, so it is checked here, once: HTTPS
+//! only (tokens travel in it), no user, query or fragment.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, de};
+
+/// `[server]`, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    pub url: ServerUrl,
+    pub token_ttl: Ttl,
+}
+
+/// `https://host[:port][/path]`, without a trailing slash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerUrl {
+    url: String,
+    host: UrlHost,
+}
+
+/// The host part of a [`ServerUrl`]: what the server certificate names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UrlHost {
+    Ip(IpAddr),
+    Dns(String),
+}
+
+impl ServerUrl {
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    pub fn host(&self) -> &UrlHost {
+        &self.host
+    }
+
+    /// `self` followed by `path`, which starts with `/`.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+}
+
+impl FromStr for ServerUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("{s:?} is not a server URL: {why}");
+        let rest = s
+            .strip_prefix("https://")
+            .ok_or_else(|| bad("it must start with https:// (bootstrap tokens travel in it)"))?;
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        if s.contains(['?', '#', ' ', '"', '\'', '\\']) || authority.contains('@') {
+            return Err(bad(
+                "only scheme, host, port and path are allowed (no user, query or fragment)",
+            ));
+        }
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(v6) => {
+                let (ip, after) = v6.split_once(']').ok_or_else(|| bad("unclosed `[`"))?;
+                (ip, after.strip_prefix(':'))
+            }
+            None => match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            },
+        };
+        if let Some(port) = port
+            && port.parse::<u16>().map_or(true, |p| p == 0)
+        {
+            return Err(bad("the port must be a number from 1 to 65535"));
+        }
+        let host = if let Ok(ip) = host.parse::<IpAddr>() {
+            UrlHost::Ip(ip)
+        } else if is_dns_name(host) {
+            UrlHost::Dns(host.to_ascii_lowercase())
+        } else {
+            return Err(bad("the host must be an IP address or a DNS name"));
+        };
+        Ok(ServerUrl {
+            url: format!("https://{authority}{}", path.trim_end_matches('/')),
+            host,
+        })
+    }
+}
+
+fn is_dns_name(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+impl<'de> Deserialize<'de> for ServerUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
+    }
+}
+
+impl fmt::Display for ServerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// A lifetime such as `90s`, `30m`, `1h` or `2d`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ttl(Duration);
+
+impl Ttl {
+    pub const DEFAULT: Ttl = Ttl(Duration::from_secs(3600));
+
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+}
+
+impl FromStr for Ttl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (number, unit) = s.split_at(split);
+        let unit_secs = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86400,
+            _ => 0,
+        };
+        match number.parse::<u64>() {
+            Ok(n) if n > 0 && unit_secs > 0 && n <= 365 * 86400 / unit_secs => {
+                Ok(Ttl(Duration::from_secs(n * unit_secs)))
+            }
+            _ => Err(format!(
+                "{s:?} is not a lifetime: write a number and a unit (s, m, h or d), such as \
+                 \"1h\", of at most a year"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Ttl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
+    }
+}
+
+impl fmt::Display for Ttl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.as_secs();
+        match secs {
+            s if s % 86400 == 0 => write!(f, "{}d", s / 86400),
+            s if s % 3600 == 0 => write!(f, "{}h", s / 3600),
+            s if s % 60 == 0 => write!(f, "{}m", s / 60),
+            s => write!(f, "{s}s"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls() {
+        let url: ServerUrl = "https://coregen.cluster.internal:8443/".parse().unwrap();
+        assert_eq!(url.as_str(), "https://coregen.cluster.internal:8443");
+        assert_eq!(url.host(), &UrlHost::Dns("coregen.cluster.internal".into()));
+        assert_eq!(
+            url.join("/v1/enroll"),
+            "https://coregen.cluster.internal:8443/v1/enroll"
+        );
+        let url: ServerUrl = "https://10.0.0.2".parse().unwrap();
+        assert_eq!(url.host(), &UrlHost::Ip("10.0.0.2".parse().unwrap()));
+        let url: ServerUrl = "https://[fd00::2]:8443/boot".parse().unwrap();
+        assert_eq!(url.host(), &UrlHost::Ip("fd00::2".parse().unwrap()));
+        assert_eq!(url.as_str(), "https://[fd00::2]:8443/boot");
+        for bad in [
+            "http://10.0.0.2",
+            "https://",
+            "https://a b",
+            "https://user@host",
+            "https://host:0",
+            "https://host:99999",
+            "https://host/x?token=1",
+            "https://-host",
+            "https://[fd00::2",
+        ] {
+            assert!(bad.parse::<ServerUrl>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn lifetimes() {
+        assert_eq!("1h".parse::<Ttl>().unwrap(), Ttl::DEFAULT);
+        assert_eq!("90s".parse::<Ttl>().unwrap().duration().as_secs(), 90);
+        assert_eq!("2d".parse::<Ttl>().unwrap().to_string(), "2d");
+        assert_eq!("120m".parse::<Ttl>().unwrap().to_string(), "2h");
+        for bad in ["", "1", "h", "0h", "1w", "-1h", "1.5h", "400d"] {
+            assert!(bad.parse::<Ttl>().is_err(), "{bad:?} accepted");
+        }
+    }
+}
