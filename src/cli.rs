@@ -84,6 +84,64 @@ pub enum Command {
         #[arg(long, value_name = "HOST")]
         host: String,
     },
+
+    /// Serve configs at boot time and enroll hosts' certificates, over
+    /// HTTPS with a certificate from the `http` CA.
+    #[command(after_help = "Examples:\n  \
+        coregen serve                                  listen on 0.0.0.0:8443, [server] url from cluster.toml\n  \
+        coregen serve --listen 127.0.0.1:9443 --url https://127.0.0.1:9443\n  \
+        coregen serve --require-source-ip --http-listen 0.0.0.0:8080\n\n\
+        Endpoints: GET /ignition/HOST, GET /ignition?mac=MAC (both take ?spec=3.3.0),\n\
+        POST /v1/enroll, GET /ca/NAME.crt, GET /healthz. Set COREGEN_LOG=debug for more log.")]
+    Serve(ServeArgs),
+
+    /// See and change hosts' enrollment state.
+    #[command(subcommand)]
+    Host(HostCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address for HTTPS.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8443")]
+    pub listen: std::net::SocketAddr,
+
+    /// Also serve the public endpoints (CA certificates, health) over plain
+    /// HTTP on this address; never a config.
+    #[arg(long, value_name = "ADDR")]
+    pub http_listen: Option<std::net::SocketAddr>,
+
+    /// The URL hosts reach this server at, written into their configs and
+    /// named by the server certificate [default: [server] url in
+    /// cluster.toml].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<crate::inventory::ServerUrl>,
+
+    /// Serve a host's config and enroll it only when the request comes
+    /// from the host's `ip` in the inventory.
+    #[arg(long)]
+    pub require_source_ip: bool,
+
+    /// Failed token attempts allowed per client address per minute, before
+    /// its enrollments are refused with 429 for the rest of the minute.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_token_failures: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// Show each host's state: never booted, token issued, or enrolled,
+    /// with times.
+    List,
+
+    /// Let enrolled hosts enroll again (after a reinstall, say). Takes
+    /// effect at once, also on a running `coregen serve`.
+    #[command(after_help = "Example:\n  coregen host reset node1")]
+    Reset {
+        /// The hosts to reset.
+        #[arg(required = true)]
+        hosts: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,7 @@ pub mod pki;
 pub mod project;
 pub mod render;
 pub mod scaffold;
+pub mod serve;
 pub mod template;
 
 pub use error::{Error, Result};

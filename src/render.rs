@@ -30,7 +30,7 @@ use crate::template::Templates;
 const CORE_USER: &str = "core";
 
 /// The CA whose certificate Ignition itself trusts for HTTPS fetches.
-const HTTP_CA: &str = "http";
+pub const HTTP_CA: &str = "http";
 
 /// The enrollment script, its settings and its unit, on hosts with profiles.
 pub const ENROLL_SCRIPT: &str = "/usr/local/bin/coregen-enroll";
@@ -86,6 +86,14 @@ impl<'a> Renderer<'a> {
 
     pub fn spec(&self) -> SpecVersion {
         self.spec
+    }
+
+    /// Renders the next hosts for `spec` (templates see it as
+    /// `cluster.spec`).
+    pub fn set_spec(&mut self, spec: SpecVersion) {
+        self.spec = spec;
+        let data = self.context.data_mut();
+        data["cluster"]["spec"] = json!(spec.as_str());
     }
 
     /// The config of `host`. `token` is its bootstrap token, written into

@@ -5,9 +5,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod hosts;
 mod pki;
 
-use crate::cli::{CaCommand, Cli, Command, RenderArgs, SpecArg};
+use crate::cli::{CaCommand, Cli, Command, HostCommand, RenderArgs, SpecArg};
 use crate::error::{Error, Result};
 use crate::ignition::SpecVersion;
 use crate::output;
@@ -26,6 +27,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sign(args) => pki::sign(&cli.dir, pki_dir, &args),
         Command::Audit { host } => pki::audit(&cli.dir, pki_dir, host.as_deref()),
         Command::Certs { host } => pki::certs(&cli.dir, pki_dir, &host),
+        Command::Serve(args) => hosts::serve(&cli.dir, pki_dir, &args),
+        Command::Host(HostCommand::List) => hosts::list(&cli.dir, pki_dir),
+        Command::Host(HostCommand::Reset { hosts }) => hosts::reset(&cli.dir, pki_dir, &hosts),
     }
 }
 

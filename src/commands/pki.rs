@@ -4,13 +4,12 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::note;
 use crate::cli::SignArgs;
 use crate::error::{Error, Result};
 use crate::inventory::Host;
-use crate::pki::{IssuedRecord, Profile, StateDb, check_csr};
+use crate::pki::{IssuedRecord, Profile, StateDb, check_csr, rfc3339};
 use crate::project::Project;
 use crate::render::Renderer;
 
@@ -160,12 +159,12 @@ pub(super) fn sign(root: &Path, pki_dir: PathBuf, args: &SignArgs) -> Result<()>
     // The record is durable before the certificate leaves coregen.
     let mut db = StateDb::open(&project.pki.state_db_path())?;
     db.record_issued(&IssuedRecord {
-        issued_at: now_rfc3339(OffsetDateTime::now_utc()),
+        issued_at: rfc3339(OffsetDateTime::now_utc()),
         serial: issued.serial.clone(),
         host: host.name.to_string(),
         profile: profile.name.clone(),
         ca: profile.ca.clone(),
-        not_after: now_rfc3339(issued.not_after),
+        not_after: rfc3339(issued.not_after),
         sha256: issued.sha256.clone(),
     })?;
 
@@ -204,13 +203,6 @@ fn read_csr(path: &Path) -> Result<Vec<u8>> {
     };
     result.map_err(|e| Error::io(path, "read", e))?;
     Ok(bytes)
-}
-
-fn now_rfc3339(t: OffsetDateTime) -> String {
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_default()
 }
 
 pub(super) fn audit(root: &Path, pki_dir: PathBuf, host: Option<&str>) -> Result<()> {

@@ -20,7 +20,7 @@ pub use csr::{CheckedCsr, MAX_CSR_BYTES, check_csr};
 pub use key_type::KeyType;
 pub use profile::{Profile, Usage};
 pub use sign::{CertNames, Issued, Signer};
-pub use state::{Checked, Enrollment, HostState, IssuedRecord, Op, Refusal, StateDb};
+pub use state::{Checked, Enrollment, HostState, IssuedRecord, Op, Refusal, StateDb, rfc3339};
 pub use token::{
     MAX_TOKEN_LEN, MintedToken, PresentedToken, REDACTED, mint as mint_token, parse as parse_token,
 };

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    KeyUsagePurpose, PublicKeyData, SanType,
 };
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
@@ -101,17 +101,36 @@ impl Signer {
             )));
         }
 
+        let rsa = matches!(
+            csr.key.key_type,
+            Ok(KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
+        );
+        self.issue(&csr.key, names, &profile.usages, profile.validity_days, rsa)
+            .map_err(|e| e.note(format!("in profile `{}`", profile.name)))
+    }
+
+    /// A server certificate for `coregen serve` itself, for `key`.
+    pub fn sign_server(&self, key: &KeyPair, names: &CertNames, days: u32) -> Result<Issued> {
+        self.issue(key, names, &[Usage::ServerAuth], days, false)
+    }
+
+    fn issue(
+        &self,
+        key: &impl PublicKeyData,
+        names: &CertNames,
+        usages: &[Usage],
+        validity_days: u32,
+        rsa: bool,
+    ) -> Result<Issued> {
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, names.common_name.as_str());
         params.distinguished_name = dn;
         for dns in &names.dns_names {
-            let dns = dns.clone().try_into().map_err(|_| {
-                Error::new(format!(
-                    "profile `{}`: {dns:?} is not a DNS name",
-                    profile.name
-                ))
-            })?;
+            let dns = dns
+                .clone()
+                .try_into()
+                .map_err(|_| Error::new(format!("{dns:?} is not a DNS name")))?;
             params.subject_alt_names.push(SanType::DnsName(dns));
         }
         params
@@ -119,14 +138,10 @@ impl Signer {
             .extend(names.ip_addresses.iter().map(|ip| SanType::IpAddress(*ip)));
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        if matches!(
-            csr.key.key_type,
-            Ok(KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
-        ) {
+        if rsa {
             params.key_usages.push(KeyUsagePurpose::KeyEncipherment);
         }
-        params.extended_key_usages = profile
-            .usages
+        params.extended_key_usages = usages
             .iter()
             .map(|u| match u {
                 Usage::ServerAuth => ExtendedKeyUsagePurpose::ServerAuth,
@@ -136,12 +151,12 @@ impl Signer {
         params.use_authority_key_identifier_extension = true;
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::minutes(5);
-        params.not_after = now + Duration::days(i64::from(profile.validity_days));
+        params.not_after = now + Duration::days(i64::from(validity_days));
         let serial = random_serial()?;
         params.serial_number = Some(serial.clone());
 
         let cert = params
-            .signed_by(&csr.key, &self.issuer)
+            .signed_by(key, &self.issuer)
             .map_err(|e| Error::new(format!("CA `{}` cannot sign", self.name)).with_source(e))?;
         Ok(Issued {
             pem: cert.pem(),

@@ -60,6 +60,14 @@ const MIGRATIONS: &[&str] = &[
 /// forensics), then pruned.
 const TOKEN_RETENTION_SECS: i64 = 7 * 86400;
 
+/// A time as the audit log records it: RFC 3339, UTC, whole seconds.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 /// One issued certificate, as `coregen audit` prints it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct IssuedRecord {

@@ -197,3 +197,203 @@ impl ScratchRoot {
         }
     }
 }
+
+/// A copy of the example project with an empty pki/: `coregen serve` and
+/// `render` create the CAs, keys included, as on a real first run.
+pub fn fresh_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&Path::new(REPO).join("hosts"), &dir.path().join("hosts"));
+    copy_tree(
+        &Path::new(REPO).join("templates"),
+        &dir.path().join("templates"),
+    );
+    dir
+}
+
+/// A running `coregen serve` on 127.0.0.1 and a free port, stopped (and
+/// its log kept) when dropped.
+pub struct Serve {
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+    pub url: String,
+    pub ca: PathBuf,
+}
+
+impl Serve {
+    pub fn start(dir: &Path, extra: &[&str]) -> Serve {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("https://127.0.0.1:{port}");
+        let mut child = coregen(dir)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--url",
+                &url,
+            ])
+            .args(extra)
+            .env("COREGEN_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("coregen serve starts");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if line.contains("coregen: serving https://") {
+                    let _ = ready_tx.send(());
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        if ready
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .is_err()
+        {
+            let _ = child.kill();
+            panic!("coregen serve did not start:\n{}", log.lock().unwrap());
+        }
+        Serve {
+            child,
+            log,
+            url,
+            ca: dir.join("pki/http/ca.crt"),
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Stops the server with SIGTERM, as an operator or systemd would.
+    pub fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "serve exited with {status}:\n{}",
+            self.log()
+        );
+        self.log()
+    }
+
+    /// curl against this server, trusting only the http CA. Returns the
+    /// HTTP status and the body.
+    pub fn curl(&self, path: &str, args: &[&str]) -> (u16, String) {
+        let out = Command::new("curl")
+            .args(["--silent", "--show-error", "--cacert"])
+            .arg(&self.ca)
+            .args(["--write-out", "\n%{http_code}"])
+            .args(args)
+            .arg(format!("{}{path}", self.url))
+            .output()
+            .expect("curl starts");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
+        (status.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    /// POSTs `body` to /v1/enroll with `token`.
+    pub fn enroll(&self, token: &str, body: &str) -> (u16, String) {
+        let auth = format!("Authorization: Bearer {token}");
+        self.curl(
+            "/v1/enroll",
+            &[
+                "--header",
+                &auth,
+                "--header",
+                "Content-Type: application/json",
+                "--data-binary",
+                body,
+            ],
+        )
+    }
+
+    /// Fetches `host`'s config and returns its bootstrap token.
+    pub fn token(&self, host: &str) -> String {
+        let (status, body) = self.curl(&format!("/ignition/{host}"), &[]);
+        assert_eq!(status, 200, "{body}");
+        token_in_config(&body)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The contents of the file at `path` in an Ignition config.
+pub fn file_in_config(config: &str, path: &str) -> Option<Vec<u8>> {
+    let config: serde_json::Value = serde_json::from_str(config).unwrap();
+    let file = config["storage"]["files"]
+        .as_array()?
+        .iter()
+        .find(|f| f["path"] == path)?;
+    let contents = &file["contents"];
+    Some(
+        coregen::ignition::decode_data_url(
+            contents["source"].as_str().unwrap(),
+            contents["compression"].as_str(),
+        )
+        .unwrap(),
+    )
+}
+
+/// The bootstrap token in a config's /etc/coregen/enroll.env.
+pub fn token_in_config(config: &str) -> String {
+    let env = file_in_config(config, "/etc/coregen/enroll.env").expect("enroll.env in the config");
+    let env = String::from_utf8(env).unwrap();
+    env.lines()
+        .find_map(|l| l.strip_prefix("COREGEN_TOKEN='"))
+        .and_then(|v| v.strip_suffix('\''))
+        .expect("a token line")
+        .to_string()
+}
+
+/// A new key and a CSR for it from the real openssl, in `dir`: returns the
+/// CSR's PEM.
+pub fn openssl_csr(dir: &Path, name: &str, key_args: &[&str], subject: &str) -> String {
+    let key = dir.join(format!("{name}.key"));
+    let csr = dir.join(format!("{name}.csr"));
+    run_ok(
+        Command::new("openssl")
+            .args(["genpkey", "-quiet"])
+            .args(key_args)
+            .arg("-out")
+            .arg(&key),
+    );
+    run_ok(
+        Command::new("openssl")
+            .args(["req", "-new", "-subj", subject, "-key"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&csr),
+    );
+    fs::read_to_string(csr).unwrap()
+}
+
+pub const P256: &[&str] = &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
+/// An enrollment request body with these (profile, CSR PEM) pairs.
+pub fn enroll_body(csrs: &[(&str, &str)]) -> String {
+    let items: Vec<serde_json::Value> = csrs
+        .iter()
+        .map(|(profile, csr)| serde_json::json!({ "profile": profile, "csr": csr }))
+        .collect();
+    serde_json::json!({ "csrs": items }).to_string()
+}

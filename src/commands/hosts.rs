@@ -1,0 +1,120 @@
+//! `coregen serve` and `coregen host list|reset`: the commands around
+//! hosts booting and enrolling.
+
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use super::{note, unix_now};
+use crate::cli::ServeArgs;
+use crate::error::Result;
+use crate::pki::{HostState, StateDb, rfc3339};
+use crate::project::Project;
+use crate::serve::{self, Options};
+
+pub(super) fn serve(root: &Path, pki_dir: PathBuf, args: &ServeArgs) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COREGEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    serve::run(
+        project,
+        Options {
+            listen: args.listen,
+            http_listen: args.http_listen,
+            url: args.url.clone(),
+            require_source_ip: args.require_source_ip,
+            max_token_failures: args.max_token_failures,
+        },
+    )
+}
+
+pub(super) fn list(root: &Path, pki_dir: PathBuf) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    let path = project.pki.state_db_path();
+    let states = if path.exists() {
+        StateDb::open(&path)?.host_states()?
+    } else {
+        Vec::new()
+    };
+    let now = unix_now();
+    let mut rows = vec![[
+        "HOST".to_string(),
+        "STATE".into(),
+        "SINCE".into(),
+        "DETAIL".into(),
+    ]];
+    for host in &project.inventory.hosts {
+        let state = states.iter().find(|s| s.name == host.name.as_str());
+        rows.push(row(
+            host.name.as_str(),
+            !host.profiles.is_empty(),
+            state,
+            now,
+        ));
+    }
+    let width = |col: usize| rows.iter().map(|r| r[col].len()).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    for r in &rows {
+        let line = format!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
+        println!("{}", line.trim_end());
+    }
+    Ok(())
+}
+
+fn row(name: &str, enrolls: bool, state: Option<&HostState>, now: i64) -> [String; 4] {
+    let time = |secs: i64| {
+        OffsetDateTime::from_unix_timestamp(secs).map_or_else(|_| secs.to_string(), rfc3339)
+    };
+    let (what, since, detail) = match state {
+        _ if !enrolls => ("no profiles".to_string(), String::new(), String::new()),
+        Some(HostState {
+            enrolled_at: Some(at),
+            enrolled_from,
+            ..
+        }) => (
+            "enrolled".into(),
+            time(*at),
+            format!("from {}", enrolled_from.as_deref().unwrap_or("?")),
+        ),
+        Some(HostState {
+            token_issued_at: Some(at),
+            token_expires_at,
+            reset_at,
+            ..
+        }) => {
+            let expires = token_expires_at.unwrap_or(*at);
+            let mut detail = if expires <= now {
+                format!("token expired {}", time(expires))
+            } else {
+                format!("token expires {}", time(expires))
+            };
+            if let Some(reset) = reset_at {
+                detail.push_str(&format!("; reset {}", time(*reset)));
+            }
+            ("token issued".into(), time(*at), detail)
+        }
+        _ => ("never booted".into(), String::new(), String::new()),
+    };
+    [name.to_string(), what, since, detail]
+}
+
+pub(super) fn reset(root: &Path, pki_dir: PathBuf, hosts: &[String]) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    for name in hosts {
+        project.inventory.host(name)?;
+    }
+    let mut db = StateDb::open(&project.pki.state_db_path())?;
+    let now = unix_now();
+    for name in hosts {
+        if db.reset_host(name, now)? {
+            println!("reset {name}: it may enroll again");
+        } else {
+            note(&format!("{name} was not enrolled; nothing to reset"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! The HTTP surface of `coregen serve`: its routes, and how each outcome
+//! becomes a status and a body. Every refusal is a 4xx (or 5xx for
+//! coregen's own trouble) with `{"error": "..."}`; tokens and keys are
+//! never logged, and text that came from the client is logged escaped.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Extension, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::App;
+use super::enroll::{EnrollRequest, Rejection};
+use crate::ignition::SpecVersion;
+use crate::inventory::{Host, MacAddr};
+use crate::pki::{Enrollment, MAX_TOKEN_LEN, Op, Refusal, parse_token};
+
+/// The largest enrollment body: room for a dozen RSA-4096 CSRs.
+pub const MAX_ENROLL_BODY: usize = 64 * 1024;
+
+/// A request, body included, must be done within this.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+const IGNITION_TYPE: &str = "application/vnd.coreos.ignition+json";
+
+/// The client's address, put on each request by the connection loop.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub SocketAddr);
+
+impl Peer {
+    fn ip(self) -> IpAddr {
+        self.0.ip().to_canonical()
+    }
+}
+
+/// The routes served over HTTPS.
+pub fn https(app: &'static App) -> Router {
+    public(app)
+        .route("/ignition", get(ignition_by_mac))
+        .route("/ignition/{host}", get(ignition_by_name))
+        .route("/v1/enroll", post(enroll))
+        .with_state(app)
+        .layer(middleware::from_fn(deadline))
+}
+
+/// The routes that may also go over plain HTTP: nothing that holds a
+/// token.
+pub fn http(app: &'static App) -> Router {
+    public(app)
+        .with_state(app)
+        .layer(middleware::from_fn(deadline))
+}
+
+fn public(_app: &'static App) -> Router<&'static App> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/ca/{file}", get(ca_cert))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
+        })
+}
+
+/// A refusal, as the client sees it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response =
+            (self.status, axum::Json(json!({ "error": self.message }))).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+async fn deadline(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, "the request took too long").into_response()
+        }
+    }
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+async fn ca_cert(State(app): State<&'static App>, Path(file): Path<String>) -> Response {
+    let cert = file
+        .strip_suffix(".crt")
+        .and_then(|name| app.cas.iter().find(|ca| ca.name == name));
+    match cert {
+        Some(ca) => (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            ca.pem.clone(),
+        )
+            .into_response(),
+        None => ApiError::new(StatusCode::NOT_FOUND, "no such CA certificate").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ByName {
+    spec: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ByMac {
+    mac: String,
+    spec: Option<String>,
+}
+
+fn query_error(e: QueryRejection) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, e.body_text())
+}
+
+async fn ignition_by_name(
+    State(app): State<&'static App>,
+    Extension(peer): Extension<Peer>,
+    Path(name): Path<String>,
+    query: Result<Query<ByName>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(query_error)?;
+    let host = app
+        .project
+        .inventory
+        .hosts
+        .iter()
+        .find(|h| h.name.as_str() == name)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such host"))?;
+    ignition(app, peer, host, query.spec.as_deref()).await
+}
+
+async fn ignition_by_mac(
+    State(app): State<&'static App>,
+    Extension(peer): Extension<Peer>,
+    query: Result<Query<ByMac>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(query_error)?;
+    let mac: MacAddr = query
+        .mac
+        .parse()
+        .map_err(|msg: String| ApiError::new(StatusCode::BAD_REQUEST, msg))?;
+    let host = app
+        .project
+        .inventory
+        .host_by_mac(mac)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no host has this MAC address"))?;
+    ignition(app, peer, host, query.spec.as_deref()).await
+}
+
+/// A host's config, rendered now, with a fresh token committed before it
+/// leaves.
+async fn ignition(
+    app: &'static App,
+    peer: Peer,
+    host: &'static Host,
+    spec: Option<&str>,
+) -> Result<Response, ApiError> {
+    let spec: SpecVersion = match spec {
+        Some(s) => s
+            .parse()
+            .map_err(|msg: String| ApiError::new(StatusCode::BAD_REQUEST, msg))?,
+        None => app.project.inventory.cluster.spec,
+    };
+    app.check_source(host, peer.ip())?;
+    let token = if host.profiles.is_empty() {
+        None
+    } else {
+        Some(app.mint(host).map_err(|e| internal("minting a token", e))?)
+    };
+    let config = app
+        .render(host, spec, token.as_ref().map(|t| t.text.as_str()))
+        .map_err(|e| {
+            tracing::error!(host = %host.name, "cannot render: {e}");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "cannot render the config of host {}; the server log says why",
+                    host.name
+                ),
+            )
+        })?;
+    if let Some(token) = token {
+        app.writer
+            .write(Op::Mint(vec![token]))
+            .await
+            .map_err(|e| unavailable("storing the token", e))?
+            .expect("minting is never refused");
+    }
+    tracing::info!(host = %host.name, peer = %peer.ip(), %spec, "served config");
+    Ok((
+        [
+            (header::CONTENT_TYPE, IGNITION_TYPE),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        config.to_bytes(false),
+    )
+        .into_response())
+}
+
+async fn enroll(
+    State(app): State<&'static App>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ip = peer.ip();
+    if let Err(wait) = app.limit.check(ip) {
+        tracing::warn!(peer = %ip, "enrollment refused: too many failed tokens");
+        return Err(ApiError {
+            retry_after: Some(wait.as_secs().max(1)),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed attempts from this address; wait and try again",
+            )
+        });
+    }
+    let Some(token) = bearer(&headers).and_then(parse_token) else {
+        app.limit.fail(ip);
+        tracing::warn!(peer = %ip, "enrollment refused: no valid bearer token");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "expected `Authorization: Bearer <bootstrap token>`",
+        ));
+    };
+    let now = crate::commands::unix_now();
+    let host_name = match app.check_token(&token, now) {
+        Ok(Ok(host)) => host,
+        Ok(Err(refusal)) => return Err(app.refused(ip, None, refusal)),
+        Err(e) => return Err(unavailable("reading the state database", e)),
+    };
+    let host = app.project.inventory.host(&host_name).map_err(|_| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the host of this token is no longer in the inventory",
+        )
+    })?;
+    app.check_source(host, ip)?;
+
+    if let Some(length) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        && length > MAX_ENROLL_BODY
+    {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, MAX_ENROLL_BODY)
+        .await
+        .map_err(|_| too_large())?;
+    let request: EnrollRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not an enrollment request: {e}"),
+        )
+    })?;
+
+    let issuance = app.issue(host, &request).map_err(|rejection| {
+        let (status, message) = match rejection {
+            Rejection::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            Rejection::Forbidden(m) => (StatusCode::FORBIDDEN, m),
+            Rejection::Internal(e) => return internal("signing", e),
+        };
+        tracing::warn!(host = %host.name, peer = %ip, "enrollment refused: {message:?}");
+        ApiError::new(status, message)
+    })?;
+    let serials: Vec<String> = issuance.records.iter().map(|r| r.serial.clone()).collect();
+    let verdict = app
+        .writer
+        .write(Op::Enroll(Enrollment {
+            token,
+            host: host.name.to_string(),
+            now,
+            from: ip.to_string(),
+            issued: issuance.records,
+        }))
+        .await
+        .map_err(|e| unavailable("recording the enrollment", e))?;
+    if let Err(refusal) = verdict {
+        return Err(app.refused(ip, Some(host), refusal));
+    }
+    tracing::info!(host = %host.name, peer = %ip, serials = ?serials, "enrolled");
+    Ok(axum::Json(issuance.answer).into_response())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = value.strip_prefix("Bearer ")?.trim();
+    (token.len() <= MAX_TOKEN_LEN).then_some(token)
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body must be at most {MAX_ENROLL_BODY} bytes"),
+    )
+}
+
+fn internal(doing: &str, e: crate::Error) -> ApiError {
+    tracing::error!("{doing}: {e}");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "coregen failed; the server log says why",
+    )
+}
+
+fn unavailable(doing: &str, e: crate::Error) -> ApiError {
+    tracing::error!("{doing}: {e}");
+    ApiError {
+        retry_after: Some(5),
+        ..ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "coregen cannot record this now; try again",
+        )
+    }
+}
+
+impl App {
+    /// Refuses a request whose client is not the host's inventory address,
+    /// when `--require-source-ip` is on.
+    fn check_source(&self, host: &Host, ip: IpAddr) -> Result<(), ApiError> {
+        if !self.require_source_ip || host.ip == Some(ip) {
+            return Ok(());
+        }
+        tracing::warn!(host = %host.name, peer = %ip, "refused: not the host's address");
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("host {} is served only to its own address", host.name),
+        ))
+    }
+
+    /// The answer to a refused token; the ones that may be guesses count
+    /// against the client's address.
+    fn refused(&self, ip: IpAddr, host: Option<&Host>, refusal: Refusal) -> ApiError {
+        let host = host.map(|h| h.name.as_str()).unwrap_or("-");
+        tracing::warn!(host, peer = %ip, "enrollment refused: {}", refusal.message());
+        let status = match refusal {
+            Refusal::Enrolled => StatusCode::CONFLICT,
+            Refusal::InvalidToken | Refusal::Expired | Refusal::Spent => {
+                self.limit.fail(ip);
+                StatusCode::UNAUTHORIZED
+            }
+        };
+        ApiError::new(status, refusal.message())
+    }
+}

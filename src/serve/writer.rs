@@ -1,0 +1,89 @@
+//! The one thread that writes `state.db` while `coregen serve` runs, with
+//! group commit.
+//!
+//! Requests hand their write (tokens minted, an enrollment) to this thread
+//! and wait for its answer. The thread takes everything queued, applies it
+//! in one transaction and flushes the disk once for the lot, so the number
+//! of requests served per second is not capped by the disk's flushes per
+//! second. A request is answered only after its batch is on disk.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+use crate::pki::{Checked, Op, StateDb};
+
+/// More than this many writes wait for the next batch, so that one batch
+/// does not keep its first request waiting for too long.
+const MAX_BATCH: usize = 512;
+
+/// How often spent and expired tokens are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+struct Job {
+    op: Op,
+    done: oneshot::Sender<std::result::Result<Checked<()>, String>>,
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread, which owns `db` until every [`Writer`]
+    /// handle is dropped.
+    pub fn start(mut db: StateDb) -> Result<Writer> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("state-writer".into())
+            .spawn(move || {
+                let mut last_prune = None::<Instant>;
+                while let Ok(first) = queue.recv() {
+                    let mut ops = vec![first.op];
+                    let mut waiting = vec![first.done];
+                    while ops.len() < MAX_BATCH {
+                        let Ok(job) = queue.try_recv() else { break };
+                        ops.push(job.op);
+                        waiting.push(job.done);
+                    }
+                    match db.apply(&ops) {
+                        Ok(results) => {
+                            for (done, result) in waiting.into_iter().zip(results) {
+                                let _ = done.send(Ok(result));
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!("state database: {e}");
+                            for done in waiting {
+                                let _ = done.send(Err(e.to_string()));
+                            }
+                        }
+                    }
+                    if last_prune.is_none_or(|t| t.elapsed() > PRUNE_EVERY) {
+                        last_prune = Some(Instant::now());
+                        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                        if let Err(e) = db.prune_tokens(now) {
+                            tracing::warn!("pruning old tokens: {e}");
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::new("cannot start the database writer").with_source(e))?;
+        Ok(Writer { jobs })
+    }
+
+    /// Applies `op` with the next batch and returns once it is on disk.
+    pub async fn write(&self, op: Op) -> Result<Checked<()>> {
+        let (done, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { op, done })
+            .map_err(|_| Error::new("the database writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| Error::new("the database writer has stopped"))?
+            .map_err(|msg| Error::new(format!("cannot write the state database: {msg}")))
+    }
+}
