@@ -3,7 +3,9 @@
 //!
 //! Every host is in three groups, which between them give it five templated
 //! units and nine templated files; its own file adds a tenth, inline. Each
-//! template uses host, cluster and host variables. DIR must not exist yet.
+//! template uses host, cluster and host variables. Every host has one
+//! certificate profile, `node`, so its config also carries the enrollment
+//! script, and it can enroll. DIR must not exist yet.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -48,7 +50,12 @@ fn generate(count: u32, dir: &Path) {
         "name = \"bench\"\ndomain = \"bench.internal\"\n\
          ssh_authorized_keys = [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq0n1m4j7pX0mHcS3y2C0b2wN8Qn1Qm3cV9dZQkq7sE ops@bench\"]\n\
          [vars]\nregistry = \"registry.bench.internal\"\nlog_target = \"logs.bench.internal:514\"\nbackup_bucket = \"s3://backups\"\n\
-         [ca.http]\n[ca.etcd]\n",
+         [ca.http]\n[ca.etcd]\n\
+         [server]\nurl = \"https://coregen.bench.internal:8443\"\n\
+         [profiles.node]\nca = \"http\"\nusages = [\"server-auth\"]\n\
+         common_name = \"{{host.fqdn}}\"\ndns_names = [\"{{host.fqdn}}\", \"{{host.name}}\"]\n\
+         ip_addresses = [\"{{host.ip}}\"]\nkey_path = \"/etc/pki/node/node.key\"\n\
+         cert_path = \"/etc/pki/node/node.crt\"\nca_path = \"/etc/pki/node/ca.crt\"\n",
     );
 
     // base: 2 units, 4 files; monitoring: 2 units, 3 files; storage: 1 unit,
@@ -68,7 +75,12 @@ fn generate(count: u32, dir: &Path) {
     ];
     let mut file_no = 0;
     for (group, units, files) in groups {
-        let mut text = String::new();
+        // Every host enrolls one certificate, as in the serve load test.
+        let mut text = String::from(if group == "base" {
+            "profiles = [\"node\"]\n\n"
+        } else {
+            ""
+        });
         for &u in units {
             let (name, template) = UNITS[u];
             writeln!(

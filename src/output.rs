@@ -20,6 +20,16 @@ use crate::error::{Error, Result};
 pub struct Staged {
     temp: Option<TempPath>,
     target: PathBuf,
+    access: Access,
+}
+
+/// Who may read an output file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// 0644: reproducible from the inventory, no secret in it.
+    Public,
+    /// 0600: holds a secret, such as a config with a bootstrap token.
+    Private,
 }
 
 /// What [`commit`] did.
@@ -31,9 +41,13 @@ pub struct Written {
 
 /// Stages `contents` for `target`. When the target already holds exactly
 /// these bytes nothing is staged, which keeps its timestamp.
-pub fn stage(target: PathBuf, contents: &[u8]) -> Result<Staged> {
+pub fn stage(target: PathBuf, contents: &[u8], access: Access) -> Result<Staged> {
     if fs::read(&target).is_ok_and(|old| old == contents) {
-        return Ok(Staged { temp: None, target });
+        return Ok(Staged {
+            temp: None,
+            target,
+            access,
+        });
     }
     let dir = target.parent().unwrap_or(Path::new("."));
     let mut file = NamedTempFile::with_prefix_in(".coregen-", dir)
@@ -43,6 +57,7 @@ pub fn stage(target: PathBuf, contents: &[u8]) -> Result<Staged> {
     Ok(Staged {
         temp: Some(file.into_temp_path()),
         target,
+        access,
     })
 }
 
@@ -52,7 +67,9 @@ pub fn commit(staged: Vec<Staged>) -> Result<Written> {
     for s in staged {
         match s.temp {
             Some(temp) => {
-                set_readable(&temp)?;
+                if s.access == Access::Public {
+                    set_readable(&temp)?;
+                }
                 temp.persist(&s.target)
                     .map_err(|e| Error::io(&s.target, "write", e.error))?;
                 written.changed.push(s.target);
@@ -63,8 +80,8 @@ pub fn commit(staged: Vec<Staged>) -> Result<Written> {
     Ok(written)
 }
 
-/// Temporary files are created 0600; outputs hold no secret of their own
-/// and get the usual 0644.
+/// Temporary files are created 0600, which private outputs keep; public
+/// ones get the usual 0644.
 fn set_readable(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(0o644))
@@ -84,16 +101,16 @@ mod tests {
     fn nothing_is_visible_before_commit_and_dropped_stages_vanish() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.ign");
-        let staged = stage(a.clone(), b"{}\n").unwrap();
+        let staged = stage(a.clone(), b"{}\n", Access::Public).unwrap();
         assert!(!a.exists());
         drop(staged);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
 
-        let written = commit(vec![stage(a.clone(), b"{}\n").unwrap()]).unwrap();
+        let written = commit(vec![stage(a.clone(), b"{}\n", Access::Public).unwrap()]).unwrap();
         assert_eq!(written.changed, vec![a.clone()]);
         assert_eq!(fs::read(&a).unwrap(), b"{}\n");
 
-        let written = commit(vec![stage(a.clone(), b"{}\n").unwrap()]).unwrap();
+        let written = commit(vec![stage(a.clone(), b"{}\n", Access::Public).unwrap()]).unwrap();
         assert_eq!(written.unchanged, vec![a]);
     }
 }

@@ -11,7 +11,7 @@ mod pki;
 use crate::cli::{CaCommand, Cli, Command, HostCommand, RenderArgs, SpecArg};
 use crate::error::{Error, Result};
 use crate::ignition::SpecVersion;
-use crate::output;
+use crate::output::{self, Access};
 use crate::project::{MissingCa, Project, Tokens};
 use crate::scaffold;
 
@@ -87,9 +87,16 @@ fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
     let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
     output::ensure_dir(&out_dir)?;
     let staged = project.render_each(&hosts, &cas, spec, &tokens, |host, config| {
+        // A config that holds a live token is a secret until it is used.
+        let access = if tokens.contains_key(host.name.as_str()) {
+            Access::Private
+        } else {
+            Access::Public
+        };
         output::stage(
             out_dir.join(format!("{}.ign", host.name)),
             &config.to_bytes(pretty),
+            access,
         )
     })?;
     let written = output::commit(staged)?;

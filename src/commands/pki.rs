@@ -9,6 +9,7 @@ use super::note;
 use crate::cli::SignArgs;
 use crate::error::{Error, Result};
 use crate::inventory::Host;
+use crate::output::Access;
 use crate::pki::{IssuedRecord, Profile, StateDb, check_csr, rfc3339};
 use crate::project::Project;
 use crate::render::Renderer;
@@ -174,7 +175,7 @@ pub(super) fn sign(root: &Path, pki_dir: PathBuf, args: &SignArgs) -> Result<()>
     }
     match &args.out {
         Some(out) => {
-            let staged = crate::output::stage(out.clone(), pem.as_bytes())?;
+            let staged = crate::output::stage(out.clone(), pem.as_bytes(), Access::Public)?;
             crate::output::commit(vec![staged])?;
             note(&format!(
                 "issued {} for {} (profile {}, CA {}, serial {}) to {}",

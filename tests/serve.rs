@@ -1,0 +1,468 @@
+//! `coregen serve` against real clients (curl, openssl's CSRs): each kind
+//! of bad enrollment refused with its status and reason, the public
+//! endpoints, source-address checks, rate limiting, many hosts at once,
+//! and state that survives a restart.
+
+mod common;
+
+use std::collections::HashSet;
+use std::fs;
+use std::process::{Command, Stdio};
+
+use common::{
+    P256, Serve, coregen, enroll_body, fresh_project, openssl_csr, run_ok, token_in_config, tool,
+};
+
+fn tools() -> bool {
+    tool("curl").is_some() && tool("openssl").is_some()
+}
+
+fn error_of(body: &str) -> String {
+    let v: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+    v["error"].as_str().expect("an error field").to_string()
+}
+
+/// node4 (a worker) has one profile, `https`; this is a good request for it.
+fn node4_request(dir: &std::path::Path) -> String {
+    let csr = openssl_csr(dir, "node4", P256, "/CN=node4");
+    enroll_body(&[("https", &csr)])
+}
+
+#[test]
+fn public_endpoints_and_config_lookups() {
+    if !tools() {
+        return;
+    }
+    let project = fresh_project();
+    let serve = Serve::start(project.path(), &[]);
+    assert_eq!(
+        serve.curl("/healthz", &[]),
+        (200, r#"{"status":"ok"}"#.into())
+    );
+    let (status, pem) = serve.curl("/ca/etcd.crt", &[]);
+    assert_eq!(status, 200);
+    assert_eq!(
+        pem,
+        fs::read_to_string(project.path().join("pki/etcd/ca.crt")).unwrap()
+    );
+    let (status, body) = serve.curl("/ca/nope.crt", &[]);
+    assert_eq!(
+        (status, error_of(&body).as_str()),
+        (404, "no such CA certificate")
+    );
+
+    let (status, by_mac) = serve.curl("/ignition?mac=52-54-00-C0-4E-12", &[]);
+    assert_eq!(status, 200, "{by_mac}");
+    assert_eq!(
+        common::file_in_config(&by_mac, "/etc/hostname").unwrap(),
+        b"node2\n"
+    );
+    let config: serde_json::Value = serde_json::from_str(&by_mac).unwrap();
+    assert_eq!(config["ignition"]["version"], "3.4.0");
+    let (_, old) = serve.curl("/ignition/node2?spec=3.3.0", &[]);
+    let config: serde_json::Value = serde_json::from_str(&old).unwrap();
+    assert_eq!(config["ignition"]["version"], "3.3.0");
+    // Each fetch carries a fresh token.
+    assert_ne!(token_in_config(&by_mac), token_in_config(&old));
+
+    for (path, status, reason) in [
+        ("/ignition/node9", 404, "no such host"),
+        (
+            "/ignition?mac=52:54:00:00:00:99",
+            404,
+            "no host has this MAC address",
+        ),
+        (
+            "/ignition?mac=banana",
+            400,
+            "\"banana\" is not a MAC address",
+        ),
+        (
+            "/ignition/node1?spec=2.0.0",
+            400,
+            "unsupported Ignition spec version",
+        ),
+        ("/ignition/node1?token=x", 400, "unknown field"),
+        ("/nowhere", 404, "no such endpoint"),
+    ] {
+        let (got, body) = serve.curl(path, &[]);
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(error_of(&body).contains(reason), "{path}: {body}");
+    }
+    let (status, body) = serve.curl("/healthz", &["-X", "POST"]);
+    assert_eq!(
+        (status, error_of(&body).as_str()),
+        (405, "method not allowed here")
+    );
+    // Plain HTTP is not spoken on the HTTPS port.
+    let out = Command::new("curl")
+        .args(["--silent", "--max-time", "5"])
+        .arg(serve.url.replace("https://", "http://") + "/healthz")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("ok"));
+}
+
+#[test]
+fn bad_enrollments_are_refused_with_a_reason() {
+    if !tools() {
+        return;
+    }
+    let project = fresh_project();
+    let serve = Serve::start(project.path(), &["--max-token-failures", "1000"]);
+    let work = tempfile::tempdir().unwrap();
+    let good = node4_request(work.path());
+    let token = serve.token("node4");
+
+    // No token, a malformed one, a tampered one.
+    let (status, body) = serve.curl("/v1/enroll", &["--data-binary", &good]);
+    assert_eq!(status, 401, "{body}");
+    assert!(error_of(&body).contains("Bearer"));
+    for bad in ["", "cgt1.abc", &format!("{token}x")] {
+        let (status, body) = serve.enroll(bad, &good);
+        assert_eq!(status, 401, "{bad:?}: {body}");
+    }
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let (status, body) = serve.enroll(&String::from_utf8(tampered).unwrap(), &good);
+    assert_eq!(
+        (status, error_of(&body).as_str()),
+        (401, "the bootstrap token is not valid")
+    );
+
+    // Garbage and oversized bodies, with a good token: refused, and the
+    // token is not spent by them.
+    let too_big = "x".repeat(100 * 1024);
+    let node1_csr = openssl_csr(work.path(), "node1-peer", P256, "/CN=node1");
+    let rsa1024 = openssl_csr(
+        work.path(),
+        "weak",
+        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
+        "/CN=node4",
+    );
+    let ed25519_for_node2 = openssl_csr(
+        work.path(),
+        "other",
+        &["-algorithm", "ED25519"],
+        "/CN=node2",
+    );
+    for (body, status, reason) in [
+        ("not json", 400, "not an enrollment request"),
+        ("{\"csrs\": \"x\"}", 400, "not an enrollment request"),
+        ("{\"csrs\": [], \"key\": \"x\"}", 400, "unknown field `key`"),
+        ("{\"csrs\": []}", 400, "no CSR for profile `https`"),
+        (
+            &enroll_body(&[("https", "garbage")]),
+            400,
+            "profile `https`",
+        ),
+        (&enroll_body(&[("https", &rsa1024)]), 400, "2048"),
+        (
+            &enroll_body(&[("https", &node1_csr), ("https", &node1_csr)]),
+            400,
+            "two CSRs for profile `https`",
+        ),
+        // A CSR for a profile node4 lacks.
+        (
+            &enroll_body(&[("https", &node1_csr), ("etcd-peer", &node1_csr)]),
+            403,
+            "host node4 has no certificate profile `etcd-peer`",
+        ),
+        // node2's CSR with node4's token: the names give it away.
+        (
+            &enroll_body(&[("https", &ed25519_for_node2)]),
+            403,
+            "asks for the name \"node2\", which host node4 does not have",
+        ),
+        (&too_big, 413, "at most 65536 bytes"),
+    ] {
+        let (got, answer) = serve.enroll(&token, body);
+        assert_eq!(got, status, "{}: {answer}", &body[..body.len().min(60)]);
+        assert!(error_of(&answer).contains(reason), "{answer}");
+    }
+
+    // The good request works once; a replay is refused.
+    let (status, body) = serve.enroll(&token, &good);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = serve.enroll(&token, &good);
+    assert_eq!(
+        (status, error_of(&body).as_str()),
+        (401, "the bootstrap token has been used already")
+    );
+
+    // A fresh token for an enrolled host: refused until `host reset`,
+    // which a running server sees at once.
+    let again = serve.token("node4");
+    let (status, body) = serve.enroll(&again, &good);
+    assert_eq!(status, 409, "{body}");
+    assert!(error_of(&body).contains("coregen host reset"));
+    let out = run_ok(coregen(project.path()).args(["host", "reset", "node4"]));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "reset node4: it may enroll again\n"
+    );
+    let (status, body) = serve.enroll(&again, &good);
+    assert_eq!(status, 200, "{body}");
+
+    // Audit: the two enrollments and the server's own certificate, no more.
+    let audit = run_ok(coregen(project.path()).arg("audit"));
+    let lines = String::from_utf8(audit.stdout).unwrap();
+    assert_eq!(
+        lines
+            .lines()
+            .filter(|l| l.contains("\"host\":\"node4\""))
+            .count(),
+        2
+    );
+    assert!(!serve.log().contains("cgt1."), "a token was logged");
+}
+
+#[test]
+fn the_answer_has_the_documented_shape() {
+    if !tools() {
+        return;
+    }
+    let project = fresh_project();
+    let serve = Serve::start(project.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let (status, body) = serve.enroll(&serve.token("node4"), &node4_request(work.path()));
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["host"], "node4");
+    let cert = &answer["certificates"][0];
+    assert_eq!(cert["profile"], "https");
+    assert_eq!(cert["ca"], "http");
+    assert!(
+        cert["certificate"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----\n")
+    );
+    assert_eq!(cert["serial"].as_str().unwrap().len(), 32);
+    assert_eq!(answer["ca_certificates"][0]["name"], "http");
+    // What lets the shell script read it without a JSON parser.
+    let strings = body.replace("\\n", "");
+    for c in [',', '[', ']', '{', '}'] {
+        for value in strings.split('"').skip(1).step_by(2) {
+            assert!(!value.contains(c), "{value:?} holds {c:?}");
+        }
+    }
+}
+
+#[test]
+fn failed_tokens_are_rate_limited_per_address() {
+    if !tools() {
+        return;
+    }
+    let project = fresh_project();
+    let serve = Serve::start(project.path(), &["--max-token-failures", "3"]);
+    let work = tempfile::tempdir().unwrap();
+    let good = node4_request(work.path());
+    let token = serve.token("node4");
+    for _ in 0..3 {
+        assert_eq!(serve.enroll("cgt1.wrong", &good).0, 401);
+    }
+    let out = Command::new("curl")
+        .args(["--silent", "--include", "--cacert"])
+        .arg(&serve.ca)
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args(["--data-binary", &good])
+        .arg(format!("{}/v1/enroll", serve.url))
+        .output()
+        .unwrap();
+    let response = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    assert!(response.starts_with("http/1.1 429"), "{response}");
+    assert!(response.contains("\nretry-after: "), "{response}");
+}
+
+#[test]
+fn require_source_ip_serves_hosts_only_to_their_own_address() {
+    if !tools() {
+        return;
+    }
+    let project = fresh_project();
+    // node4 lives on loopback for this test; node1 keeps 10.0.0.11.
+    let node4 = project.path().join("hosts/node4.toml");
+    let text = fs::read_to_string(&node4)
+        .unwrap()
+        .replace("10.0.0.14", "127.0.0.1");
+    fs::write(&node4, text).unwrap();
+    let serve = Serve::start(project.path(), &["--require-source-ip"]);
+    let (status, body) = serve.curl("/ignition/node1", &[]);
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        error_of(&body),
+        "host node1 is served only to its own address"
+    );
+    let token = serve.token("node4");
+    let work = tempfile::tempdir().unwrap();
+    assert_eq!(serve.enroll(&token, &node4_request(work.path())).0, 200);
+}
+
+#[test]
+fn an_expired_token_is_refused() {
+    if !tools() {
+        return;
+    }
+    let project = fresh_project();
+    let cluster = project.path().join("hosts/cluster.toml");
+    let text = fs::read_to_string(&cluster)
+        .unwrap()
+        .replace("token_ttl = \"1h\"", "token_ttl = \"1s\"");
+    fs::write(&cluster, text).unwrap();
+    let serve = Serve::start(project.path(), &[]);
+    let token = serve.token("node4");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let work = tempfile::tempdir().unwrap();
+    let (status, body) = serve.enroll(&token, &node4_request(work.path()));
+    assert_eq!(status, 401, "{body}");
+    assert!(error_of(&body).contains("expired"));
+}
+
+#[test]
+fn tokens_and_enrollments_survive_a_restart() {
+    if !tools() {
+        return;
+    }
+    let project = fresh_project();
+    let work = tempfile::tempdir().unwrap();
+    let request = node4_request(work.path());
+    let serve = Serve::start(project.path(), &[]);
+    let unused = serve.token("node4");
+    let used = serve.token("node4");
+    assert_eq!(serve.enroll(&used, &request).0, 200);
+    serve.stop();
+    run_ok(coregen(project.path()).args(["host", "reset", "node4"]));
+
+    let serve = Serve::start(project.path(), &[]);
+    assert!(
+        serve.log().contains("server certificate"),
+        "{}",
+        serve.log()
+    );
+    let (status, body) = serve.enroll(&used, &request);
+    assert_eq!(
+        (status, error_of(&body).as_str()),
+        (401, "the bootstrap token has been used already")
+    );
+    assert_eq!(serve.enroll(&unused, &request).0, 200);
+    assert_eq!(serve.enroll(&unused, &request).0, 401);
+}
+
+#[test]
+fn render_mints_tokens_that_serve_accepts_and_redact_mints_none() {
+    if !tools() {
+        return;
+    }
+    let project = fresh_project();
+    run_ok(coregen(project.path()).args(["render", "--host", "node4", "--redact"]));
+    let redacted = fs::read_to_string(project.path().join("out/node4.ign")).unwrap();
+    assert_eq!(token_in_config(&redacted), "<redacted>");
+    let list = run_ok(coregen(project.path()).args(["host", "list"]));
+    assert!(String::from_utf8_lossy(&list.stdout).contains("node4  never booted"));
+
+    run_ok(coregen(project.path()).args(["render", "--host", "node4"]));
+    let config = fs::read_to_string(project.path().join("out/node4.ign")).unwrap();
+    let token = token_in_config(&config);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(project.path().join("out/node4.ign"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "a config with a token is private");
+
+    let serve = Serve::start(project.path(), &[]);
+    let work = tempfile::tempdir().unwrap();
+    let (status, body) = serve.enroll(&token, &node4_request(work.path()));
+    assert_eq!(status, 200, "{body}");
+}
+
+/// 200 hosts of a generated inventory enroll at once.
+#[test]
+fn two_hundred_hosts_enroll_at_once() {
+    if !tools() {
+        return;
+    }
+    const HOSTS: usize = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("cluster");
+    run_ok(
+        Command::new(env!("CARGO"))
+            .args(["run", "--quiet", "--example", "gen-inventory", "--"])
+            .arg(HOSTS.to_string())
+            .arg(&project)
+            .current_dir(common::REPO),
+    );
+    // One render mints every host's token in one transaction.
+    run_ok(coregen(&project).args(["render", "--all", "--compact"]));
+    let serve = Serve::start(&project, &[]);
+    let work = dir.path().join("work");
+    fs::create_dir_all(&work).unwrap();
+
+    let mut clients = Vec::new();
+    for i in 0..HOSTS {
+        let host = format!("host{i:05}");
+        let config = fs::read_to_string(project.join(format!("out/{host}.ign"))).unwrap();
+        let token = token_in_config(&config);
+        let csr = openssl_csr(&work, &host, P256, &format!("/CN={host}"));
+        let body = work.join(format!("{host}.json"));
+        fs::write(&body, enroll_body(&[("node", &csr)])).unwrap();
+        clients.push((host, token, body));
+    }
+    let running: Vec<_> = clients
+        .iter()
+        .map(|(host, token, body)| {
+            let child = Command::new("curl")
+                .args(["--silent", "--show-error", "--cacert"])
+                .arg(&serve.ca)
+                .args(["--header", &format!("Authorization: Bearer {token}")])
+                .arg("--data-binary")
+                .arg(format!("@{}", body.display()))
+                .args(["--write-out", "\n%{http_code}"])
+                .arg(format!("{}/v1/enroll", serve.url))
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (host, child)
+        })
+        .collect();
+    let mut serials = HashSet::new();
+    for (host, child) in running {
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (body, status) = text.rsplit_once('\n').unwrap();
+        assert_eq!(status, "200", "{host}: {body}");
+        let answer: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(answer["host"], host.as_str());
+        serials.insert(
+            answer["certificates"][0]["serial"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(serials.len(), HOSTS, "distinct serials");
+
+    let audit = run_ok(coregen(&project).arg("audit"));
+    let records: Vec<serde_json::Value> = String::from_utf8(audit.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &serde_json::Value| r["profile"] == "node")
+        .collect();
+    assert_eq!(records.len(), HOSTS);
+    let audited: HashSet<String> = records
+        .iter()
+        .map(|r| r["serial"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(audited, serials);
+    let list = run_ok(coregen(&project).args(["host", "list"]));
+    let enrolled = String::from_utf8(list.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(" enrolled "))
+        .count();
+    assert_eq!(enrolled, HOSTS);
+}
