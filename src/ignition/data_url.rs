@@ -6,8 +6,11 @@
 //! `compression: gzip`. Gzip is only tried past a size where it can win, and
 //! its output is deterministic (no timestamp), so a render is reproducible.
 //! An [`Encoder`] keeps its deflate state between files: setting one up
-//! costs more than compressing a typical config file.
+//! costs more than compressing a typical config file. It also remembers the
+//! encoding of larger contents, so that a file that is the same in every
+//! host's config (the enrollment script, a shared unit) is compressed once.
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use base64::Engine;
@@ -42,6 +45,11 @@ const KEEP: &AsciiSet = &NON_ALPHANUMERIC
 /// Below this size gzip's header and trailer (18 bytes) eat any gain.
 const GZIP_MIN_LEN: usize = 256;
 
+/// Contents at least this long are remembered, up to this many bytes in
+/// all (then forgotten at once and remembered anew).
+const MEMO_MIN_LEN: usize = 1024;
+const MEMO_MAX_BYTES: usize = 1 << 20;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataUrl {
     pub source: String,
@@ -57,6 +65,8 @@ const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 pub struct Encoder {
     deflate: Compress,
     gzipped: Vec<u8>,
+    memo: HashMap<Vec<u8>, DataUrl>,
+    memo_bytes: usize,
 }
 
 impl Default for Encoder {
@@ -64,12 +74,31 @@ impl Default for Encoder {
         Encoder {
             deflate: Compress::new(Compression::default(), false),
             gzipped: Vec::new(),
+            memo: HashMap::new(),
+            memo_bytes: 0,
         }
     }
 }
 
 impl Encoder {
     pub fn encode(&mut self, contents: &[u8]) -> DataUrl {
+        if contents.len() < MEMO_MIN_LEN {
+            return self.encode_new(contents);
+        }
+        if let Some(url) = self.memo.get(contents) {
+            return url.clone();
+        }
+        let url = self.encode_new(contents);
+        if self.memo_bytes + contents.len() > MEMO_MAX_BYTES {
+            self.memo.clear();
+            self.memo_bytes = 0;
+        }
+        self.memo_bytes += contents.len();
+        self.memo.insert(contents.to_vec(), url.clone());
+        url
+    }
+
+    fn encode_new(&mut self, contents: &[u8]) -> DataUrl {
         let base64 = || format!("data:;base64,{}", STANDARD.encode(contents));
         let mut best = match std::str::from_utf8(contents) {
             Ok(text) => {
@@ -214,6 +243,23 @@ mod tests {
                 text.as_bytes()
             );
         }
+    }
+
+    #[test]
+    fn remembered_contents_encode_as_they_would_afresh() {
+        let mut encoder = Encoder::default();
+        let big: Vec<String> = (0..400).map(|i| format!("{i:04}\n").repeat(300)).collect();
+        // Twice round, past the memo's size limit, so that it is both hit
+        // and cleared.
+        for _ in 0..2 {
+            for text in &big {
+                assert_eq!(
+                    encoder.encode(text.as_bytes()),
+                    encode_contents(text.as_bytes())
+                );
+            }
+        }
+        assert!(encoder.memo_bytes <= MEMO_MAX_BYTES);
     }
 
     #[test]

@@ -1,0 +1,272 @@
+//! Load generator for `coregen serve`: generates an inventory, starts the
+//! release `coregen serve` on loopback, and drives it over HTTPS with
+//! keep-alive connections, one host per request:
+//!
+//! 1. every host's config, `GET /ignition/{host}` (latency percentiles);
+//! 2. every host's enrollment, `POST /v1/enroll` with the token from its
+//!    config and one P-256 CSR made beforehand (rate and percentiles);
+//! 3. the server's memory afterwards (VmRSS and VmHWM).
+//!
+//! ```text
+//! cargo build --release --bin coregen --example gen-inventory --example loadgen
+//! target/release/examples/loadgen [HOSTS [CLIENTS]]     # default 10000 64
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("usage: loadgen [HOSTS [CLIENTS]]"))
+        .collect();
+    let hosts = args.first().copied().unwrap_or(10_000);
+    let clients = args.get(1).copied().unwrap_or(64);
+
+    let bin = std::env::current_exe().unwrap();
+    let examples = bin.parent().unwrap();
+    let coregen = examples.parent().unwrap().join("coregen");
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("cluster");
+    let status = Command::new(examples.join("gen-inventory"))
+        .arg(hosts.to_string())
+        .arg(&dir)
+        .status()
+        .expect("gen-inventory is built (see the usage above)");
+    assert!(status.success());
+
+    let (mut server, addr) = start_serve(&coregen, &dir);
+    let pid = server.id();
+    let names: Vec<String> = (0..hosts).map(|i| format!("host{i:05}")).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tls = client_config(&dir.join("pki/http/ca.crt"));
+
+    println!("coregen serve: {hosts} hosts, {clients} clients, HTTPS keep-alive on {addr}");
+    let (configs, took, mut latencies) = runtime.block_on(drive(
+        addr,
+        tls.clone(),
+        clients,
+        names
+            .iter()
+            .map(|h| (format!("/ignition/{h}"), None))
+            .collect(),
+    ));
+    report("GET /ignition/{host}", hosts, took, &mut latencies);
+
+    let tokens: Vec<String> = configs.iter().map(|c| token_in(c)).collect();
+    let started = Instant::now();
+    let bodies: Vec<String> = (0..hosts).map(|_| enroll_body()).collect();
+    println!(
+        "  ({hosts} P-256 keys and CSRs made in {:.1?}, not timed below)",
+        started.elapsed()
+    );
+    let requests = tokens
+        .into_iter()
+        .zip(bodies)
+        .map(|(token, body)| ("/v1/enroll".to_string(), Some((token, body))))
+        .collect();
+    let (answers, took, mut latencies) = runtime.block_on(drive(addr, tls, clients, requests));
+    let enrolled = answers
+        .iter()
+        .filter(|a| a.contains("\"certificates\""))
+        .count();
+    assert_eq!(enrolled, hosts, "every enrollment succeeds");
+    report("POST /v1/enroll", hosts, took, &mut latencies);
+
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    for field in ["VmRSS", "VmHWM"] {
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+        println!("  serve memory after {hosts} enrollments: {line}");
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+fn start_serve(coregen: &Path, dir: &Path) -> (Child, SocketAddr) {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut child = Command::new(coregen)
+        .arg("-C")
+        .arg(dir)
+        .args(["serve", "--listen", &addr.to_string()])
+        .args(["--url", &format!("https://{addr}")])
+        .env("COREGEN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("target/release/coregen is built (see the usage above)");
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains("coregen: serving https://") {
+            break;
+        }
+    }
+    // Keep draining the log so that the server never blocks on it.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+fn client_config(ca: &PathBuf) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(ca).unwrap())
+        .unwrap();
+    Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+type Request = (String, Option<(String, String)>);
+
+/// Sends every request over `clients` keep-alive connections; returns the
+/// bodies in request order, the wall time, and each request's latency.
+async fn drive(
+    addr: SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+    clients: usize,
+    requests: Vec<Request>,
+) -> (Vec<String>, Duration, Vec<Duration>) {
+    let requests = Arc::new(requests);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        senders.push(connect(addr, tls.clone()).await);
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .map(|mut sender| {
+            let (requests, next) = (requests.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((path, post)) = requests.get(i) else {
+                        break;
+                    };
+                    let t = Instant::now();
+                    let body = send(&mut sender, path, post.as_ref()).await;
+                    done.push((i, body, t.elapsed()));
+                }
+                done
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(requests.len());
+    for task in tasks {
+        results.extend(task.await.unwrap());
+    }
+    let took = started.elapsed();
+    results.sort_by_key(|(i, _, _)| *i);
+    let latencies = results.iter().map(|(_, _, l)| *l).collect();
+    (
+        results.into_iter().map(|(_, b, _)| b).collect(),
+        took,
+        latencies,
+    )
+}
+
+async fn connect(addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> SendRequest<Full<Bytes>> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let name = ServerName::IpAddress(addr.ip().into());
+    let stream = TlsConnector::from(tls).connect(name, tcp).await.unwrap();
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+async fn send(
+    sender: &mut SendRequest<Full<Bytes>>,
+    path: &str,
+    post: Option<&(String, String)>,
+) -> String {
+    let builder = hyper::Request::builder()
+        .uri(path)
+        .header("host", "127.0.0.1");
+    let request = match post {
+        None => builder.method("GET").body(Full::default()),
+        Some((token, body)) => builder
+            .method("POST")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.clone()))),
+    }
+    .unwrap();
+    sender.ready().await.unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body = String::from_utf8_lossy(&body).into_owned();
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+fn token_in(config: &str) -> String {
+    let config: serde_json::Value = serde_json::from_str(config).unwrap();
+    let file = config["storage"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "/etc/coregen/enroll.env")
+        .expect("enroll.env in the config");
+    let env = coregen::ignition::decode_data_url(
+        file["contents"]["source"].as_str().unwrap(),
+        file["contents"]["compression"].as_str(),
+    )
+    .unwrap();
+    let env = String::from_utf8(env).unwrap();
+    env.lines()
+        .find_map(|l| l.strip_prefix("COREGEN_TOKEN='")?.strip_suffix('\''))
+        .unwrap()
+        .to_string()
+}
+
+fn enroll_body() -> String {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    // No names: the certificate's come from the inventory.
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
+    serde_json::json!({ "csrs": [{ "profile": "node", "csr": csr }] }).to_string()
+}
+
+fn report(what: &str, count: usize, took: Duration, latencies: &mut [Duration]) {
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "{what}: {count} in {:.2?} = {:.0}/s; latency p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+        took,
+        count as f64 / took.as_secs_f64(),
+        pct(0.50),
+        pct(0.99),
+        latencies[latencies.len() - 1],
+    );
+}
