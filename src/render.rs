@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::ignition::{Config, Encoder, SpecVersion, build};
 use crate::inventory::{Contents, Host, Inventory, Mode, Origin, Server, did_you_mean};
 use crate::pki::{CaCert, CertNames, Profile, REDACTED};
-use crate::template::Templates;
+use crate::template::{ClusterUse, Templates};
 
 /// The user whose SSH keys the inventory sets, as on Fedora CoreOS.
 const CORE_USER: &str = "core";
@@ -77,7 +77,11 @@ impl<'a> Renderer<'a> {
             profiles: &inventory.cluster.profiles,
             server: inventory.cluster.server.as_ref(),
             spec,
-            context: Context::from(shared_context(inventory, spec)),
+            context: Context::from(shared_context(
+                inventory,
+                spec,
+                &cluster_use(inventory, templates),
+            )),
             encoder,
             ca_files,
             tls_ca,
@@ -464,22 +468,40 @@ impl<'a> HostView<'a> {
     }
 }
 
-/// `cluster`, `hosts` and `groups`: the same for every host.
-fn shared_context(inventory: &Inventory, spec: SpecVersion) -> Value {
+/// What the templates, and the profiles' name templates, use of `hosts`
+/// and `groups`.
+fn cluster_use(inventory: &Inventory, templates: &Templates) -> ClusterUse {
+    let mut uses = templates.cluster_use().clone();
+    for profile in inventory.cluster.profiles.values() {
+        uses.scan(&profile.common_name);
+        profile.dns_names.iter().for_each(|t| uses.scan(t));
+        profile.ip_addresses.iter().for_each(|t| uses.scan(t));
+    }
+    uses
+}
+
+/// `cluster`, and as much of `hosts` and `groups` as `uses` says: the same
+/// for every host.
+fn shared_context(inventory: &Inventory, spec: SpecVersion, uses: &ClusterUse) -> Value {
     let cluster = &inventory.cluster;
-    let hosts: Vec<Value> = inventory
-        .hosts
-        .iter()
-        .map(|h| serde_json::to_value(HostSummary::new(h)).expect("hosts serialize"))
-        .collect();
+    let summary = |h: &Host| serde_json::to_value(HostSummary::new(h)).expect("hosts serialize");
+    let hosts: Vec<Value> = if uses.hosts {
+        inventory.hosts.iter().map(summary).collect()
+    } else {
+        Vec::new()
+    };
     let mut groups: Map<String, Value> = Map::new();
-    for (host, summary) in inventory.hosts.iter().zip(&hosts) {
+    for (i, host) in inventory.hosts.iter().enumerate() {
         for group in &host.groups {
+            if !uses.all_groups && !uses.groups.contains(group) {
+                continue;
+            }
+            let member = hosts.get(i).cloned().unwrap_or_else(|| summary(host));
             let members = groups.entry(group.clone()).or_insert_with(|| json!([]));
             members
                 .as_array_mut()
                 .expect("built as an array")
-                .push(summary.clone());
+                .push(member);
         }
     }
     let mut cluster_view = json!({

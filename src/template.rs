@@ -8,7 +8,7 @@
 //! file and line, never an empty string. HTML escaping is off, since the
 //! output is unit files and shell scripts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use handlebars::{Context, Handlebars, RenderError, RenderErrorReason, TemplateError};
@@ -45,6 +45,57 @@ pub enum Origin {
 pub struct Templates {
     registry: Handlebars<'static>,
     origins: BTreeMap<String, Origin>,
+    cluster_use: ClusterUse,
+}
+
+/// Which cluster-wide context entries (`hosts`, `groups.<name>`) the
+/// templates refer to. Those entries grow with the cluster (tens of
+/// megabytes at ten thousand hosts), so the renderer builds only what some
+/// template names. The scan reads the paths inside `{{...}}` and errs on
+/// the side of including: a path it cannot place counts as a use.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClusterUse {
+    pub hosts: bool,
+    pub all_groups: bool,
+    pub groups: BTreeSet<String>,
+}
+
+impl ClusterUse {
+    /// Adds what the expressions of template text `text` refer to.
+    pub fn scan(&mut self, text: &str) {
+        let mut rest = text;
+        while let Some(start) = rest.find("{{") {
+            let expression = &rest[start + 2..];
+            let end = expression.find("}}").unwrap_or(expression.len());
+            let separators = |c: char| c.is_whitespace() || "()=|~{}#^>!\"'".contains(c);
+            for token in expression[..end].split(separators) {
+                self.path(token);
+            }
+            rest = &expression[end..];
+        }
+    }
+
+    fn path(&mut self, token: &str) {
+        // `@root.x`, `../x` and `/x` (a block's end) may all name a root entry.
+        let mut path = token.trim_start_matches("@root.");
+        while let Some(parent) = path.strip_prefix("../") {
+            path = parent;
+        }
+        let mut segments = path
+            .trim_start_matches('/')
+            .split(['.', '/'])
+            .map(|s| s.trim_start_matches('[').trim_end_matches(']'));
+        match segments.next() {
+            Some("hosts") => self.hosts = true,
+            Some("groups") => match segments.next() {
+                Some(group) if !group.is_empty() => {
+                    self.groups.insert(group.to_string());
+                }
+                _ => self.all_groups = true,
+            },
+            _ => {}
+        }
+    }
 }
 
 impl Templates {
@@ -87,6 +138,7 @@ impl Templates {
         let mut templates = Templates {
             registry,
             origins: BTreeMap::new(),
+            cluster_use: ClusterUse::default(),
         };
         for (name, text) in BUILT_IN {
             templates
@@ -101,7 +153,14 @@ impl Templates {
             .register_template_string(name, text)
             .map_err(|e| compile_error(name, &origin, &e))?;
         self.origins.insert(name.to_string(), origin);
+        self.cluster_use.scan(text);
         Ok(())
+    }
+
+    /// What the templates use of `hosts` and `groups` (a replaced built-in
+    /// still counts: including too much only costs memory).
+    pub fn cluster_use(&self) -> &ClusterUse {
+        &self.cluster_use
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -186,6 +245,20 @@ fn compile_error(name: &str, origin: &Origin, err: &TemplateError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_use_finds_root_paths_only() {
+        let mut uses = ClusterUse::default();
+        uses.scan("# hosts and groups in prose do not count\n{{host.groups}} {{this.hosts}}");
+        assert_eq!(uses, ClusterUse::default());
+        uses.scan("{{#each groups.etcd}}{{name}}{{/each}} {{lookup @root.groups.[db] 0}}");
+        assert_eq!(uses.groups.iter().collect::<Vec<_>>(), ["db", "etcd"]);
+        assert!(!uses.hosts && !uses.all_groups);
+        uses.scan("{{#each ../hosts}}{{/each}}");
+        assert!(uses.hosts);
+        uses.scan("{{#with (lookup groups \"x\")}}{{/with}}");
+        assert!(uses.all_groups);
+    }
     use serde_json::json;
 
     #[test]

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use toml::Spanned;
 
@@ -298,9 +299,9 @@ struct Layer {
     ssh_authorized_keys: Vec<String>,
     vars: toml::Table,
     kernel_arguments: KernelArguments,
-    units: Vec<Unit>,
-    files: Vec<FileEntry>,
-    directories: Vec<super::Directory>,
+    units: Vec<Arc<Unit>>,
+    files: Vec<Arc<FileEntry>>,
+    directories: Vec<Arc<super::Directory>>,
 }
 
 impl Layer {
@@ -407,7 +408,7 @@ fn resolve_layer_with(
                 format!("unit `{}` is declared twice in this file", unit.name),
             ));
         }
-        units.push(unit);
+        units.push(Arc::new(unit));
     }
 
     let mut files = Vec::with_capacity(raw.files.len());
@@ -419,7 +420,7 @@ fn resolve_layer_with(
                 .origin
                 .error(format!("file {} is declared twice in this file", file.path)));
         }
-        files.push(file);
+        files.push(Arc::new(file));
     }
 
     let mut directories = Vec::with_capacity(raw.directories.len());
@@ -431,13 +432,13 @@ fn resolve_layer_with(
         if !seen.insert(path.clone()) {
             return Err(origin.error(format!("directory {path} is declared twice in this file")));
         }
-        directories.push(Directory {
+        directories.push(Arc::new(Directory {
             path,
             mode: dir.mode.map_or(Mode::new(0o755), Spanned::into_inner),
             user: dir.user,
             group: dir.group,
             origin,
-        });
+        }));
     }
 
     Ok(Layer {

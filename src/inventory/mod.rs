@@ -104,9 +104,10 @@ pub struct Host {
     pub ssh_authorized_keys: Vec<String>,
     pub vars: toml::Table,
     pub kernel_arguments: KernelArguments,
-    pub units: Vec<Unit>,
-    pub files: Vec<FileEntry>,
-    pub directories: Vec<Directory>,
+    /// Entries that come from a group are shared by its hosts, not copied.
+    pub units: Vec<Arc<Unit>>,
+    pub files: Vec<Arc<FileEntry>>,
+    pub directories: Vec<Arc<Directory>>,
     /// The host's own inventory file.
     pub file: PathBuf,
 }
