@@ -48,8 +48,8 @@ fn main() {
         .expect("gen-inventory is built (see the usage above)");
     assert!(status.success());
 
-    let (mut server, addr) = start_serve(&coregen, &dir);
-    let pid = server.id();
+    let (server, addr) = start_serve(&coregen, &dir);
+    let pid = server.0.id();
     let names: Vec<String> = (0..hosts).map(|i| format!("host{i:05}")).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -94,11 +94,20 @@ fn main() {
         let line = status.lines().find(|l| l.starts_with(field)).unwrap();
         println!("  serve memory after {hosts} enrollments: {line}");
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }
 
-fn start_serve(coregen: &Path, dir: &Path) -> (Child, SocketAddr) {
+/// The server process, killed however the run ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_serve(coregen: &Path, dir: &Path) -> (Server, SocketAddr) {
     use std::io::BufRead;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -126,7 +135,7 @@ fn start_serve(coregen: &Path, dir: &Path) -> (Child, SocketAddr) {
     }
     // Keep draining the log so that the server never blocks on it.
     std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+    (Server(child), addr)
 }
 
 fn client_config(ca: &PathBuf) -> Arc<rustls::ClientConfig> {

@@ -21,16 +21,25 @@ use crate::error::{Error, Result};
 pub struct Config {
     pub spec: SpecVersion,
     pub inner: ignition_config::Config,
+    /// The canonical compact JSON, without its final newline: what was
+    /// checked, and what is written.
+    compact: Vec<u8>,
 }
 
 impl Config {
     /// Re-reads `built` as `spec`. `what` names the config in errors.
+    ///
+    /// The canonical JSON is made once and then parsed as `spec`: the same
+    /// bytes are checked and written, and a server answering many requests
+    /// serializes each config only once.
     pub fn from_built(mut built: build::Config, spec: SpecVersion, what: &str) -> Result<Config> {
         built.ignition.version = spec.as_str().to_string();
-        let json = serde_json::to_vec(&built).map_err(|e| {
+        let mut value = serde_json::to_value(&built).map_err(|e| {
             Error::new(format!("cannot serialize the config of {what}")).with_source(e)
         })?;
-        let (inner, warnings) = ignition_config::Config::parse_slice(&json).map_err(|e| {
+        strip_nulls(&mut value);
+        let compact = serde_json::to_vec(&value).expect("JSON values serialize");
+        let (inner, warnings) = ignition_config::Config::parse_slice(&compact).map_err(|e| {
             Error::new(format!("the config of {what} is not valid spec {spec}")).with_source(e)
         })?;
         if let Some(warning) = warnings.first() {
@@ -39,21 +48,26 @@ impl Config {
                  choose a newer spec with --spec or `spec` in cluster.toml"
             )));
         }
-        Ok(Config { spec, inner })
+        Ok(Config {
+            spec,
+            inner,
+            compact,
+        })
     }
 
     /// The canonical bytes: JSON without the `null`s that the crate writes
     /// for unset fields (they mean the same as absent ones, and only hide
-    /// what is set), keys in a fixed order, and a trailing newline.
+    /// what is set), keys in a fixed (sorted) order, and a trailing newline.
     pub fn to_bytes(&self, pretty: bool) -> Vec<u8> {
-        let mut value = serde_json::to_value(&self.inner).expect("ignition-config types serialize");
-        strip_nulls(&mut value);
         let mut out = if pretty {
-            serde_json::to_vec_pretty(&value)
+            let value: serde_json::Value =
+                serde_json::from_slice(&self.compact).expect("made from a JSON value");
+            serde_json::to_vec_pretty(&value).expect("JSON values serialize")
         } else {
-            serde_json::to_vec(&value)
-        }
-        .expect("JSON values serialize");
+            let mut out = Vec::with_capacity(self.compact.len() + 1);
+            out.extend_from_slice(&self.compact);
+            out
+        };
         out.push(b'\n');
         out
     }

@@ -52,12 +52,13 @@ pub(super) fn load(root: &Path) -> Result<Inventory> {
         hosts.push(load_host(&path, &cluster, &cluster_layer, &groups)?);
     }
     hosts.sort_by(|a, b| a.name.cmp(&b.name));
-    check_unique_addresses(&hosts)?;
+    let by_mac = check_unique_addresses(&hosts)?;
 
     Ok(Inventory {
         root: root.to_path_buf(),
         cluster,
         hosts,
+        by_mac,
     })
 }
 
@@ -259,10 +260,11 @@ fn load_host(
 }
 
 /// Two hosts with one MAC or one IP would make boot-time lookups ambiguous.
-fn check_unique_addresses(hosts: &[Host]) -> Result<()> {
-    let mut macs: HashMap<MacAddr, &Host> = HashMap::new();
+/// Returns the index of `hosts` by MAC.
+fn check_unique_addresses(hosts: &[Host]) -> Result<HashMap<MacAddr, usize>> {
+    let mut macs: HashMap<MacAddr, usize> = HashMap::new();
     let mut ips: HashMap<IpAddr, &Host> = HashMap::new();
-    for host in hosts {
+    for (i, host) in hosts.iter().enumerate() {
         let clash = |what: &str, value: String, other: &Host| {
             Error::new(format!(
                 "{what} {value} is also the {what} of host `{}` ({})",
@@ -273,9 +275,9 @@ fn check_unique_addresses(hosts: &[Host]) -> Result<()> {
             .key(what)
         };
         if let Some(mac) = host.mac
-            && let Some(other) = macs.insert(mac, host)
+            && let Some(other) = macs.insert(mac, i)
         {
-            return Err(clash("mac", mac.to_string(), other));
+            return Err(clash("mac", mac.to_string(), &hosts[other]));
         }
         if let Some(ip) = host.ip
             && let Some(other) = ips.insert(ip, host)
@@ -283,7 +285,7 @@ fn check_unique_addresses(hosts: &[Host]) -> Result<()> {
             return Err(clash("ip", ip.to_string(), other));
         }
     }
-    Ok(())
+    Ok(macs)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

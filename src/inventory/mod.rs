@@ -21,7 +21,7 @@ mod raw;
 mod server;
 mod source;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,6 +41,8 @@ pub struct Inventory {
     pub cluster: Cluster,
     /// Sorted by name.
     pub hosts: Vec<Host>,
+    /// Index into `hosts` by MAC address, for boot-time lookups.
+    by_mac: HashMap<MacAddr, usize>,
 }
 
 impl Inventory {
@@ -51,20 +53,28 @@ impl Inventory {
 
     /// The host called `name`, or an error that suggests a close name.
     pub fn host(&self, name: &str) -> Result<&Host> {
-        match self.hosts.binary_search_by(|h| h.name.as_str().cmp(name)) {
-            Ok(i) => Ok(&self.hosts[i]),
-            Err(_) => {
-                let mut msg = format!("no host `{name}` in {}", self.hosts_dir().display());
-                if let Some(best) = did_you_mean(name, self.hosts.iter().map(|h| h.name.as_str())) {
-                    msg.push_str(&format!(" (did you mean `{best}`?)"));
-                }
-                Err(Error::new(msg))
+        self.find_host(name).ok_or_else(|| {
+            let mut msg = format!("no host `{name}` in {}", self.hosts_dir().display());
+            if let Some(best) = did_you_mean(name, self.hosts.iter().map(|h| h.name.as_str())) {
+                msg.push_str(&format!(" (did you mean `{best}`?)"));
             }
-        }
+            Error::new(msg)
+        })
+    }
+
+    /// The host called `name`, found by binary search (hosts are sorted),
+    /// without [`Inventory::host`]'s suggestion, which costs a comparison
+    /// with every host.
+    pub fn find_host(&self, name: &str) -> Option<&Host> {
+        let i = self
+            .hosts
+            .binary_search_by(|h| h.name.as_str().cmp(name))
+            .ok()?;
+        Some(&self.hosts[i])
     }
 
     pub fn host_by_mac(&self, mac: MacAddr) -> Option<&Host> {
-        self.hosts.iter().find(|h| h.mac == Some(mac))
+        self.by_mac.get(&mac).map(|&i| &self.hosts[i])
     }
 
     pub fn hosts_dir(&self) -> PathBuf {

@@ -154,9 +154,7 @@ async fn ignition_by_name(
     let host = app
         .project
         .inventory
-        .hosts
-        .iter()
-        .find(|h| h.name.as_str() == name)
+        .find_host(&name)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such host"))?;
     ignition(app, peer, host, query.spec.as_deref()).await
 }
@@ -260,7 +258,7 @@ async fn enroll(
         Ok(Err(refusal)) => return Err(app.refused(ip, None, refusal)),
         Err(e) => return Err(unavailable("reading the state database", e)),
     };
-    let host = app.project.inventory.host(&host_name).map_err(|_| {
+    let host = app.project.inventory.find_host(&host_name).ok_or_else(|| {
         ApiError::new(
             StatusCode::FORBIDDEN,
             "the host of this token is no longer in the inventory",
