@@ -21,8 +21,9 @@ use crate::error::{Error, Result};
 pub struct Config {
     pub spec: SpecVersion,
     pub inner: ignition_config::Config,
-    /// The canonical compact JSON, without its final newline: what was
-    /// checked, and what is written.
+    /// The canonical JSON value, and its compact form without the final
+    /// newline: what was checked, and what is written.
+    value: serde_json::Value,
     compact: Vec<u8>,
 }
 
@@ -51,6 +52,7 @@ impl Config {
         Ok(Config {
             spec,
             inner,
+            value,
             compact,
         })
     }
@@ -60,9 +62,7 @@ impl Config {
     /// what is set), keys in a fixed (sorted) order, and a trailing newline.
     pub fn to_bytes(&self, pretty: bool) -> Vec<u8> {
         let mut out = if pretty {
-            let value: serde_json::Value =
-                serde_json::from_slice(&self.compact).expect("made from a JSON value");
-            serde_json::to_vec_pretty(&value).expect("JSON values serialize")
+            serde_json::to_vec_pretty(&self.value).expect("JSON values serialize")
         } else {
             let mut out = Vec::with_capacity(self.compact.len() + 1);
             out.extend_from_slice(&self.compact);
