@@ -11,6 +11,9 @@
 //! cargo build --release --bin coregen --example gen-inventory --example loadgen
 //! target/release/examples/loadgen [HOSTS [CLIENTS]]     # default 10000 64
 //! ```
+//!
+//! `LOADGEN_SERVE_LOG=debug` shows the server's log (its `COREGEN_LOG`),
+//! with the size and time of each database commit.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -120,7 +123,10 @@ fn start_serve(coregen: &Path, dir: &Path) -> (Server, SocketAddr) {
         .arg(dir)
         .args(["serve", "--listen", &addr.to_string()])
         .args(["--url", &format!("https://{addr}")])
-        .env("COREGEN_LOG", "warn")
+        .env(
+            "COREGEN_LOG",
+            std::env::var("LOADGEN_SERVE_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -133,8 +139,16 @@ fn start_serve(coregen: &Path, dir: &Path) -> (Server, SocketAddr) {
             break;
         }
     }
-    // Keep draining the log so that the server never blocks on it.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep reading the log, so that the server never blocks on it; show it
+    // when LOADGEN_SERVE_LOG (the server's COREGEN_LOG) is set.
+    let show = std::env::var_os("LOADGEN_SERVE_LOG").is_some();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if show {
+                eprintln!("{line}");
+            }
+        }
+    });
     (Server(child), addr)
 }
 

@@ -35,11 +35,32 @@ fn public_endpoints_and_config_lookups() {
         return;
     }
     let project = fresh_project();
-    let serve = Serve::start(project.path(), &[]);
+    let plain = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let serve = Serve::start(project.path(), &["--http-listen", &plain.to_string()]);
     assert_eq!(
         serve.curl("/healthz", &[]),
         (200, r#"{"status":"ok"}"#.into())
     );
+
+    // Plain HTTP serves CA certificates, never a config.
+    let http = |path: &str| {
+        let out = Command::new("curl")
+            .args(["--silent", "--write-out", "\n%{http_code}"])
+            .arg(format!("http://{plain}{path}"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ca = http("/ca/http.crt");
+    assert!(
+        ca.starts_with("-----BEGIN CERTIFICATE-----") && ca.ends_with("\n200"),
+        "{ca}"
+    );
+    assert!(http("/ignition/node1").ends_with("\n404"));
+    assert!(http("/ignition?mac=52:54:00:c0:4e:11").ends_with("\n404"));
     let (status, pem) = serve.curl("/ca/etcd.crt", &[]);
     assert_eq!(status, 200);
     assert_eq!(

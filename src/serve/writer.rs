@@ -49,7 +49,10 @@ impl Writer {
                         ops.push(job.op);
                         waiting.push(job.done);
                     }
-                    match db.apply(&ops) {
+                    let started = Instant::now();
+                    let applied = db.apply(&ops);
+                    tracing::debug!(batch = ops.len(), took = ?started.elapsed(), "committed");
+                    match applied {
                         Ok(results) => {
                             for (done, result) in waiting.into_iter().zip(results) {
                                 let _ = done.send(Ok(result));
