@@ -98,6 +98,58 @@ pub enum Command {
     /// See and change hosts' enrollment state.
     #[command(subcommand)]
     Host(HostCommand),
+
+    /// Print a config as a person reads it: files with decoded contents,
+    /// units, users, certificates. Bootstrap tokens show as <redacted>.
+    #[command(after_help = "Examples:\n  \
+        coregen show --host node1        a fresh render of node1 (redacted; writes nothing)\n  \
+        coregen show out/node1.ign       any Ignition config file")]
+    Show(ShowArgs),
+
+    /// Show what a render would change in out/, as a unified diff of the
+    /// readable form; exit 1 when anything differs.
+    #[command(after_help = "Examples:\n  \
+        coregen diff                     every host\n  \
+        coregen diff --host node1")]
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Render this host now (redacted) and show it.
+    #[arg(
+        long,
+        value_name = "HOST",
+        conflicts_with = "file",
+        required_unless_present = "file"
+    )]
+    pub host: Option<String>,
+
+    /// An Ignition config file to show.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub spec: SpecArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// A host to compare (repeatable) [default: every host, and configs in
+    /// out/ of hosts that are gone].
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+
+    /// Every host (the default).
+    #[arg(long, conflicts_with = "hosts")]
+    pub all: bool,
+
+    /// The folder of rendered configs [default: DIR/out].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub spec: SpecArg,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +251,11 @@ pub struct RenderArgs {
     /// lacks.
     #[arg(long)]
     pub no_create_ca: bool,
+
+    /// Write nothing; exit 1, listing the hosts, when out/ is stale (a
+    /// config differs from a fresh render, or is missing). For CI.
+    #[arg(long, conflicts_with = "stdout")]
+    pub check: bool,
 
     #[command(flatten)]
     pub spec: SpecArg,

@@ -35,6 +35,7 @@ pub mod output;
 pub mod pki;
 pub mod project;
 pub mod render;
+pub mod review;
 pub mod scaffold;
 pub mod serve;
 pub mod template;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 mod hosts;
 mod pki;
+mod review;
 
 use crate::cli::{CaCommand, Cli, Command, HostCommand, RenderArgs, SpecArg};
 use crate::error::{Error, Result};
@@ -30,6 +31,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => hosts::serve(&cli.dir, pki_dir, &args),
         Command::Host(HostCommand::List) => hosts::list(&cli.dir, pki_dir),
         Command::Host(HostCommand::Reset { hosts }) => hosts::reset(&cli.dir, pki_dir, &hosts),
+        Command::Show(args) => review::show(&cli.dir, pki_dir, &args),
+        Command::Diff(args) => review::diff(&cli.dir, pki_dir, &args),
     }
 }
 
@@ -57,6 +60,13 @@ fn spec_of(project: &Project, arg: &SpecArg) -> SpecVersion {
 
 fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
     let project = Project::load(root, pki_dir)?;
+    if args.check {
+        let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
+        let names = if args.all { &[][..] } else { &args.hosts[..] };
+        review::check(&project, names, &out_dir, &args.spec)?;
+        note(&format!("{} is up to date", out_dir.display()));
+        return Ok(());
+    }
     let hosts = project.select_hosts(if args.all { &[] } else { &args.hosts })?;
     let missing = if args.no_create_ca {
         MissingCa::Refuse

@@ -19,6 +19,7 @@ pub use ca::{CaCert, CaInfo, Pki};
 pub use csr::{CheckedCsr, MAX_CSR_BYTES, check_csr};
 pub use key_type::KeyType;
 pub use profile::{Profile, Usage};
+pub(crate) use sign::hex;
 pub use sign::{CertNames, Issued, Signer};
 pub use state::{Checked, Enrollment, HostState, IssuedRecord, Op, Refusal, StateDb, rfc3339};
 pub use token::{

@@ -1,0 +1,194 @@
+//! `coregen show`, `coregen diff` and `coregen render --check`: configs in
+//! their readable form ([`crate::review`]), and how `out/` compares with a
+//! fresh render. Nothing here writes a file or mints a token: fresh
+//! renders are redacted, and so is what is read from `out/`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{DiffArgs, ShowArgs, SpecArg};
+use crate::error::{Error, Place, Result};
+use crate::inventory::Host;
+use crate::project::{MissingCa, Project, Tokens};
+use crate::review;
+
+use super::{spec_of, under};
+
+/// Configs larger than this are not Ignition configs anyone wrote by hand
+/// or with coregen; refuse rather than read them whole.
+const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
+
+pub(super) fn show(root: &Path, pki_dir: PathBuf, args: &ShowArgs) -> Result<()> {
+    let text = match (&args.host, &args.file) {
+        (Some(host), _) => {
+            let project = Project::load(root, pki_dir)?;
+            let host = project.inventory.host(host)?;
+            fresh(&project, &[host], &args.spec)?
+                .pop()
+                .expect("one host")
+                .1
+        }
+        (None, Some(file)) => {
+            let bytes = read_config(file)?;
+            review::show(&bytes).map_err(|msg| Error::new(msg).at(Place::file(file)))?
+        }
+        (None, None) => unreachable!("clap requires --host or FILE"),
+    };
+    print!("{text}");
+    Ok(())
+}
+
+pub(super) fn diff(root: &Path, pki_dir: PathBuf, args: &DiffArgs) -> Result<()> {
+    let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
+    let project = Project::load(root, pki_dir)?;
+    let stale = compare(&project, &args.hosts, &out_dir, &args.spec, &mut |d| {
+        print!("{d}")
+    })?;
+    if stale.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "{} config(s) in {} differ from a fresh render: {}",
+        stale.len(),
+        out_dir.display(),
+        names(&stale)
+    )))
+}
+
+/// `render --check`: the stale hosts, as an error, or nothing.
+pub(super) fn check(
+    project: &Project,
+    hosts: &[String],
+    out_dir: &Path,
+    spec: &SpecArg,
+) -> Result<()> {
+    let stale = compare(project, hosts, out_dir, spec, &mut |_| {})?;
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = stale
+        .iter()
+        .map(|(h, why)| format!("{h} ({why})"))
+        .collect();
+    Err(Error::new(format!(
+        "{} is stale: {}; run `coregen render` (or `coregen diff` to see why)",
+        out_dir.display(),
+        list.join(", ")
+    ))
+    .note("--check wrote nothing"))
+}
+
+fn names(stale: &[(String, &str)]) -> String {
+    stale
+        .iter()
+        .map(|(h, _)| h.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Compares `out_dir`'s configs of `names` (every host, and configs of
+/// hosts that are gone, when empty) with a fresh render, handing each diff
+/// to `report`. Returns the hosts that differ, with how.
+fn compare(
+    project: &Project,
+    names: &[String],
+    out_dir: &Path,
+    spec: &SpecArg,
+    report: &mut dyn FnMut(&str),
+) -> Result<Vec<(String, &'static str)>> {
+    let hosts = project.select_hosts(names)?;
+    let mut stale = Vec::new();
+    for (name, new) in fresh(project, &hosts, spec)? {
+        let path = out_dir.join(format!("{name}.ign"));
+        let (old, why) = match std::fs::read(&path) {
+            Ok(bytes) => match review::show(&bytes) {
+                Ok(text) => (text, "changed"),
+                Err(msg) => (format!("({msg})\n"), "unreadable"),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), "missing"),
+            Err(e) => return Err(Error::io(&path, "read", e)),
+        };
+        let d = review::diff(
+            &old,
+            &new,
+            &path.display().to_string(),
+            &format!("{name} (fresh render)"),
+        );
+        if !d.is_empty() {
+            report(&d);
+            stale.push((name, why));
+        }
+    }
+    if names.is_empty() {
+        let known: BTreeSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        for path in configs_in(out_dir)? {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            if known.contains(stem) {
+                continue;
+            }
+            let old = match std::fs::read(&path).map(|b| review::show(&b)) {
+                Ok(Ok(text)) => text,
+                _ => "(unreadable)\n".to_string(),
+            };
+            report(&review::diff(
+                &old,
+                "",
+                &path.display().to_string(),
+                "(no such host)",
+            ));
+            stale.push((stem.to_string(), "no such host"));
+        }
+    }
+    Ok(stale)
+}
+
+/// Each host's fresh render in readable form, redacted.
+fn fresh(project: &Project, hosts: &[&Host], spec: &SpecArg) -> Result<Vec<(String, String)>> {
+    let cas = project.ca_certs(MissingCa::Refuse, &mut |_| {})?;
+    let spec = spec_of(project, spec);
+    project.render_each(hosts, &cas, spec, &Tokens::new(), |host, config| {
+        let text = review::show(&config.to_bytes(false)).map_err(Error::new)?;
+        Ok((host.name.to_string(), text))
+    })
+}
+
+fn configs_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, "read", e)),
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, "read", e))?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        // Only host configs: not pointer configs, not temporary files.
+        if name.ends_with(".ign") && !name.starts_with('.') && !name.ends_with(".pointer.ign") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+fn read_config(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "read", e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, "read", e))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Error::new(format!(
+            "{} is larger than {MAX_CONFIG_BYTES} bytes; not an Ignition config",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,223 @@
+//! `coregen show`, `coregen diff` and `render --check`: the readable form
+//! decodes contents as Ignition does (checked against what the real
+//! Ignition engine writes, and against gzip, base64 and sha256sum), and
+//! the comparisons catch a changed template, a changed var and a new host
+//! but not a freshly minted token.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use common::{IGNITION, ScratchRoot, coregen, example_project, run_err, run_ok, tool};
+
+fn stdout(out: std::process::Output) -> String {
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn sh(script: &str) -> String {
+    stdout(run_ok(Command::new("sh").args(["-c", script])))
+}
+
+#[test]
+fn show_decodes_every_file_as_ignition_writes_it() {
+    if tool(IGNITION).is_none() || tool("openssl").is_none() {
+        return;
+    }
+    let project = example_project();
+    run_ok(
+        coregen(project.path()).args(["render", "--host", "node1", "--spec", "3.3.0", "--redact"]),
+    );
+    let config_path = project.path().join("out/node1.ign");
+    let shown = stdout(run_ok(
+        coregen(project.path()).arg("show").arg(&config_path),
+    ));
+    let scratch = ScratchRoot::new();
+    scratch.apply(&config_path);
+
+    let config: serde_json::Value =
+        serde_json::from_slice(&fs::read(&config_path).unwrap()).unwrap();
+    let mut checked = 0;
+    for file in config["storage"]["files"].as_array().unwrap() {
+        let path = file["path"].as_str().unwrap();
+        let on_disk = scratch.root().join(path.trim_start_matches('/'));
+        let text = fs::read_to_string(&on_disk).unwrap();
+        if text.starts_with("-----BEGIN CERTIFICATE-----") {
+            let fingerprint = stdout(run_ok(
+                Command::new("openssl")
+                    .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+                    .arg(&on_disk),
+            ));
+            let hex = fingerprint
+                .trim()
+                .rsplit('=')
+                .next()
+                .unwrap()
+                .replace(':', "");
+            assert!(
+                shown.contains(&format!("sha256 {}", hex.to_lowercase())),
+                "{path}"
+            );
+        } else {
+            for line in text.lines() {
+                let expected = format!("| {line}");
+                assert!(
+                    shown.lines().any(|l| l.trim_start() == expected.trim_end()),
+                    "{path}: {line:?} not shown"
+                );
+            }
+        }
+        assert!(shown.contains(&format!("  {path}  0")), "{path} listed");
+        checked += 1;
+    }
+    assert_eq!(
+        checked, 7,
+        "hostname, two CAs, script, settings, zincati, prompt"
+    );
+    assert!(shown.contains("\nunits\n  coregen-enroll.service  enabled\n"));
+    assert!(shown.contains("COREGEN_TOKEN='<redacted>'"));
+}
+
+#[test]
+fn show_decodes_percent_base64_gzip_and_binary_contents() {
+    if tool("gzip").is_none() || tool("base64").is_none() || tool("sha256sum").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let text = "line one\nline two, with 100% of \"quotes\" & ü\n";
+    fs::write(dir.path().join("text"), text).unwrap();
+    let gzip_b64 = sh(&format!(
+        "gzip -c -n {}/text | base64 -w0",
+        dir.path().display()
+    ));
+    let plain_b64 = sh(&format!("base64 -w0 {}/text", dir.path().display()));
+    let binary: Vec<u8> = (0u8..=255).rev().collect();
+    fs::write(dir.path().join("bin"), &binary).unwrap();
+    let bin_b64 = sh(&format!("base64 -w0 {}/bin", dir.path().display()));
+    let bin_sum = sh(&format!("sha256sum {}/bin", dir.path().display()));
+    let percent =
+        "line%20one%0Aline%20two%2C%20with%20100%25%20of%20%22quotes%22%20%26%20%C3%BC%0A";
+    let config = serde_json::json!({
+        "ignition": { "version": "3.3.0" },
+        "storage": { "files": [
+            { "path": "/a", "contents": { "source": format!("data:,{percent}") } },
+            { "path": "/b", "contents": { "source": format!("data:;base64,{plain_b64}") } },
+            { "path": "/c", "mode": 384, "user": { "name": "etcd" },
+              "contents": { "source": format!("data:;base64,{gzip_b64}"), "compression": "gzip" } },
+            { "path": "/d", "contents": { "source": format!("data:;base64,{bin_b64}") } },
+            { "path": "/e", "contents": { "source": "https://example.com/x",
+              "verification": { "hash": "sha512-00" } } },
+        ] },
+        "systemd": { "units": [ { "name": "x.service", "mask": true } ] }
+    });
+    let path = dir.path().join("config.ign");
+    fs::write(&path, config.to_string()).unwrap();
+    let shown = stdout(run_ok(coregen(dir.path()).arg("show").arg(&path)));
+    let body = "    | line one\n    | line two, with 100% of \"quotes\" & ü\n";
+    for file in ["/a  0644", "/b  0644", "/c  0600  etcd:root"] {
+        assert!(
+            shown.contains(&format!("  {file}\n{body}")),
+            "{file}:\n{shown}"
+        );
+    }
+    let sum = bin_sum.split_whitespace().next().unwrap();
+    assert!(
+        shown.contains(&format!(
+            "  /d  0644\n    binary, 256 bytes, sha256 {sum}\n"
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("  /e  0644\n    https://example.com/x (verified by sha512-00)\n"));
+    assert!(shown.contains("  x.service  masked\n"));
+
+    fs::write(&path, "{\"ignition\": {}}").unwrap();
+    let err = run_err(coregen(dir.path()).arg("show").arg(&path));
+    assert!(err.contains("config.ign: not an Ignition config"), "{err}");
+}
+
+fn check(project: &Path) -> (bool, String) {
+    let out = coregen(project)
+        .args(["render", "--all", "--check"])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn diff_and_check_catch_templates_vars_and_new_hosts_but_not_tokens() {
+    let project = example_project();
+    let dir = project.path();
+    // Rendered with live tokens: a fresh (redacted) render is no different.
+    run_ok(coregen(dir).args(["render", "--all"]));
+    let out_before = common::snapshot_tree(&dir.join("out"));
+    let (ok, note) = check(dir);
+    assert!(ok && note.ends_with("out is up to date\n"), "{note}");
+    assert!(stdout(run_ok(coregen(dir).arg("diff"))).is_empty());
+
+    // A template change.
+    let template = dir.join("templates/zincati-updates.toml.hbs");
+    let original = fs::read_to_string(&template).unwrap();
+    fs::write(
+        &template,
+        original.replace("strategy = \"periodic\"", "strategy = \"immediate\""),
+    )
+    .unwrap();
+    let (ok, err) = check(dir);
+    assert!(!ok);
+    assert!(
+        err.contains("node1 (changed), node2 (changed), node3 (changed), node4 (changed)"),
+        "{err}"
+    );
+    let out = coregen(dir)
+        .args(["diff", "--host", "node2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert!(diff.starts_with("--- "), "{diff}");
+    assert!(
+        diff.contains("/out/node2.ign\n+++ node2 (fresh render)\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n-    | strategy = \"periodic\"\n+    | strategy = \"immediate\"\n"),
+        "{diff}"
+    );
+    fs::write(&template, original).unwrap();
+    assert!(check(dir).0);
+
+    // A var of one host.
+    let node3 = dir.join("hosts/node3.toml");
+    let text = fs::read_to_string(&node3).unwrap();
+    fs::write(&node3, text.replace("\"00:30\"", "\"03:00\"")).unwrap();
+    let (ok, err) = check(dir);
+    assert!(!ok && err.contains("stale: node3 (changed);"), "{err}");
+    let diff = stdout(coregen(dir).arg("diff").output().unwrap());
+    assert!(
+        diff.contains("-    | start_time = \"00:30\"\n+    | start_time = \"03:00\"\n"),
+        "{diff}"
+    );
+    fs::write(&node3, text).unwrap();
+
+    // A new host, and one that is gone.
+    let node4 = fs::read_to_string(dir.join("hosts/node4.toml")).unwrap();
+    let node5 = node4
+        .replace("10.0.0.14", "10.0.0.15")
+        .replace("4e:14", "4e:15");
+    fs::write(dir.join("hosts/node5.toml"), node5).unwrap();
+    fs::remove_file(dir.join("hosts/node1.toml")).unwrap();
+    let (ok, err) = check(dir);
+    // node2 and node3 change too: their etcd unit lists the etcd group.
+    assert!(
+        !ok && err
+            .contains("node2 (changed), node3 (changed), node5 (missing), node1 (no such host);"),
+        "{err}"
+    );
+
+    // None of this wrote anything.
+    assert_eq!(out_before, common::snapshot_tree(&dir.join("out")));
+}
