@@ -106,12 +106,40 @@ pub enum Command {
         coregen show out/node1.ign       any Ignition config file")]
     Show(ShowArgs),
 
+    /// Write each host's boot files: out/<host>.pointer.ign, a config that
+    /// trusts the http CA and fetches the real one from `coregen serve`,
+    /// and out/<host>.pointer.img, the same as an initrd to append to the
+    /// Fedora CoreOS live initramfs.
+    #[command(after_help = "Examples:\n  \
+        coregen pxe --host node1\n  \
+        coregen pxe --all --spec 3.3.0\n  \
+        coreos-installer iso ignition embed -i out/node1.pointer.ign fedora-coreos-live.x86_64.iso")]
+    Pxe(PxeArgs),
+
     /// Show what a render would change in out/, as a unified diff of the
     /// readable form; exit 1 when anything differs.
     #[command(after_help = "Examples:\n  \
         coregen diff                     every host\n  \
         coregen diff --host node1")]
     Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PxeArgs {
+    /// A host (repeatable).
+    #[arg(long = "host", value_name = "HOST", required_unless_present = "all")]
+    pub hosts: Vec<String>,
+
+    /// Every host.
+    #[arg(long, conflicts_with = "hosts")]
+    pub all: bool,
+
+    /// Where to write [default: DIR/out].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub spec: SpecArg,
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +279,10 @@ pub struct RenderArgs {
     /// lacks.
     #[arg(long)]
     pub no_create_ca: bool,
+
+    /// Also write each host's boot files, as `coregen pxe` does.
+    #[arg(long, conflicts_with_all = ["stdout", "check"])]
+    pub pxe: bool,
 
     /// Write nothing; exit 1, listing the hosts, when out/ is stale (a
     /// config differs from a fresh render, or is missing). For CI.

@@ -25,6 +25,7 @@
 //! # Ok::<(), coregen::Error>(())
 //! ```
 
+pub mod boot;
 pub mod cli;
 pub mod commands;
 pub mod error;

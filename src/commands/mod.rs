@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod boot;
 mod hosts;
 mod pki;
 mod review;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Host(HostCommand::List) => hosts::list(&cli.dir, pki_dir),
         Command::Host(HostCommand::Reset { hosts }) => hosts::reset(&cli.dir, pki_dir, &hosts),
         Command::Show(args) => review::show(&cli.dir, pki_dir, &args),
+        Command::Pxe(args) => boot::pxe(&cli.dir, pki_dir, &args),
         Command::Diff(args) => review::diff(&cli.dir, pki_dir, &args),
     }
 }
@@ -96,7 +98,7 @@ fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
 
     let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
     output::ensure_dir(&out_dir)?;
-    let staged = project.render_each(&hosts, &cas, spec, &tokens, |host, config| {
+    let mut staged = project.render_each(&hosts, &cas, spec, &tokens, |host, config| {
         // A config that holds a live token is a secret until it is used.
         let access = if tokens.contains_key(host.name.as_str()) {
             Access::Private
@@ -109,14 +111,21 @@ fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
             access,
         )
     })?;
-    let written = output::commit(staged)?;
+    if args.pxe {
+        staged.extend(boot::stage(&project, &hosts, &cas, spec, &out_dir)?);
+    }
+    report(output::commit(staged)?);
+    Ok(())
+}
+
+/// Says what a write changed.
+fn report(written: output::Written) {
     for path in &written.changed {
         println!("wrote {}", path.display());
     }
     if !written.unchanged.is_empty() {
-        note(&format!("{} config(s) unchanged", written.unchanged.len()));
+        note(&format!("{} file(s) unchanged", written.unchanged.len()));
     }
-    Ok(())
 }
 
 fn validate(root: &Path, pki_dir: PathBuf, spec: &SpecArg) -> Result<()> {

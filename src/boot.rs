@@ -1,0 +1,127 @@
+//! What a machine boots from before it has its config: the pointer config,
+//! and the same pointer wrapped as an initrd.
+//!
+//! A pointer config holds no secret. It carries the `http` CA in
+//! `ignition.security.tls.certificateAuthorities` and replaces itself with
+//! the host's real config from `coregen serve`, so the real config, with
+//! its bootstrap token, only ever travels over TLS verified against that
+//! CA. The initrd form is a gzip-compressed newc cpio archive holding
+//! `config.ign`, as `coreos-installer pxe ignition wrap` makes: appended to
+//! the Fedora CoreOS live initramfs, it makes even the first fetch verified.
+
+use std::io::Write;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::error::{Error, Result};
+use crate::ignition::{Config, SpecVersion, build, encode_contents};
+use crate::inventory::{Host, ServerUrl};
+use crate::pki::CaCert;
+
+/// Where `host`'s config is served, in the spec the pointer is written in
+/// (the fetching Ignition must read both).
+pub fn config_url(server: &ServerUrl, host: &Host, spec: SpecVersion) -> String {
+    server.join(&format!("/ignition/{}?spec={spec}", host.name))
+}
+
+/// The pointer config of `host`: trust `http_ca`, fetch the real config.
+pub fn pointer(
+    host: &Host,
+    server: &ServerUrl,
+    http_ca: &CaCert,
+    spec: SpecVersion,
+) -> Result<Config> {
+    let ca = encode_contents(http_ca.pem.as_bytes());
+    let mut built = build::Config::default();
+    built.ignition.config = Some(build::IgnitionConfig {
+        merge: None,
+        replace: Some(build::Resource {
+            source: Some(config_url(server, host, spec)),
+            compression: None,
+            http_headers: None,
+            verification: None,
+        }),
+    });
+    built.ignition.security = Some(build::Security {
+        tls: Some(build::SecurityTls {
+            certificate_authorities: Some(vec![build::Resource {
+                source: Some(ca.source),
+                compression: ca.compression.map(str::to_string),
+                http_headers: None,
+                verification: None,
+            }]),
+        }),
+    });
+    Config::from_built(built, spec, &format!("the pointer of host `{}`", host.name))
+}
+
+/// `config` as an initrd: a newc cpio archive holding `config.ign` (mode
+/// 0644, owned by root, time 0), gzip-compressed. The same bytes in give
+/// the same bytes out.
+pub fn initrd(config: &[u8]) -> Result<Vec<u8>> {
+    let mut cpio = Vec::with_capacity(config.len() + 512);
+    newc_entry(&mut cpio, 1, "config.ign", 0o100644, config);
+    newc_entry(&mut cpio, 0, "TRAILER!!!", 0, &[]);
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    gz.write_all(&cpio)
+        .and_then(|()| gz.finish())
+        .map_err(|e| Error::new("cannot compress the pointer initrd").with_source(e))
+}
+
+/// One entry of a newc ("070701") archive: a header of 13 hex fields, the
+/// name with its NUL, and the data, each padded to four bytes.
+fn newc_entry(out: &mut Vec<u8>, ino: u32, name: &str, mode: u32, data: &[u8]) {
+    let fields = [
+        ino,
+        mode,
+        0, // uid
+        0, // gid
+        1, // nlink
+        0, // mtime
+        u32::try_from(data.len()).expect("a config is far below 4 GiB"),
+        0, // devmajor
+        0, // devminor
+        0, // rdevmajor
+        0, // rdevminor
+        u32::try_from(name.len() + 1).expect("a short name"),
+        0, // check
+    ];
+    out.extend_from_slice(b"070701");
+    for field in fields {
+        out.extend_from_slice(format!("{field:08x}").as_bytes());
+    }
+    out.extend_from_slice(name.as_bytes());
+    out.push(0);
+    pad4(out);
+    out.extend_from_slice(data);
+    pad4(out);
+}
+
+fn pad4(out: &mut Vec<u8>) {
+    while out.len() % 4 != 0 {
+        out.push(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_archive_is_newc_with_config_ign_then_the_trailer() {
+        let gz = initrd(b"{}\n").unwrap();
+        assert_eq!(&gz[..2], &[0x1f, 0x8b], "gzip");
+        let mut cpio = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut cpio).unwrap();
+        assert!(cpio.starts_with(b"070701"));
+        // Header (110 bytes), name "config.ign\0" padded to 112 + 12 = 124,
+        // data "{}\n" padded to 128, then the trailer.
+        assert_eq!(&cpio[110..120], b"config.ign");
+        assert_eq!(&cpio[124..127], b"{}\n");
+        assert_eq!(&cpio[128..134], b"070701");
+        assert_eq!(&cpio[238..248], b"TRAILER!!!");
+        assert_eq!(cpio.len() % 4, 0);
+        assert_eq!(initrd(b"{}\n").unwrap(), gz, "deterministic");
+    }
+}

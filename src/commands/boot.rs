@@ -1,0 +1,62 @@
+//! `coregen pxe` (and `render --pxe`): each host's pointer config and its
+//! initrd form, written next to the configs in `out/`.
+
+use std::path::{Path, PathBuf};
+
+use crate::boot;
+use crate::cli::PxeArgs;
+use crate::error::{Error, Result};
+use crate::ignition::SpecVersion;
+use crate::inventory::Host;
+use crate::output::{self, Access, Staged};
+use crate::pki::CaCert;
+use crate::project::{MissingCa, Project};
+use crate::render::HTTP_CA;
+
+use super::{note, spec_of, under};
+
+pub(super) fn pxe(root: &Path, pki_dir: PathBuf, args: &PxeArgs) -> Result<()> {
+    let project = Project::load(root, pki_dir)?;
+    let hosts = project.select_hosts(if args.all { &[] } else { &args.hosts })?;
+    let cas = project.ca_certs(MissingCa::Create, &mut |msg| note(msg))?;
+    let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
+    output::ensure_dir(&out_dir)?;
+    let staged = stage(
+        &project,
+        &hosts,
+        &cas,
+        spec_of(&project, &args.spec),
+        &out_dir,
+    )?;
+    super::report(output::commit(staged)?);
+    Ok(())
+}
+
+/// Stages `<host>.pointer.ign` and `<host>.pointer.img` for each host.
+pub(super) fn stage(
+    project: &Project,
+    hosts: &[&Host],
+    cas: &[CaCert],
+    spec: SpecVersion,
+    out_dir: &Path,
+) -> Result<Vec<Staged>> {
+    let server = project.inventory.cluster.server.as_ref().ok_or_else(|| {
+        Error::new("pointer configs need the server URL: add [server] url to hosts/cluster.toml")
+    })?;
+    let http_ca = cas.iter().find(|ca| ca.name == HTTP_CA).ok_or_else(|| {
+        Error::new("pointer configs need the `http` CA: add [ca.http] to hosts/cluster.toml")
+    })?;
+    let mut staged = Vec::with_capacity(hosts.len() * 2);
+    for host in hosts {
+        let pointer = boot::pointer(host, &server.url, http_ca, spec)?.to_bytes(true);
+        let initrd = boot::initrd(&pointer)?;
+        let path = |ext: &str| out_dir.join(format!("{}.{ext}", host.name));
+        staged.push(output::stage(
+            path("pointer.ign"),
+            &pointer,
+            Access::Public,
+        )?);
+        staged.push(output::stage(path("pointer.img"), &initrd, Access::Public)?);
+    }
+    Ok(staged)
+}
