@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use super::{note, unix_now};
+use super::note;
 use crate::cli::ServeArgs;
 use crate::error::Result;
-use crate::pki::{HostState, StateDb, rfc3339};
+use crate::pki::{HostState, StateDb, rfc3339, unix_now};
 use crate::project::Project;
 use crate::serve::{self, Options};
 
@@ -19,9 +19,11 @@ pub(super) fn serve(root: &Path, pki_dir: PathBuf, args: &ServeArgs) -> Result<(
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     serve::run(
         project,
+        note,
         Options {
             listen: args.listen,
             http_listen: args.http_listen,

@@ -47,11 +47,6 @@ fn under(root: &Path, rel: &str) -> PathBuf {
     }
 }
 
-/// Seconds since the Unix epoch, as token and enrollment times are kept.
-pub(crate) fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 pub(crate) fn note(message: &str) {
     eprintln!("coregen: {message}");
 }
@@ -81,7 +76,7 @@ fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
     let tokens = if args.redact {
         Tokens::new()
     } else {
-        project.mint_tokens(&hosts, unix_now())?
+        project.mint_tokens(&hosts, crate::pki::unix_now())?
     };
 
     if args.stdout {

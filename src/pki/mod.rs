@@ -21,7 +21,9 @@ pub use key_type::KeyType;
 pub use profile::{Profile, Usage};
 pub(crate) use sign::hex;
 pub use sign::{CertNames, Issued, Signer};
-pub use state::{Checked, Enrollment, HostState, IssuedRecord, Op, Refusal, StateDb, rfc3339};
+pub use state::{
+    Checked, Enrollment, HostState, IssuedRecord, Op, Refusal, StateDb, rfc3339, unix_now,
+};
 pub use token::{
     MAX_TOKEN_LEN, MintedToken, PresentedToken, REDACTED, mint as mint_token, parse as parse_token,
 };

@@ -60,6 +60,11 @@ const MIGRATIONS: &[&str] = &[
 /// forensics), then pruned.
 const TOKEN_RETENTION_SECS: i64 = 7 * 86400;
 
+/// Seconds since the Unix epoch: how token and enrollment times are kept.
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
 /// A time as the audit log records it: RFC 3339, UTC, whole seconds.
 pub fn rfc3339(t: time::OffsetDateTime) -> String {
     t.replace_nanosecond(0)
@@ -147,6 +152,7 @@ impl StateDb {
             .map_err(|e| Error::new("cannot read the audit log").with_source(e))?;
         Ok(rows)
     }
+
     /// Whether `token` may enroll now, and for which host. A fast check
     /// before the work of signing; [`StateDb::apply`] checks again.
     pub fn check_token(&self, token: &PresentedToken, now: i64) -> Result<Checked> {

@@ -41,11 +41,12 @@ use tower::ServiceExt;
 pub use enroll::{CaItem, CertItem, CsrItem, EnrollAnswer, EnrollRequest};
 pub use routes::MAX_ENROLL_BODY;
 
-use crate::commands::{note, unix_now};
 use crate::error::{Error, Result};
 use crate::ignition::{Config, SpecVersion};
 use crate::inventory::{Host, Server, ServerUrl, Ttl};
-use crate::pki::{CaCert, Checked, MintedToken, PresentedToken, Signer, StateDb, mint_token};
+use crate::pki::{
+    CaCert, Checked, MintedToken, PresentedToken, Signer, StateDb, mint_token, unix_now,
+};
 use crate::project::{MissingCa, Project};
 use crate::render::Renderer;
 use enroll::{Authority, Issuance, Rejection};
@@ -89,8 +90,9 @@ pub struct App {
 }
 
 /// Loads `project`, prepares the certificates, and serves until SIGINT or
-/// SIGTERM.
-pub fn run(mut project: Project, options: Options) -> Result<()> {
+/// SIGTERM. `note` hears what an operator starting it should see (CAs and
+/// certificates made, the address served).
+pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()> {
     let cluster = &mut project.inventory.cluster;
     let url = match (&options.url, &cluster.server) {
         (Some(url), _) => url.clone(),
@@ -161,7 +163,7 @@ pub fn run(mut project: Project, options: Options) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::new("cannot start the async runtime").with_source(e))?;
-    runtime.block_on(serve(app, tls, &options, &url))
+    runtime.block_on(serve(app, tls, &options, &url, note))
 }
 
 async fn serve(
@@ -169,6 +171,7 @@ async fn serve(
     tls: Arc<rustls::ServerConfig>,
     options: &Options,
     url: &ServerUrl,
+    note: fn(&str),
 ) -> Result<()> {
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)

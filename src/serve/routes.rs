@@ -21,7 +21,7 @@ use super::App;
 use super::enroll::{EnrollRequest, Rejection};
 use crate::ignition::SpecVersion;
 use crate::inventory::{Host, MacAddr};
-use crate::pki::{Enrollment, MAX_TOKEN_LEN, Op, Refusal, parse_token};
+use crate::pki::{Enrollment, MAX_TOKEN_LEN, Op, Refusal, parse_token, unix_now};
 
 /// The largest enrollment body: room for a dozen RSA-4096 CSRs.
 pub const MAX_ENROLL_BODY: usize = 64 * 1024;
@@ -252,7 +252,7 @@ async fn enroll(
             "expected `Authorization: Bearer <bootstrap token>`",
         ));
     };
-    let now = crate::commands::unix_now();
+    let now = unix_now();
     let host_name = match app.check_token(&token, now) {
         Ok(Ok(host)) => host,
         Ok(Err(refusal)) => return Err(app.refused(ip, None, refusal)),

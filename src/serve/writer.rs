@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
-use crate::pki::{Checked, Op, StateDb};
+use crate::pki::{Checked, Op, StateDb, unix_now};
 
 /// More than this many writes wait for the next batch, so that one batch
 /// does not keep its first request waiting for too long.
@@ -67,8 +67,7 @@ impl Writer {
                     }
                     if last_prune.is_none_or(|t| t.elapsed() > PRUNE_EVERY) {
                         last_prune = Some(Instant::now());
-                        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                        if let Err(e) = db.prune_tokens(now) {
+                        if let Err(e) = db.prune_tokens(unix_now()) {
                             tracing::warn!("pruning old tokens: {e}");
                         }
                     }
