@@ -121,9 +121,16 @@ fn the_ignition_engine_applies_node1() {
         !unit.contains("{{"),
         "unrendered template syntax left:\n{unit}"
     );
+    // Ignition writes the preset lines in no fixed order.
+    let preset = read(&root.join("etc/systemd/system-preset/20-ignition.preset"));
+    let mut lines: Vec<&str> = preset.lines().collect();
+    lines.sort_unstable();
     assert_eq!(
-        read(&root.join("etc/systemd/system-preset/20-ignition.preset")),
-        "enable coregen-enroll.service\nenable etcd-member.service\n"
+        lines,
+        [
+            "enable coregen-enroll.service",
+            "enable etcd-member.service"
+        ]
     );
 
     // The first-boot enrollment: script, settings with a fresh token, unit.
