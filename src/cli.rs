@@ -16,7 +16,9 @@ use crate::ignition::SpecVersion;
         coregen render --host node1          write out/node1.ign\n  \
         coregen render --all                 render every host in parallel\n  \
         coregen -C ~/cluster validate        check an inventory, write nothing\n  \
-        coregen init ~/cluster               start a new inventory"
+        coregen init ~/cluster               start a new inventory\n  \
+        coregen show --host node1            read a host's config\n  \
+        coregen serve                        serve configs and enroll hosts at boot"
 )]
 pub struct Cli {
     /// The project folder, holding hosts/, templates/, pki/ and out/.
@@ -99,17 +101,20 @@ pub enum Command {
     #[command(subcommand)]
     Host(HostCommand),
 
-    /// Print a config as a person reads it: files with decoded contents,
-    /// units, users, certificates. Bootstrap tokens show as <redacted>.
+    /// Print a config as a person reads it.
+    ///
+    /// Files with decoded contents, units, users, certificates; bootstrap
+    /// tokens show as <redacted>.
     #[command(after_help = "Examples:\n  \
         coregen show --host node1        a fresh render of node1 (redacted; writes nothing)\n  \
         coregen show out/node1.ign       any Ignition config file")]
     Show(ShowArgs),
 
-    /// Write each host's boot files: out/<host>.pointer.ign, a config that
-    /// trusts the http CA and fetches the real one from `coregen serve`,
-    /// and out/<host>.pointer.img, the same as an initrd to append to the
-    /// Fedora CoreOS live initramfs.
+    /// Write each host's boot files: a pointer config and its initrd.
+    ///
+    /// out/<host>.pointer.ign trusts the http CA and fetches the real config
+    /// from `coregen serve`; out/<host>.pointer.img is the same as an initrd
+    /// to append to the Fedora CoreOS live initramfs.
     #[command(after_help = "Examples:\n  \
         coregen pxe --host node1\n  \
         coregen pxe --all --spec 3.3.0\n  \
