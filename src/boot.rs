@@ -1,5 +1,5 @@
-//! What a machine boots from before it has its config: the pointer config,
-//! and the same pointer wrapped as an initrd.
+//! What a machine boots from before it has its config: the iPXE script,
+//! the pointer config, and the same pointer wrapped as an initrd.
 //!
 //! A pointer config holds no secret. It carries the `http` CA in
 //! `ignition.security.tls.certificateAuthorities` and replaces itself with
@@ -8,6 +8,15 @@
 //! CA. The initrd form is a gzip-compressed newc cpio archive holding
 //! `config.ign`, as `coreos-installer pxe ignition wrap` makes: appended to
 //! the Fedora CoreOS live initramfs, it makes even the first fetch verified.
+//!
+//! The iPXE script boots the live images of `[boot]` with the kernel
+//! arguments Fedora CoreOS documents. Its `ignition.config.url` is the
+//! pointer, fetched from serve's plain-HTTP endpoint (it holds no secret,
+//! and the live system trusts no CA of ours yet); the pointer then fetches
+//! the real config over verified TLS. A host with an install disk also gets
+//! `coreos.inst.install_dev` and `coreos.inst.ignition_url`: the installer
+//! fetches the real config over HTTPS, trusting the `http` CA that the live
+//! system installed from its own config.
 
 use std::io::Write;
 
@@ -16,7 +25,7 @@ use flate2::write::GzEncoder;
 
 use crate::error::{Error, Result};
 use crate::ignition::{Config, SpecVersion, build, encode_contents};
-use crate::inventory::{Host, ServerUrl};
+use crate::inventory::{Boot, Host, ServerUrl};
 use crate::pki::CaCert;
 
 /// Where `host`'s config is served, in the spec the pointer is written in
@@ -54,6 +63,63 @@ pub fn pointer(
         }),
     });
     Config::from_built(built, spec, &format!("the pointer of host `{}`", host.name))
+}
+
+/// Where serve's public endpoint gives `host`'s pointer config.
+pub fn pointer_url(boot: &Boot, host: &Host, spec: SpecVersion) -> String {
+    format!(
+        "{}/pointer/{}.ign?spec={spec}",
+        boot.public_url.as_str(),
+        host.name
+    )
+}
+
+/// The iPXE script that boots `host` into the Fedora CoreOS live system.
+pub fn ipxe(boot: &Boot, host: &Host, server: &ServerUrl, spec: SpecVersion) -> String {
+    let mut args = vec![
+        "initrd=main".to_string(),
+        format!("coreos.live.rootfs_url={}", boot.rootfs.as_str()),
+        "ignition.firstboot".to_string(),
+        "ignition.platform.id=metal".to_string(),
+        format!("ignition.config.url={}", pointer_url(boot, host, spec)),
+    ];
+    // The live system's console, as the installed one will have it.
+    args.extend(
+        host.kernel_arguments
+            .should_exist
+            .iter()
+            .filter(|a| a.starts_with("console="))
+            .cloned(),
+    );
+    if let Some(disk) = &host.install_disk {
+        args.push(format!("coreos.inst.install_dev={disk}"));
+        args.push(format!(
+            "coreos.inst.ignition_url={}",
+            config_url(server, host, spec)
+        ));
+    }
+    format!(
+        "#!ipxe\n\
+         # Fedora CoreOS live boot of {name}, written by coregen.\n\
+         kernel {kernel} {args}\n\
+         initrd --name main {initramfs}\n\
+         boot\n",
+        name = host.name,
+        kernel = boot.kernel.as_str(),
+        args = args.join(" "),
+        initramfs = boot.initramfs.as_str(),
+    )
+}
+
+/// The script every machine may boot first: it chains to its own host's
+/// script by MAC address.
+pub fn chain_ipxe(boot: &Boot) -> String {
+    format!(
+        "#!ipxe\n\
+         # coregen: chain to this machine's own boot script, found by MAC.\n\
+         chain {}/ipxe?mac=${{net0/mac}}\n",
+        boot.public_url.as_str()
+    )
 }
 
 /// `config` as an initrd: a newc cpio archive holding `config.ign` (mode

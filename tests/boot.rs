@@ -1,7 +1,9 @@
 //! Boot files with the real tools: the Ignition engine follows a pointer
 //! config from `coregen pxe` to a running `coregen serve` over HTTPS,
 //! trusting only the CA the pointer carries; `ignition-validate` accepts
-//! every pointer; the pointer initrd lists and extracts with `cpio`.
+//! every pointer; the pointer initrd lists and extracts with `cpio`; the
+//! iPXE scripts carry each argument once, and serve gives the same files
+//! over plain HTTP.
 
 mod common;
 
@@ -72,7 +74,7 @@ fn every_pointer_validates_and_its_initrd_holds_it_byte_for_byte() {
     }
     let project = example_project();
     let out = run_ok(coregen(project.path()).args(["pxe", "--all", "--spec", "3.3.0"]));
-    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 8);
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 12);
     for host in HOSTS {
         let pointer = project.path().join(format!("out/{host}.pointer.ign"));
         run_ok(Command::new("ignition-validate").arg(&pointer));
@@ -108,7 +110,7 @@ fn render_pxe_writes_the_boot_files_beside_the_configs() {
     let project = example_project();
     run_ok(coregen(project.path()).args(["render", "--all", "--redact", "--pxe"]));
     for host in HOSTS {
-        for file in ["ign", "pointer.ign", "pointer.img"] {
+        for file in ["ign", "ipxe", "pointer.ign", "pointer.img"] {
             assert!(project.path().join(format!("out/{host}.{file}")).is_file());
         }
     }
@@ -122,4 +124,105 @@ fn render_pxe_writes_the_boot_files_beside_the_configs() {
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
+}
+
+/// The arguments of the `kernel` line of an iPXE script.
+fn kernel_args(script: &str) -> Vec<String> {
+    let line = script
+        .lines()
+        .find(|l| l.starts_with("kernel "))
+        .expect("a kernel line");
+    line.split_whitespace()
+        .skip(2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_ipxe_script_has_each_argument_once_with_the_right_urls() {
+    let project = example_project();
+    run_ok(coregen(project.path()).args(["pxe", "--all"]));
+    let base = "https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/42.20250901.3.0/x86_64/fedora-coreos-42.20250901.3.0";
+    for host in HOSTS {
+        let script = fs::read_to_string(project.path().join(format!("out/{host}.ipxe"))).unwrap();
+        assert!(script.starts_with("#!ipxe\n"));
+        assert!(script.contains(&format!("\nkernel {base}-live-kernel.x86_64 ")));
+        assert!(script.contains(&format!(
+            "\ninitrd --name main {base}-live-initramfs.x86_64.img\n"
+        )));
+        assert!(script.ends_with("\nboot\n"));
+        let args = kernel_args(&script);
+        for expected in [
+            "initrd=main".to_string(),
+            format!("coreos.live.rootfs_url={base}-live-rootfs.x86_64.img"),
+            "ignition.firstboot".into(),
+            "ignition.platform.id=metal".into(),
+            format!("ignition.config.url=http://10.0.0.2:8080/pointer/{host}.ign?spec=3.4.0"),
+            "console=tty0".into(),
+            "console=ttyS0,115200n8".into(),
+            "coreos.inst.install_dev=/dev/vda".into(),
+            format!("coreos.inst.ignition_url=https://10.0.0.2:8443/ignition/{host}?spec=3.4.0"),
+        ] {
+            let count = args.iter().filter(|a| **a == expected).count();
+            assert_eq!(count, 1, "{host}: {expected} in {args:?}");
+        }
+        assert_eq!(args.len(), 9, "{host}: {args:?}");
+    }
+}
+
+#[test]
+fn serve_gives_the_same_boot_files_over_plain_http() {
+    if tool("curl").is_none() {
+        return;
+    }
+    let project = fresh_project();
+    let plain = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cluster = project.path().join("hosts/cluster.toml");
+    let text = fs::read_to_string(&cluster).unwrap();
+    fs::write(
+        &cluster,
+        text.replace("http://10.0.0.2:8080", &format!("http://{plain}")),
+    )
+    .unwrap();
+    let serve = Serve::start(project.path(), &["--http-listen", &plain.to_string()]);
+    let http = |path: &str| {
+        let out = run_ok(
+            Command::new("curl")
+                .args(["--silent", "--fail"])
+                .arg(format!("http://{plain}{path}")),
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    let chain = http("/boot.ipxe");
+    assert!(chain.starts_with("#!ipxe\n"), "{chain}");
+    assert!(
+        chain.contains(&format!("\nchain http://{plain}/ipxe?mac=${{net0/mac}}\n")),
+        "{chain}"
+    );
+
+    // Written with the same URL as serve answers on.
+    fs::write(
+        &cluster,
+        fs::read_to_string(&cluster)
+            .unwrap()
+            .replace("https://10.0.0.2:8443", &serve.url),
+    )
+    .unwrap();
+    run_ok(coregen(project.path()).args(["pxe", "--host", "node2"]));
+    let script = http("/ipxe?mac=52:54:00:c0:4e:12");
+    assert_eq!(
+        script,
+        fs::read_to_string(project.path().join("out/node2.ipxe")).unwrap()
+    );
+
+    let served: serde_json::Value = serde_json::from_str(&http("/pointer/node2.ign")).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_slice(&fs::read(project.path().join("out/node2.pointer.ign")).unwrap())
+            .unwrap();
+    assert_eq!(served, written);
+    assert!(!serde_json::to_string(&served).unwrap().contains("cgt1."));
 }

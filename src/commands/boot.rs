@@ -1,5 +1,5 @@
-//! `coregen pxe` (and `render --pxe`): each host's pointer config and its
-//! initrd form, written next to the configs in `out/`.
+//! `coregen pxe` (and `render --pxe`): each host's iPXE script, pointer
+//! config and pointer initrd, written next to the configs in `out/`.
 
 use std::path::{Path, PathBuf};
 
@@ -32,7 +32,8 @@ pub(super) fn pxe(root: &Path, pki_dir: PathBuf, args: &PxeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Stages `<host>.pointer.ign` and `<host>.pointer.img` for each host.
+/// Stages `<host>.ipxe`, `<host>.pointer.ign` and `<host>.pointer.img` for
+/// each host.
 pub(super) fn stage(
     project: &Project,
     hosts: &[&Host],
@@ -46,17 +47,25 @@ pub(super) fn stage(
     let http_ca = cas.iter().find(|ca| ca.name == HTTP_CA).ok_or_else(|| {
         Error::new("pointer configs need the `http` CA: add [ca.http] to hosts/cluster.toml")
     })?;
-    let mut staged = Vec::with_capacity(hosts.len() * 2);
+    let boot_urls = project.inventory.cluster.boot.as_ref().ok_or_else(|| {
+        Error::new(
+            "iPXE scripts need the live images: add [boot] kernel, initramfs, rootfs and \
+             public_url to hosts/cluster.toml",
+        )
+    })?;
+    let mut staged = Vec::with_capacity(hosts.len() * 3);
     for host in hosts {
         let pointer = boot::pointer(host, &server.url, http_ca, spec)?.to_bytes(true);
         let initrd = boot::initrd(&pointer)?;
+        let script = boot::ipxe(boot_urls, host, &server.url, spec);
         let path = |ext: &str| out_dir.join(format!("{}.{ext}", host.name));
-        staged.push(output::stage(
-            path("pointer.ign"),
-            &pointer,
-            Access::Public,
-        )?);
-        staged.push(output::stage(path("pointer.img"), &initrd, Access::Public)?);
+        for (ext, bytes) in [
+            ("ipxe", script.as_bytes()),
+            ("pointer.ign", &pointer[..]),
+            ("pointer.img", &initrd[..]),
+        ] {
+            staged.push(output::stage(path(ext), bytes, Access::Public)?);
+        }
     }
     Ok(staged)
 }

@@ -131,6 +131,7 @@ fn resolve_cluster(src: &SourceFile) -> Result<(Cluster, Layer)> {
             url: s.url,
             token_ttl: s.token_ttl.unwrap_or(Ttl::DEFAULT),
         }),
+        boot: raw.boot,
     };
     Ok((cluster, layer))
 }

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use names::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
-pub use server::{Server, ServerUrl, Ttl, UrlHost};
+pub use server::{Boot, BootUrl, Server, ServerUrl, Ttl, UrlHost};
 pub use source::did_you_mean;
 
 use crate::error::{Error, Place, Result};
@@ -96,6 +96,8 @@ pub struct Cluster {
     pub profiles: BTreeMap<String, Profile>,
     /// Where hosts reach `coregen serve`; needed once any host has profiles.
     pub server: Option<Server>,
+    /// The live images and pointer URL for PXE boots (`coregen pxe`).
+    pub boot: Option<Boot>,
 }
 
 /// One host with cluster, groups and its own file merged.

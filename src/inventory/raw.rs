@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::names::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
-use super::server::{ServerUrl, Ttl};
+use super::server::{Boot, ServerUrl, Ttl};
 use crate::ignition::SpecVersion;
 use crate::pki::{KeyType, Usage};
 
@@ -31,6 +31,7 @@ pub struct RawCluster {
     #[serde(default)]
     pub profiles: BTreeMap<HostName, Spanned<RawProfile>>,
     pub server: Option<RawServer>,
+    pub boot: Option<Boot>,
 }
 
 /// `[server]` in cluster.toml.

@@ -1,9 +1,11 @@
-//! The `[server]` table of cluster.toml: the URL at which hosts reach
-//! `coregen serve`, and how long a bootstrap token lives.
+//! The `[server]` and `[boot]` tables of cluster.toml: the URL at which
+//! hosts reach `coregen serve`, how long a bootstrap token lives, and where
+//! PXE-booting hosts get the Fedora CoreOS live images.
 //!
-//! The URL is what rendered configs point hosts at and the name that the
-//! server's own certificate carries, so it is checked here, once: HTTPS
-//! only (tokens travel in it), no user, query or fragment.
+//! The server URL is what rendered configs point hosts at and the name
+//! that the server's own certificate carries, so it is checked here, once:
+//! HTTPS only (tokens travel in it), no user, query or fragment. Boot URLs
+//! may be plain HTTP, as iPXE fetches them.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -116,6 +118,54 @@ impl fmt::Display for ServerUrl {
     }
 }
 
+/// `[boot]`: the Fedora CoreOS live images, and where hosts reach the
+/// public endpoints of `coregen serve` (`--http-listen`): the iPXE scripts
+/// and the pointer configs, which hold no secret.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Boot {
+    pub kernel: BootUrl,
+    pub initramfs: BootUrl,
+    pub rootfs: BootUrl,
+    pub public_url: BootUrl,
+}
+
+/// An `http://` or `https://` URL without spaces or quotes, which would
+/// break an iPXE script or a kernel command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootUrl(String);
+
+impl BootUrl {
+    pub fn as_str(&self) -> &str {
+        self.0.trim_end_matches('/')
+    }
+}
+
+impl FromStr for BootUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let rest = s
+            .strip_prefix("http://")
+            .or_else(|| s.strip_prefix("https://"));
+        let clean = !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"'\\".contains(c));
+        match rest {
+            Some(rest) if clean && !rest.is_empty() => Ok(BootUrl(s.to_string())),
+            _ => Err(format!(
+                "{s:?} is not a boot URL: use http:// or https://, without spaces or quotes"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BootUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(de::Error::custom)
+    }
+}
+
 /// A lifetime such as `90s`, `30m`, `1h` or `2d`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ttl(Duration);
@@ -201,6 +251,20 @@ mod tests {
             "https://[fd00::2",
         ] {
             assert!(bad.parse::<ServerUrl>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn boot_urls() {
+        let url: BootUrl = "http://10.0.0.2:8080/".parse().unwrap();
+        assert_eq!(url.as_str(), "http://10.0.0.2:8080");
+        assert!(
+            "https://builds.coreos.fedoraproject.org/x"
+                .parse::<BootUrl>()
+                .is_ok()
+        );
+        for bad in ["ftp://x", "http://", "http://a b", "http://x\"y", "x"] {
+            assert!(bad.parse::<BootUrl>().is_err(), "{bad:?} accepted");
         }
     }
 

@@ -6,6 +6,9 @@
 //! GET  /ignition?mac=..[&spec=]   the same, found by MAC address
 //! POST /v1/enroll                 CSRs + token in, certificates out
 //! GET  /ca/{name}.crt             a CA certificate (also over plain HTTP)
+//! GET  /pointer/{host}.ign        the host's pointer config (also over plain HTTP)
+//! GET  /ipxe?mac=..               the host's iPXE script (also over plain HTTP)
+//! GET  /boot.ipxe                 chains to /ipxe by the booting machine's MAC
 //! GET  /healthz                   liveness (also over plain HTTP)
 //! ```
 //!
@@ -275,6 +278,18 @@ where
 }
 
 impl App {
+    /// The server URL that configs point hosts at.
+    fn url(&self) -> &ServerUrl {
+        &self
+            .project
+            .inventory
+            .cluster
+            .server
+            .as_ref()
+            .expect("run sets it before serving")
+            .url
+    }
+
     fn mint(&self, host: &Host) -> Result<MintedToken> {
         mint_token(
             host.name.as_str(),

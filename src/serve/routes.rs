@@ -63,6 +63,9 @@ fn public(_app: &'static App) -> Router<&'static App> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/ca/{file}", get(ca_cert))
+        .route("/boot.ipxe", get(boot_ipxe))
+        .route("/ipxe", get(ipxe_by_mac))
+        .route("/pointer/{file}", get(pointer))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
@@ -127,6 +130,79 @@ async fn ca_cert(State(app): State<&'static App>, Path(file): Path<String>) -> R
     }
 }
 
+const IPXE_TYPE: &str = "text/plain; charset=utf-8";
+
+fn boot_urls(app: &App) -> Result<&crate::inventory::Boot, ApiError> {
+    app.project.inventory.cluster.boot.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "PXE boots are not set up: cluster.toml has no [boot] table",
+        )
+    })
+}
+
+fn spec_or_default(app: &App, spec: Option<&str>) -> Result<SpecVersion, ApiError> {
+    match spec {
+        Some(s) => s
+            .parse()
+            .map_err(|msg: String| ApiError::new(StatusCode::BAD_REQUEST, msg)),
+        None => Ok(app.project.inventory.cluster.spec),
+    }
+}
+
+async fn boot_ipxe(State(app): State<&'static App>) -> Result<Response, ApiError> {
+    let script = crate::boot::chain_ipxe(boot_urls(app)?);
+    Ok(([(header::CONTENT_TYPE, IPXE_TYPE)], script).into_response())
+}
+
+async fn ipxe_by_mac(
+    State(app): State<&'static App>,
+    query: Result<Query<ByMac>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(query_error)?;
+    let boot = boot_urls(app)?;
+    let host = host_by_mac(app, &query.mac)?;
+    let spec = spec_or_default(app, query.spec.as_deref())?;
+    let script = crate::boot::ipxe(boot, host, app.url(), spec);
+    Ok(([(header::CONTENT_TYPE, IPXE_TYPE)], script).into_response())
+}
+
+/// `GET /pointer/{host}.ign`: no secret in it, so also over plain HTTP.
+async fn pointer(
+    State(app): State<&'static App>,
+    Path(file): Path<String>,
+    query: Result<Query<ByName>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(query_error)?;
+    let host = file
+        .strip_suffix(".ign")
+        .and_then(|name| app.project.inventory.find_host(name))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such host"))?;
+    let spec = spec_or_default(app, query.spec.as_deref())?;
+    let http_ca = app
+        .cas
+        .iter()
+        .find(|ca| ca.name == crate::render::HTTP_CA)
+        .expect("serve does not start without the http CA");
+    let config = crate::boot::pointer(host, app.url(), http_ca, spec)
+        .map_err(|e| internal("making a pointer config", e))?;
+    Ok((
+        [(header::CONTENT_TYPE, IGNITION_TYPE)],
+        config.to_bytes(false),
+    )
+        .into_response())
+}
+
+fn host_by_mac(app: &App, mac: &str) -> Result<&'static Host, ApiError> {
+    let mac: MacAddr = mac
+        .parse()
+        .map_err(|msg: String| ApiError::new(StatusCode::BAD_REQUEST, msg))?;
+    app.project
+        .inventory
+        .host_by_mac(mac)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no host has this MAC address"))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ByName {
@@ -165,15 +241,7 @@ async fn ignition_by_mac(
     query: Result<Query<ByMac>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(query_error)?;
-    let mac: MacAddr = query
-        .mac
-        .parse()
-        .map_err(|msg: String| ApiError::new(StatusCode::BAD_REQUEST, msg))?;
-    let host = app
-        .project
-        .inventory
-        .host_by_mac(mac)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no host has this MAC address"))?;
+    let host = host_by_mac(app, &query.mac)?;
     ignition(app, peer, host, query.spec.as_deref()).await
 }
 
@@ -185,12 +253,7 @@ async fn ignition(
     host: &'static Host,
     spec: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let spec: SpecVersion = match spec {
-        Some(s) => s
-            .parse()
-            .map_err(|msg: String| ApiError::new(StatusCode::BAD_REQUEST, msg))?,
-        None => app.project.inventory.cluster.spec,
-    };
+    let spec = spec_or_default(app, spec)?;
     app.check_source(host, peer.ip())?;
     let token = if host.profiles.is_empty() {
         None
