@@ -43,7 +43,7 @@ impl Peer {
 
 /// The routes served over HTTPS.
 pub fn https(app: &'static App) -> Router {
-    public(app)
+    public()
         .route("/ignition", get(ignition_by_mac))
         .route("/ignition/{host}", get(ignition_by_name))
         .route("/v1/enroll", post(enroll))
@@ -54,12 +54,12 @@ pub fn https(app: &'static App) -> Router {
 /// The routes that may also go over plain HTTP: nothing that holds a
 /// token.
 pub fn http(app: &'static App) -> Router {
-    public(app)
+    public()
         .with_state(app)
         .layer(middleware::from_fn(deadline))
 }
 
-fn public(_app: &'static App) -> Router<&'static App> {
+fn public() -> Router<&'static App> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/ca/{file}", get(ca_cert))
