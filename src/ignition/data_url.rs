@@ -46,8 +46,9 @@ const KEEP: &AsciiSet = &NON_ALPHANUMERIC
 const GZIP_MIN_LEN: usize = 256;
 
 /// Contents at least this long are remembered, up to this many bytes in
-/// all (then forgotten at once and remembered anew).
-const MEMO_MIN_LEN: usize = 1024;
+/// all (then forgotten at once and remembered anew). Shorter files, such
+/// as a host's own enrollment settings, are seldom repeated.
+const MEMO_MIN_LEN: usize = 4096;
 const MEMO_MAX_BYTES: usize = 1 << 20;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -248,7 +249,7 @@ mod tests {
     #[test]
     fn remembered_contents_encode_as_they_would_afresh() {
         let mut encoder = Encoder::default();
-        let big: Vec<String> = (0..400).map(|i| format!("{i:04}\n").repeat(300)).collect();
+        let big: Vec<String> = (0..400).map(|i| format!("{i:04}\n").repeat(1000)).collect();
         // Twice round, past the memo's size limit, so that it is both hit
         // and cleared.
         for _ in 0..2 {
