@@ -106,6 +106,9 @@ fn public_endpoints_and_config_lookups() {
         ),
         ("/ignition/node1?token=x", 400, "unknown field"),
         ("/nowhere", 404, "no such endpoint"),
+        ("/ignition/%ff", 400, "Invalid UTF-8"),
+        ("/pointer/%ff.ign", 400, "Invalid UTF-8"),
+        ("/ca/%ff.crt", 404, "no such CA certificate"),
     ] {
         let (got, body) = serve.curl(path, &[]);
         assert_eq!(got, status, "{path}: {body}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -116,7 +116,13 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
 }
 
-async fn ca_cert(State(app): State<&'static App>, Path(file): Path<String>) -> Response {
+async fn ca_cert(
+    State(app): State<&'static App>,
+    file: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(file)) = file else {
+        return ApiError::new(StatusCode::NOT_FOUND, "no such CA certificate").into_response();
+    };
     let cert = file
         .strip_suffix(".crt")
         .and_then(|name| app.cas.iter().find(|ca| ca.name == name));
@@ -170,10 +176,11 @@ async fn ipxe_by_mac(
 /// `GET /pointer/{host}.ign`: no secret in it, so also over plain HTTP.
 async fn pointer(
     State(app): State<&'static App>,
-    Path(file): Path<String>,
+    file: Result<Path<String>, PathRejection>,
     query: Result<Query<ByName>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(query_error)?;
+    let Path(file) = file.map_err(path_error)?;
     let host = file
         .strip_suffix(".ign")
         .and_then(|name| app.project.inventory.find_host(name))
@@ -220,13 +227,18 @@ fn query_error(e: QueryRejection) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, e.body_text())
 }
 
+fn path_error(e: PathRejection) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, e.body_text())
+}
+
 async fn ignition_by_name(
     State(app): State<&'static App>,
     Extension(peer): Extension<Peer>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     query: Result<Query<ByName>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(query_error)?;
+    let Path(name) = name.map_err(path_error)?;
     let host = app
         .project
         .inventory
