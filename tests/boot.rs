@@ -176,10 +176,7 @@ fn serve_gives_the_same_boot_files_over_plain_http() {
         return;
     }
     let project = fresh_project();
-    let plain = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let plain = common::free_local_addr();
     let cluster = project.path().join("hosts/cluster.toml");
     let text = fs::read_to_string(&cluster).unwrap();
     fs::write(

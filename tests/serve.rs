@@ -35,10 +35,7 @@ fn public_endpoints_and_config_lookups() {
         return;
     }
     let project = fresh_project();
-    let plain = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let plain = common::free_local_addr();
     let serve = Serve::start(project.path(), &["--http-listen", &plain.to_string()]);
     assert_eq!(
         serve.curl("/healthz", &[]),

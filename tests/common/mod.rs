@@ -210,6 +210,15 @@ pub fn fresh_project() -> tempfile::TempDir {
     dir
 }
 
+/// A loopback address whose port is free now (the OS picked it), for a
+/// server a test starts.
+pub fn free_local_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
 /// A running `coregen serve` on 127.0.0.1 and a free port, stopped (and
 /// its log kept) when dropped.
 pub struct Serve {
@@ -222,11 +231,7 @@ pub struct Serve {
 impl Serve {
     pub fn start(dir: &Path, extra: &[&str]) -> Serve {
         use std::io::BufRead;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_local_addr().port();
         let url = format!("https://127.0.0.1:{port}");
         let mut child = coregen(dir)
             .args([
