@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
-use crate::ignition::{Config, Encoder, SpecVersion, build};
+use crate::ignition::{Config, Encoder, SpecCheck, SpecVersion, build};
 use crate::inventory::{Contents, Host, Inventory, Mode, Origin, Server, did_you_mean};
 use crate::pki::{CaCert, CertNames, Profile, REDACTED};
 use crate::template::{ClusterUse, Templates};
@@ -36,6 +36,7 @@ pub const HTTP_CA: &str = "http";
 pub const ENROLL_SCRIPT: &str = "/usr/local/bin/coregen-enroll";
 pub const ENROLL_ENV: &str = "/etc/coregen/enroll.env";
 pub const ENROLL_UNIT: &str = "coregen-enroll.service";
+const ENROLL_TEMPLATE: &str = "coregen-enroll";
 
 /// Where a CA certificate is installed on the host; `update-ca-trust` picks
 /// it up from there.
@@ -50,10 +51,14 @@ pub struct Renderer<'a> {
     spec: SpecVersion,
     context: Context,
     encoder: Encoder,
+    check: SpecCheck,
     /// The CA anchor files and Ignition's own TLS trust: the same for every
     /// host, so encoded once.
     ca_files: Vec<build::File>,
     tls_ca: Option<build::Resource>,
+    /// The enrollment script when its template has no expressions (the
+    /// built-in has none): encoded once, like the CA files.
+    constant_script: Option<build::File>,
 }
 
 impl<'a> Renderer<'a> {
@@ -72,6 +77,9 @@ impl<'a> Renderer<'a> {
             .iter()
             .find(|ca| ca.name == HTTP_CA)
             .map(|http| resource(&mut encoder, http.pem.as_bytes()));
+        let constant_script = templates
+            .constant(ENROLL_TEMPLATE)
+            .map(|script| script_file(&mut encoder, script));
         Renderer {
             templates,
             profiles: &inventory.cluster.profiles,
@@ -83,8 +91,10 @@ impl<'a> Renderer<'a> {
                 &cluster_use(inventory, templates),
             )),
             encoder,
+            check: SpecCheck::default(),
             ca_files,
             tls_ca,
+            constant_script,
         }
     }
 
@@ -132,7 +142,8 @@ impl<'a> Renderer<'a> {
                 }),
             });
         }
-        Config::from_built(built, self.spec, &format!("host `{}`", host.name))
+        self.check
+            .config(built, self.spec, &format!("host `{}`", host.name))
     }
 
     /// The names of `host`'s certificate of `profile`: its templates
@@ -249,13 +260,17 @@ impl<'a> Renderer<'a> {
         let server = self
             .server
             .expect("the inventory refuses profiles without [server]");
-        let script = self.templates.render("coregen-enroll", &self.context)?;
+        let script = match &self.constant_script {
+            Some(file) => file.clone(),
+            None => {
+                let script = self.templates.render(ENROLL_TEMPLATE, &self.context)?;
+                script_file(&mut self.encoder, &script)
+            }
+        };
         let env = enroll_env(host, self.profiles, server, token.unwrap_or(REDACTED));
-        let mut script_file = plain_file(&mut self.encoder, ENROLL_SCRIPT, script.as_bytes());
-        script_file.mode = Some(0o755);
         let mut env_file = plain_file(&mut self.encoder, ENROLL_ENV, env.as_bytes());
         env_file.mode = Some(0o600);
-        Ok([script_file, env_file])
+        Ok([script, env_file])
     }
 
     fn systemd(&self, host: &Host) -> Result<build::Systemd> {
@@ -414,6 +429,12 @@ fn resource(encoder: &mut Encoder, contents: &[u8]) -> build::Resource {
         http_headers: None,
         verification: None,
     }
+}
+
+fn script_file(encoder: &mut Encoder, script: &str) -> build::File {
+    let mut file = plain_file(encoder, ENROLL_SCRIPT, script.as_bytes());
+    file.mode = Some(0o755);
+    file
 }
 
 fn plain_file(encoder: &mut Encoder, path: &str, contents: &[u8]) -> build::File {

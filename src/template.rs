@@ -46,6 +46,9 @@ pub struct Templates {
     registry: Handlebars<'static>,
     origins: BTreeMap<String, Origin>,
     cluster_use: ClusterUse,
+    /// The templates without a single `{{`: their output is their text,
+    /// the same for every host (the enrollment script is one).
+    constant: BTreeMap<String, String>,
 }
 
 /// Which cluster-wide context entries (`hosts`, `groups.<name>`) the
@@ -139,6 +142,7 @@ impl Templates {
             registry,
             origins: BTreeMap::new(),
             cluster_use: ClusterUse::default(),
+            constant: BTreeMap::new(),
         };
         for (name, text) in BUILT_IN {
             templates
@@ -154,6 +158,11 @@ impl Templates {
             .map_err(|e| compile_error(name, &origin, &e))?;
         self.origins.insert(name.to_string(), origin);
         self.cluster_use.scan(text);
+        if text.contains("{{") {
+            self.constant.remove(name);
+        } else {
+            self.constant.insert(name.to_string(), text.to_string());
+        }
         Ok(())
     }
 
@@ -175,9 +184,18 @@ impl Templates {
         self.origins.get(name)
     }
 
+    /// The output of `name` when it is the same whatever the context: a
+    /// template without expressions renders as its text.
+    pub fn constant(&self, name: &str) -> Option<&str> {
+        self.constant.get(name).map(String::as_str)
+    }
+
     /// Renders `name` with `context`. The caller checks that `name` exists,
     /// so that it can point at the inventory key that named it.
     pub fn render(&self, name: &str, context: &Context) -> Result<String> {
+        if let Some(text) = self.constant(name) {
+            return Ok(text.to_string());
+        }
         self.registry
             .render_with_context(name, context)
             .map_err(|e| self.render_error(name, e))
@@ -299,6 +317,29 @@ mod tests {
         assert_eq!(place.line, Some(3));
         assert!(place.file.ends_with("etcd-member.service.hbs"));
         assert!(err.message().contains("`host.nope`"), "{err}");
+    }
+
+    #[test]
+    fn a_template_without_expressions_renders_as_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "#!/bin/sh\n# \\{ braces } and \\n stay as they are\n";
+        std::fs::write(dir.path().join("plain.hbs"), text).unwrap();
+        std::fs::write(dir.path().join("coregen-enroll.hbs"), "{{host.name}}\n").unwrap();
+        let t = Templates::load(dir.path()).unwrap();
+        assert_eq!(t.constant("plain"), Some(text));
+        let ctx = Context::wraps(json!({"host": {"name": "node1"}})).unwrap();
+        assert_eq!(
+            t.registry.render_with_context("plain", &ctx).unwrap(),
+            text,
+            "handlebars agrees"
+        );
+        assert!(Templates::built_in().constant("coregen-enroll").is_some());
+        assert_eq!(
+            t.constant("coregen-enroll"),
+            None,
+            "an override replaces it"
+        );
+        assert_eq!(t.render("coregen-enroll", &ctx).unwrap(), "node1\n");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! Encoding picks the shortest of: percent-encoded text (`data:,`, readable
 //! in a review), base64 (`data:;base64,`), and gzip then base64 with
-//! `compression: gzip`. Gzip is only tried past a size where it can win, and
+//! `compression: gzip`. Gzip is only tried past a size where it pays, and
 //! its output is deterministic (no timestamp), so a render is reproducible.
 //! An [`Encoder`] keeps its deflate state between files: setting one up
 //! costs more than compressing a typical config file. It also remembers the
@@ -42,8 +42,10 @@ const KEEP: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'@')
     .remove(b'/');
 
-/// Below this size gzip's header and trailer (18 bytes) eat any gain.
-const GZIP_MIN_LEN: usize = 256;
+/// Gzip is tried from this size. Below it, it saves a few hundred bytes at
+/// most, readable text is worth more in a review, and setting up deflate's
+/// state costs more than the rest of a typical host's config.
+const GZIP_MIN_LEN: usize = 1024;
 
 /// Contents at least this long are remembered, up to this many bytes in
 /// all (then forgotten at once and remembered anew). Shorter files, such
