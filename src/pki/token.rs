@@ -1,13 +1,20 @@
 //! Bootstrap tokens: the one-time secret in a host's rendered config that
 //! lets it enroll once.
 //!
-//! A token reads `cgt1.<id>.<secret>`: 12 random bytes of id and 32 of
-//! secret, both base64url. The database keeps the id, the host it is bound
-//! to, its expiry and the SHA-256 of the secret, never the secret itself,
-//! so a copy of `state.db` enrolls nothing. The presented secret's hash is
+//! A token reads `cgt1.<id>.<secret>`: 12 bytes of id and 32 random bytes
+//! of secret, both base64url. The database keeps the id, the host it is
+//! bound to, its expiry and the SHA-256 of the secret, never the secret
+//! itself, so a copy of `state.db` enrolls nothing. The id only finds the
+//! row and is no secret: it starts with the time of minting, in letters
+//! that sort as the times do, so that new rows go to the end of the tokens
+//! table (a random key spreads each batch of inserts over as many pages,
+//! and the database writes every page it touches on each commit). The presented secret's hash is
 //! compared in constant time. What a token may do (expiry, single use, the
 //! host's enrollment state) is decided in `state.rs`, inside the
 //! transaction that spends it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,6 +25,13 @@ use crate::error::{Error, Result};
 const PREFIX: &str = "cgt1.";
 const ID_BYTES: usize = 12;
 const SECRET_BYTES: usize = 32;
+
+/// An id is 16 base64url characters: the minting time in microseconds as
+/// 9 base-52 digits (`A`-`Z` then `a`-`z`, which sort in ASCII as in the
+/// alphabet; enough until the year 2058), then 7 random characters.
+const ID_CHARS: usize = 16;
+const TIME_DIGITS: usize = 9;
+const TIME_ALPHABET: &[u8; 52] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// The longest text that can be a token; longer input is refused unread.
 pub const MAX_TOKEN_LEN: usize = 96;
@@ -50,8 +64,8 @@ pub fn mint(host: &str, ttl_secs: u64, now: i64) -> Result<MintedToken> {
     let mut bytes = [0u8; ID_BYTES + SECRET_BYTES];
     getrandom::fill(&mut bytes)
         .map_err(|e| Error::new(format!("the system random source failed: {e}")))?;
-    let (id, secret) = bytes.split_at(ID_BYTES);
-    let id = URL_SAFE_NO_PAD.encode(id);
+    let (random, secret) = bytes.split_at(ID_BYTES);
+    let id = time_ordered_id(next_micros(), random);
     let text = format!("{PREFIX}{id}.{}", URL_SAFE_NO_PAD.encode(secret));
     Ok(MintedToken {
         host: host.to_string(),
@@ -61,6 +75,36 @@ pub fn mint(host: &str, ttl_secs: u64, now: i64) -> Result<MintedToken> {
         expires_at: now.saturating_add(i64::try_from(ttl_secs).unwrap_or(i64::MAX)),
         text,
     })
+}
+
+/// The id for minting time `micros`: its base-52 digits, most significant
+/// first, then the start of `random` in base64url.
+fn time_ordered_id(mut micros: u64, random: &[u8]) -> String {
+    let mut id = URL_SAFE_NO_PAD.encode(random).into_bytes();
+    debug_assert_eq!(id.len(), ID_CHARS);
+    for digit in id[..TIME_DIGITS].iter_mut().rev() {
+        *digit = TIME_ALPHABET[(micros % 52) as usize];
+        micros /= 52;
+    }
+    String::from_utf8(id).expect("base64url and letters are ASCII")
+}
+
+/// The time in microseconds, strictly increasing from one call to the next
+/// in this process, so that ids minted in the same microsecond still sort
+/// in minting order.
+fn next_micros() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
 }
 
 /// Reads a presented token. The error says only that it is malformed: the
@@ -105,6 +149,23 @@ mod tests {
         let other = mint("node1", 3600, 1000).unwrap();
         assert_ne!(other.id, token.id);
         assert!(!parse(&other.text).unwrap().matches(&token.secret_hash));
+    }
+
+    #[test]
+    fn ids_sort_in_minting_order() {
+        let ids: Vec<String> = (0..1000)
+            .map(|_| mint("node1", 60, 0).unwrap().id)
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        // Digit by digit, across a carry, and as bytes (SQLite's order).
+        let random = [0xffu8; ID_BYTES];
+        let (a, b) = (time_ordered_id(51, &random), time_ordered_id(52, &random));
+        assert_eq!(&a[..TIME_DIGITS], "AAAAAAAAz");
+        assert_eq!(&b[..TIME_DIGITS], "AAAAAAABA");
+        assert!(a.as_bytes() < b.as_bytes());
+        let now = time_ordered_id(1_800_000_000_000_000, &random);
+        let later = time_ordered_id(2_700_000_000_000_000, &random);
+        assert!(now < later && later.len() == ID_CHARS, "{now} {later}");
     }
 
     #[test]

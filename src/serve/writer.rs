@@ -2,10 +2,11 @@
 //! group commit.
 //!
 //! Requests hand their write (tokens minted, an enrollment) to this thread
-//! and wait for its answer. The thread takes everything queued, applies it
-//! in one transaction and flushes the disk once for the lot, so the number
-//! of requests served per second is not capped by the disk's flushes per
-//! second. A request is answered only after its batch is on disk.
+//! and wait for its answer. The thread gathers what arrives within
+//! [`GATHER`] of a batch's first write, applies it in one transaction and
+//! flushes the disk once for the lot, so the number of requests served per
+//! second is not capped by the disk's flushes per second. A request is
+//! answered only after its batch is on disk.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -18,6 +19,14 @@ use crate::pki::{Checked, Op, StateDb, unix_now};
 /// More than this many writes wait for the next batch, so that one batch
 /// does not keep its first request waiting for too long.
 const MAX_BATCH: usize = 512;
+
+/// How long a batch stays open for more writes after its first. A commit
+/// costs about 0.15 ms of CPU whatever its size (mostly the flush, which
+/// on a VM is a trip to the hypervisor), and each write in it about 5 µs.
+/// Under load, waiting makes the batches several times larger and serves
+/// about a quarter more configs per second at a lower p99; a lone request
+/// waits 1 ms more, which a booting machine does not notice.
+const GATHER: Duration = Duration::from_millis(1);
 
 /// How often spent and expired tokens are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -44,8 +53,12 @@ impl Writer {
                 while let Ok(first) = queue.recv() {
                     let mut ops = vec![first.op];
                     let mut waiting = vec![first.done];
+                    let close = Instant::now() + GATHER;
                     while ops.len() < MAX_BATCH {
-                        let Ok(job) = queue.try_recv() else { break };
+                        let open_for = close.saturating_duration_since(Instant::now());
+                        let Ok(job) = queue.recv_timeout(open_for) else {
+                            break;
+                        };
                         ops.push(job.op);
                         waiting.push(job.done);
                     }
