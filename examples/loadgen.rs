@@ -5,7 +5,11 @@
 //! 1. every host's config, `GET /ignition/{host}` (latency percentiles);
 //! 2. every host's enrollment, `POST /v1/enroll` with the token from its
 //!    config and one P-256 CSR made beforehand (rate and percentiles);
-//! 3. the server's memory afterwards (VmRSS and VmHWM).
+//! 3. the server's memory afterwards (VmRSS and VmHWM);
+//! 4. the floor: the same requests to a server in this process on the same
+//!    stack (rustls, hyper, tokio, two worker threads) that answers each
+//!    with a fixed body of a config's size and does nothing else. No
+//!    server that renders and commits can beat it on this machine.
 //!
 //! ```text
 //! cargo build --release --bin coregen --example gen-inventory --example loadgen
@@ -98,6 +102,84 @@ fn main() {
         println!("  serve memory after {hosts} enrollments: {line}");
     }
     drop(server);
+
+    let body = Bytes::from(configs[0].clone());
+    let (floor_addr, floor_tls, _floor) = start_floor(body.clone());
+    let (_, took, mut latencies) = runtime.block_on(drive(
+        floor_addr,
+        floor_tls,
+        clients,
+        names
+            .iter()
+            .map(|h| (format!("/ignition/{h}"), None))
+            .collect(),
+    ));
+    report(
+        &format!("floor, a fixed {} KB body", body.len() / 1000),
+        hosts,
+        took,
+        &mut latencies,
+    );
+}
+
+/// A server on the same stack as `coregen serve` that answers every request
+/// with `body`, on its own two-thread runtime; kept until the runtime drops.
+fn start_floor(
+    body: Bytes,
+) -> (
+    SocketAddr,
+    Arc<rustls::ClientConfig>,
+    tokio::runtime::Runtime,
+) {
+    use hyper::service::service_fn;
+    use rustls::pki_types::PrivateKeyDer;
+
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let server = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    runtime.spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            tcp.set_nodelay(true).unwrap();
+            let (acceptor, body) = (acceptor.clone(), body.clone());
+            tokio::spawn(async move {
+                let tls = acceptor.accept(tcp).await.unwrap();
+                let service = service_fn(move |_request| {
+                    let body = body.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(body)))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (addr, Arc::new(client), runtime)
 }
 
 /// The server process, killed however the run ends.
