@@ -103,6 +103,16 @@ impl Error {
         self
     }
 
+    /// Whether this is a write to a closed stdout (`coregen ... | head`),
+    /// which ends a command early but is no failure.
+    pub fn is_closed_stdout(&self) -> bool {
+        self.0.source.as_ref().is_some_and(|source| {
+            source
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        })
+    }
+
     pub fn place(&self) -> Option<&Place> {
         self.0.place.as_ref()
     }

@@ -221,3 +221,21 @@ fn diff_and_check_catch_templates_vars_and_new_hosts_but_not_tokens() {
     // None of this wrote anything.
     assert_eq!(out_before, common::snapshot_tree(&dir.join("out")));
 }
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    // As in `coregen show --host node1 | head -1`: the reader is gone
+    // before the first write, which then fails with EPIPE.
+    let project = example_project();
+    let mut child = coregen(project.path())
+        .args(["show", "--host", "node1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -28,8 +28,7 @@ pub(super) fn pxe(root: &Path, pki_dir: PathBuf, args: &PxeArgs) -> Result<()> {
         spec_of(&project, &args.spec),
         &out_dir,
     )?;
-    super::report(output::commit(staged)?);
-    Ok(())
+    super::report(output::commit(staged)?)
 }
 
 /// Stages `<host>.ipxe`, `<host>.pointer.ign` and `<host>.pointer.img` for

@@ -62,7 +62,7 @@ pub(super) fn list(root: &Path, pki_dir: PathBuf) -> Result<()> {
     let (w0, w1, w2) = (width(0), width(1), width(2));
     for r in &rows {
         let line = format!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
-        println!("{}", line.trim_end());
+        sayln!("{}", line.trim_end());
     }
     Ok(())
 }
@@ -113,7 +113,7 @@ pub(super) fn reset(root: &Path, pki_dir: PathBuf, hosts: &[String]) -> Result<(
     let now = unix_now();
     for name in hosts {
         if db.reset_host(name, now)? {
-            println!("reset {name}: it may enroll again");
+            sayln!("reset {name}: it may enroll again");
         } else {
             note(&format!("{name} was not enrolled; nothing to reset"));
         }

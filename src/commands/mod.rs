@@ -5,6 +5,21 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// `print!` that returns an error instead of panicking when stdout is
+/// closed; `main` ends quietly on that error.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::commands::write_stdout(format_args!($($arg)*))?
+    };
+}
+
+/// `println!`, likewise.
+macro_rules! sayln {
+    ($($arg:tt)*) => {
+        $crate::commands::write_stdout(format_args!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
 mod boot;
 mod hosts;
 mod pki;
@@ -45,6 +60,13 @@ fn under(root: &Path, rel: &str) -> PathBuf {
     } else {
         root.join(rel)
     }
+}
+
+pub(crate) fn write_stdout(text: std::fmt::Arguments<'_>) -> Result<()> {
+    std::io::stdout()
+        .lock()
+        .write_fmt(text)
+        .map_err(|e| Error::new("cannot write to stdout").with_source(e))
 }
 
 pub(crate) fn note(message: &str) {
@@ -109,18 +131,18 @@ fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
     if args.pxe {
         staged.extend(boot::stage(&project, &hosts, &cas, spec, &out_dir)?);
     }
-    report(output::commit(staged)?);
-    Ok(())
+    report(output::commit(staged)?)
 }
 
 /// Says what a write changed.
-fn report(written: output::Written) {
+fn report(written: output::Written) -> Result<()> {
     for path in &written.changed {
-        println!("wrote {}", path.display());
+        sayln!("wrote {}", path.display());
     }
     if !written.unchanged.is_empty() {
         note(&format!("{} file(s) unchanged", written.unchanged.len()));
     }
+    Ok(())
 }
 
 fn validate(root: &Path, pki_dir: PathBuf, spec: &SpecArg) -> Result<()> {
@@ -143,7 +165,7 @@ fn validate(root: &Path, pki_dir: PathBuf, spec: &SpecArg) -> Result<()> {
     let spec = spec_of(&project, spec);
     let hosts = project.select_hosts(&[])?;
     project.render_each(&hosts, &cas, spec, &Tokens::new(), |_, _| Ok(()))?;
-    println!(
+    sayln!(
         "ok: {} host(s), {} template(s), spec {spec}",
         hosts.len(),
         project.templates.names().count()
@@ -154,7 +176,7 @@ fn validate(root: &Path, pki_dir: PathBuf, spec: &SpecArg) -> Result<()> {
 fn init(dir: &Path) -> Result<()> {
     let created = scaffold::create(dir)?;
     for path in &created {
-        println!("created {}", path.display());
+        sayln!("created {}", path.display());
     }
     note(&format!(
         "render it with: coregen -C {} render --all",

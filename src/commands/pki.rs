@@ -40,7 +40,7 @@ pub(super) fn ca_init(root: &Path, pki_dir: PathBuf, names: &[String]) -> Result
     for name in selected {
         let spec = &cluster.cas[name];
         match project.pki.init(name, spec, cluster.name.as_str()) {
-            Ok(_) => println!(
+            Ok(_) => sayln!(
                 "created CA `{name}` ({}) in {}",
                 spec.key_type,
                 project.pki.ca_dir(name).display()
@@ -73,13 +73,16 @@ pub(super) fn ca_list(root: &Path, pki_dir: PathBuf) -> Result<()> {
             profiles.join(",")
         };
         if !project.pki.exists(name) {
-            println!("{name}\tnot created\tprofiles={profiles}");
+            sayln!("{name}\tnot created\tprofiles={profiles}");
             continue;
         }
         let info = project.pki.load_cert(name)?.info()?;
-        println!(
+        sayln!(
             "{name}\t{}\t{}\tnot-after={}\tsha256={}\tprofiles={profiles}",
-            info.key_type, info.subject, info.not_after, info.sha256
+            info.key_type,
+            info.subject,
+            info.not_after,
+            info.sha256
         );
     }
     Ok(())
@@ -90,7 +93,7 @@ pub(super) fn ca_show(root: &Path, pki_dir: PathBuf, name: &str) -> Result<()> {
     if !project.inventory.cluster.cas.contains_key(name) {
         return Err(Error::new(format!("no CA `{name}` in hosts/cluster.toml")));
     }
-    print!("{}", project.pki.load_cert(name)?.pem);
+    say!("{}", project.pki.load_cert(name)?.pem);
     Ok(())
 }
 
@@ -239,13 +242,15 @@ pub(super) fn certs(root: &Path, pki_dir: PathBuf, host: &str) -> Result<()> {
         let names = renderer.cert_names(host, profile)?;
         let usages: Vec<&str> = profile.usages.iter().map(|u| u.as_str()).collect();
         let ips: Vec<String> = names.ip_addresses.iter().map(|ip| ip.to_string()).collect();
-        println!("{name}\tCA {}\t{}", profile.ca, usages.join(","));
-        println!("  CN   {}", names.common_name);
-        println!("  DNS  {}", names.dns_names.join(", "));
-        println!("  IP   {}", ips.join(", "));
-        println!(
+        sayln!("{name}\tCA {}\t{}", profile.ca, usages.join(","));
+        sayln!("  CN   {}", names.common_name);
+        sayln!("  DNS  {}", names.dns_names.join(", "));
+        sayln!("  IP   {}", ips.join(", "));
+        sayln!(
             "  key  {}  cert {}  ca {}",
-            profile.key_path, profile.cert_path, profile.ca_path
+            profile.key_path,
+            profile.cert_path,
+            profile.ca_path
         );
     }
     Ok(())

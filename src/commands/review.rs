@@ -34,7 +34,7 @@ pub(super) fn show(root: &Path, pki_dir: PathBuf, args: &ShowArgs) -> Result<()>
         }
         (None, None) => unreachable!("clap requires --host or FILE"),
     };
-    print!("{text}");
+    say!("{text}");
     Ok(())
 }
 
@@ -42,7 +42,8 @@ pub(super) fn diff(root: &Path, pki_dir: PathBuf, args: &DiffArgs) -> Result<()>
     let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
     let project = Project::load(root, pki_dir)?;
     let stale = compare(&project, &args.hosts, &out_dir, &args.spec, &mut |d| {
-        print!("{d}")
+        say!("{d}");
+        Ok(())
     })?;
     if stale.is_empty() {
         return Ok(());
@@ -62,7 +63,7 @@ pub(super) fn check(
     out_dir: &Path,
     spec: &SpecArg,
 ) -> Result<()> {
-    let stale = compare(project, hosts, out_dir, spec, &mut |_| {})?;
+    let stale = compare(project, hosts, out_dir, spec, &mut |_| Ok(()))?;
     if stale.is_empty() {
         return Ok(());
     }
@@ -94,7 +95,7 @@ fn compare(
     names: &[String],
     out_dir: &Path,
     spec: &SpecArg,
-    report: &mut dyn FnMut(&str),
+    report: &mut dyn FnMut(&str) -> Result<()>,
 ) -> Result<Vec<(String, &'static str)>> {
     let hosts = project.select_hosts(names)?;
     let mut stale = Vec::new();
@@ -115,7 +116,7 @@ fn compare(
             &format!("{name} (fresh render)"),
         );
         if !d.is_empty() {
-            report(&d);
+            report(&d)?;
             stale.push((name, why));
         }
     }
@@ -138,7 +139,7 @@ fn compare(
                 "",
                 &path.display().to_string(),
                 "(no such host)",
-            ));
+            ))?;
             stale.push((stem.to_string(), "no such host"));
         }
     }
