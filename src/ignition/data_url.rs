@@ -102,15 +102,18 @@ impl Encoder {
     }
 
     fn encode_new(&mut self, contents: &[u8]) -> DataUrl {
-        let base64 = || format!("data:;base64,{}", STANDARD.encode(contents));
+        const BASE64_PREFIX: &str = "data:;base64,";
+        let base64 = || format!("{BASE64_PREFIX}{}", STANDARD.encode(contents));
+        let base64_len = BASE64_PREFIX.len() + contents.len().div_ceil(3) * 4;
         let mut best = match std::str::from_utf8(contents) {
             Ok(text) => {
-                let percent = format!("data:,{}", utf8_percent_encode(text, KEEP));
-                let b64 = base64();
-                if percent.len() <= b64.len() {
+                let mut percent = String::with_capacity(contents.len() + 16);
+                percent.push_str("data:,");
+                percent.extend(utf8_percent_encode(text, KEEP));
+                if percent.len() <= base64_len {
                     percent
                 } else {
-                    b64
+                    base64()
                 }
             }
             Err(_) => base64(),
@@ -214,6 +217,15 @@ mod tests {
         let body = url.source.strip_prefix("data:,").unwrap();
         assert!(!body.contains(['#', '?', ' ', '"', '\n']), "{body}");
         assert!(body.contains("%25") && body.contains("%23"), "{body}");
+    }
+
+    #[test]
+    fn the_shorter_of_percent_and_base64_wins() {
+        // Escapes cost three characters each, base64 four per three bytes.
+        let spaces = round_trip(" \t\n\" ".repeat(20).as_bytes());
+        assert!(spaces.source.starts_with("data:;base64,"), "{spaces:?}");
+        let text = round_trip(b"plain-text-file.conf");
+        assert!(text.source.starts_with("data:,"), "{text:?}");
     }
 
     #[test]
