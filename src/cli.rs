@@ -127,6 +127,52 @@ pub enum Command {
         coregen diff                     every host\n  \
         coregen diff --host node1")]
     Diff(DiffArgs),
+
+    /// Translate a Butane document into an Ignition config, as upstream
+    /// `butane` does (variant fcos, versions 1.4.0 to 1.6.0).
+    ///
+    /// Same flags, output and messages as upstream: compact JSON on stdout,
+    /// warnings and errors on stderr, exit 1 on an error (or on a warning
+    /// with --strict) with nothing written.
+    #[command(after_help = "Examples:\n  \
+        coregen butane --pretty --strict config.bu > config.ign\n  \
+        coregen butane -d files/ -o config.ign config.bu\n  \
+        cat config.bu | coregen butane --check")]
+    Butane(ButaneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ButaneArgs {
+    /// The Butane document; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Fail on any warning.
+    #[arg(short, long)]
+    pub strict: bool,
+
+    /// Write indented JSON.
+    #[arg(short, long)]
+    pub pretty: bool,
+
+    /// Check the document; write no config.
+    #[arg(short, long)]
+    pub check: bool,
+
+    /// The folder that `local`, `contents_local`,
+    /// `ssh_authorized_keys_local` and `trees` paths are relative to; a
+    /// path may not leave it.
+    #[arg(short = 'd', long, value_name = "DIR")]
+    pub files_dir: Option<PathBuf>,
+
+    /// Write the config to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Accepted for compatibility with upstream; fcos configs are always
+    /// raw Ignition.
+    #[arg(short, long)]
+    pub raw: bool,
 }
 
 #[derive(Debug, Args)]

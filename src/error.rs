@@ -62,6 +62,9 @@ struct Inner {
     message: String,
     /// Context from further up, such as which host was being rendered.
     note: Option<String>,
+    /// The command has already told the user what went wrong in its own
+    /// format (as `coregen butane` does, like upstream butane).
+    reported: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -75,7 +78,20 @@ impl Error {
             message: message.into(),
             note: None,
             source: None,
+            reported: false,
         }))
+    }
+
+    /// A failure the command has already reported on stderr itself: `main`
+    /// only sets the exit status.
+    pub fn reported() -> Error {
+        let mut err = Error::new("reported");
+        err.0.reported = true;
+        err
+    }
+
+    pub fn is_reported(&self) -> bool {
+        self.0.reported
     }
 
     /// An I/O failure on `path`, keeping the OS error as the source.

@@ -26,6 +26,7 @@
 //! ```
 
 pub mod boot;
+pub mod butane;
 pub mod cli;
 pub mod commands;
 pub mod error;

@@ -8,6 +8,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // Whoever closed the pipe (`| head`) has all they wanted.
         Err(err) if err.is_closed_stdout() => ExitCode::SUCCESS,
+        Err(err) if err.is_reported() => ExitCode::FAILURE,
         Err(err) => {
             eprintln!("coregen: error: {err}");
             ExitCode::FAILURE

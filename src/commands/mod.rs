@@ -21,6 +21,7 @@ macro_rules! sayln {
 }
 
 mod boot;
+mod butane;
 mod hosts;
 mod pki;
 mod review;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => review::show(&cli.dir, pki_dir, &args),
         Command::Pxe(args) => boot::pxe(&cli.dir, pki_dir, &args),
         Command::Diff(args) => review::diff(&cli.dir, pki_dir, &args),
+        Command::Butane(args) => butane::butane(&args),
     }
 }
 

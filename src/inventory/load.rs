@@ -17,7 +17,7 @@ use super::raw::{RawCluster, RawDropin, RawFile, RawLayer, RawProfile, RawUnit};
 use super::source::{SourceFile, did_you_mean};
 use super::{
     Cluster, Contents, Directory, Dropin, FileEntry, Host, HostName, Inventory, KernelArguments,
-    MacAddr, Mode, Server, Ttl, Unit,
+    MacAddr, Mode, Server, Snippet, Ttl, Unit,
 };
 use crate::error::{Error, Place, Result};
 use crate::pki::{CaSpec, KeyType, Profile, Usage};
@@ -256,6 +256,7 @@ fn load_host(
         units: merged.units,
         files: merged.files,
         directories: merged.directories,
+        butane: merged.butane,
         file: src.path.clone(),
     })
 }
@@ -305,6 +306,7 @@ struct Layer {
     units: Vec<Arc<Unit>>,
     files: Vec<Arc<FileEntry>>,
     directories: Vec<Arc<super::Directory>>,
+    butane: Vec<Arc<Snippet>>,
 }
 
 impl Layer {
@@ -325,6 +327,8 @@ impl Layer {
         replace_or_push(&mut self.directories, &later.directories, |d| {
             d.path.as_str()
         });
+        // Snippets apply in order, each over the ones before.
+        self.butane.extend(later.butane.iter().cloned());
     }
 }
 
@@ -444,8 +448,17 @@ fn resolve_layer_with(
         }));
     }
 
+    let mut butane = Vec::with_capacity(raw.butane.len());
+    for (i, name) in raw.butane.into_iter().enumerate() {
+        let origin = src.origin(name.span(), format!("butane[{i}]"));
+        let name = name.into_inner();
+        check_snippet_name(&name).map_err(|msg| origin.error(msg))?;
+        butane.push(Arc::new(Snippet { name, origin }));
+    }
+
     Ok(Layer {
         profiles,
+        butane,
         ssh_authorized_keys: ssh_keys(src, raw.ssh_authorized_keys)?,
         vars: raw.vars,
         kernel_arguments: KernelArguments {
@@ -456,6 +469,23 @@ fn resolve_layer_with(
         files,
         directories,
     })
+}
+
+/// A snippet names a file inside `templates/`: a relative path without
+/// `..`, so that it cannot point anywhere else.
+fn check_snippet_name(name: &str) -> std::result::Result<(), String> {
+    let inside = !name.is_empty()
+        && !name.starts_with('/')
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
+    if inside {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a file name in templates/ (a relative path without `..`)"
+        ))
+    }
 }
 
 fn ssh_keys(src: &SourceFile, keys: Vec<Spanned<String>>) -> Result<Vec<String>> {

@@ -120,6 +120,9 @@ pub struct Host {
     pub units: Vec<Arc<Unit>>,
     pub files: Vec<Arc<FileEntry>>,
     pub directories: Vec<Arc<Directory>>,
+    /// Butane snippets merged into the config, group snippets first (in
+    /// the host's group order), then the host's own; a later one wins.
+    pub butane: Vec<Arc<Snippet>>,
     /// The host's own inventory file.
     pub file: PathBuf,
 }
@@ -168,6 +171,24 @@ pub struct Directory {
     pub user: Option<String>,
     pub group: Option<String>,
     pub origin: Origin,
+}
+
+/// A Butane snippet: a file in `templates/` (rendered first when its name
+/// ends in `.hbs`) whose translation is merged into a host's config.
+#[derive(Clone, Debug)]
+pub struct Snippet {
+    /// The file name in `templates/`, such as `lb.bu` or `lb.bu.hbs`.
+    pub name: String,
+    /// Where the inventory lists it.
+    pub origin: Origin,
+}
+
+impl Snippet {
+    /// Whether the snippet is a handlebars template (`.hbs`), rendered for
+    /// each host before translation.
+    pub fn is_template(&self) -> bool {
+        self.name.ends_with(".hbs")
+    }
 }
 
 /// Where the text of a file, unit or drop-in comes from.

@@ -93,6 +93,9 @@ pub struct RawLayer {
     pub files: Vec<Spanned<RawFile>>,
     #[serde(default)]
     pub directories: Vec<Spanned<RawDirectory>>,
+    /// Butane snippets, by file name in `templates/`.
+    #[serde(default)]
+    pub butane: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

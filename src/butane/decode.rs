@@ -1,0 +1,116 @@
+//! Decoding a parsed document into the structs of `schema.rs`, and the
+//! check for keys that no struct reads.
+//!
+//! yaml.v3's decoding rules (what a null, a mismatched scalar, a duplicate
+//! key or a `<<` merge does, and the exact text of its errors) are
+//! `yaml::Decoder`'s; this module gives it Butane's structs and their Go
+//! type names, which depend on the document's version
+//! (``cannot unmarshal !!str `x` into v0_5.Storage``).
+
+use std::cell::Cell;
+
+use super::report::{Elem, Path, Report};
+use super::schema::{Fields, Package, Version};
+use super::tree;
+use super::yaml::{self, Kind, Node};
+
+thread_local! {
+    /// The version being decoded, for Go type names in errors. yaml's
+    /// `Decode::go_type_name` takes no arguments, and a decode never
+    /// spans threads.
+    static VERSION: Cell<Version> = const { Cell::new(Version::V1_6) };
+}
+
+/// Decodes `root` into `out` as yaml.v3 decodes into upstream's structs for
+/// `version`; the error is yaml.v3's (`yaml: unmarshal errors:\n  ...`).
+pub(crate) fn decode<T: yaml::Decode>(
+    root: &Node,
+    version: Version,
+    out: &mut T,
+) -> Result<(), String> {
+    VERSION.with(|v| v.set(version));
+    let mut d = yaml::Decoder::new();
+    d.unmarshal(root, out)
+        .and_then(|_| d.finish())
+        .map_err(|e| e.to_string())
+}
+
+/// The version being decoded.
+pub(crate) fn version() -> Version {
+    VERSION.with(Cell::get)
+}
+
+/// `pkg.Name` of a schema struct, for the version being decoded.
+pub(crate) fn go_name<T: Fields>() -> String {
+    let version = version();
+    let pkg = match T::PACKAGE {
+        Package::Base => version.base_package(),
+        Package::Fcos => version.fcos_package(),
+        Package::Config => "config",
+    };
+    format!("{pkg}.{}", T::GO_NAME)
+}
+
+/// Walks the decoded values of a document, struct by struct, in upstream's
+/// field order: what vcontext's reflection walk visits.
+pub(crate) trait Walk {
+    fn walk(&self, path: &Path, version: Version, visit: &mut dyn FnMut(&Path, &[&'static str]));
+}
+
+macro_rules! walk_leaf {
+    ($($t:ty),*) => {$(
+        impl Walk for $t {
+            fn walk(&self, _: &Path, _: Version, _: &mut dyn FnMut(&Path, &[&'static str])) {}
+        }
+    )*};
+}
+walk_leaf!(String, i64, bool);
+
+impl<T: Walk> Walk for Option<T> {
+    fn walk(&self, path: &Path, version: Version, visit: &mut dyn FnMut(&Path, &[&'static str])) {
+        if let Some(v) = self {
+            v.walk(path, version, visit);
+        }
+    }
+}
+
+impl<T: Walk> Walk for Vec<T> {
+    fn walk(&self, path: &Path, version: Version, visit: &mut dyn FnMut(&Path, &[&'static str])) {
+        for (i, v) in self.iter().enumerate() {
+            v.walk(&path.with(i), version, visit);
+        }
+    }
+}
+
+/// Warns about each mapping key that no struct field reads, as Ignition's
+/// `ValidateUnusedKeys` does for upstream: `unused key grub` at the key.
+/// Upstream lists a mapping's unused keys in Go's random map order; these
+/// come in document order.
+pub(crate) fn unused_keys<T: Walk>(config: &T, version: Version, root: &Node) -> Report {
+    let mut report = Report::new();
+    config.walk(&Path::yaml(), version, &mut |path, keys| {
+        let Some(node) = tree::get(root, path) else {
+            // Not every struct has a counterpart in the document.
+            return;
+        };
+        if node.kind() != Kind::Mapping {
+            report.warn(
+                path.clone(),
+                format!(
+                    "context tree does not match content tree at {path}. Line and column \
+                     reporting may be inconsistent. Unused keys may not be reported."
+                ),
+            );
+            return;
+        }
+        for key in tree::keys(&node) {
+            if !keys.contains(&key.as_str()) {
+                report.warn(
+                    path.with(Elem::Key(key.clone())),
+                    format!("unused key {key}"),
+                );
+            }
+        }
+    });
+    report
+}

@@ -1,0 +1,175 @@
+//! Writing an Ignition config as JSON byte for byte as upstream does: Go's
+//! `encoding/json` (through clarketm/json, which also omits empty structs
+//! marked `omitempty`), compact or indented by two spaces.
+//!
+//! That means fields in struct order, `omitempty` fields left out when
+//! empty, and strings escaped as Go escapes them: `<`, `>` and `&` become
+//! `\u003c`, `\u003e` and `\u0026`, as do U+2028 and U+2029, so the output
+//! is safe to embed in HTML.
+
+use std::fmt::Write;
+
+use super::reflect::{FieldInfo, FieldValue, Kind, Struct, Val};
+use super::types::Config;
+
+/// The JSON of a config, compact or pretty (`json.MarshalIndent(v, "",
+/// "  ")`).
+pub fn marshal(config: &Config, pretty: bool) -> String {
+    let mut out = String::with_capacity(1024);
+    write_value(&mut out, &config.to_val(), pretty.then_some(0));
+    out
+}
+
+/// Whether a field's JSON tag says `omitempty`. Ignition's schema marks
+/// every field so, except plain strings (but `Tang.url`) and the root's
+/// `ignition`.
+fn omitempty(s: &Struct, field: &FieldInfo) -> bool {
+    match (field.kind)() {
+        Kind::Str => field.json == "url",
+        Kind::Struct(_) => !(s.info.go_name == "Config" && field.json == "ignition"),
+        _ => true,
+    }
+}
+
+/// Whether `omitempty` leaves `v` out: Go's empty values, and (clarketm's
+/// addition) a struct whose fields are all zero.
+pub(crate) fn is_empty(v: &Val) -> bool {
+    match v {
+        Val::Str(s) => s.is_empty(),
+        Val::Int(i) => *i == 0,
+        Val::Bool(b) => !b,
+        Val::Ptr(p) => p.is_none(),
+        Val::List(items) => items.is_empty(),
+        Val::Struct(s) => s.fields.iter().all(is_empty),
+    }
+}
+
+/// `indent` is the current depth when pretty-printing.
+fn write_value(out: &mut String, v: &Val, indent: Option<usize>) {
+    let deeper = indent.map(|d| d + 1);
+    match v {
+        Val::Str(s) => write_string(out, s),
+        Val::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Val::Ptr(None) => out.push_str("null"),
+        Val::Ptr(Some(inner)) => write_value(out, inner, indent),
+        Val::List(items) if items.is_empty() => out.push_str("[]"),
+        Val::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, deeper);
+                write_value(out, item, deeper);
+            }
+            newline(out, indent);
+            out.push(']');
+        }
+        Val::Struct(s) => {
+            let fields: Vec<(&FieldInfo, &Val)> = s
+                .info
+                .fields
+                .iter()
+                .zip(&s.fields)
+                .filter(|(f, v)| !(omitempty(s, f) && is_empty(v)))
+                .collect();
+            if fields.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            out.push('{');
+            for (i, (field, value)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, deeper);
+                write_string(out, field.json);
+                out.push(':');
+                if indent.is_some() {
+                    out.push(' ');
+                }
+                write_value(out, value, deeper);
+            }
+            newline(out, indent);
+            out.push('}');
+        }
+    }
+}
+
+fn newline(out: &mut String, indent: Option<usize>) {
+    if let Some(depth) = indent {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    }
+}
+
+/// A JSON string as Go's encoder writes it (HTML-safe).
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::types::*;
+    use super::*;
+
+    #[test]
+    fn compact_output_omits_empty_fields_and_structs() {
+        let mut c = Config::default();
+        c.ignition.version = "3.3.0".into();
+        c.storage.files.push(File {
+            path: "/etc/hostname".into(),
+            contents: Resource {
+                compression: Some(String::new()),
+                source: Some("data:,a<b>&c".into()),
+                ..Default::default()
+            },
+            mode: Some(420),
+            ..Default::default()
+        });
+        assert_eq!(
+            marshal(&c, false),
+            r#"{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"/etc/hostname","contents":{"compression":"","source":"data:,a\u003cb\u003e\u0026c"},"mode":420}]}}"#
+        );
+    }
+
+    #[test]
+    fn pretty_output_is_go_indent() {
+        let mut c = Config::default();
+        c.ignition.version = "3.5.0".into();
+        c.kernel_arguments.should_exist = vec!["a".into(), "b".into()];
+        assert_eq!(
+            marshal(&c, true),
+            "{\n  \"ignition\": {\n    \"version\": \"3.5.0\"\n  },\n  \"kernelArguments\": {\n    \"shouldExist\": [\n      \"a\",\n      \"b\"\n    ]\n  }\n}"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let mut s = String::new();
+        write_string(&mut s, "a\u{1}\u{7f}\u{2028}é");
+        assert_eq!(s, "\"a\\u0001\u{7f}\\u2028é\"");
+    }
+}

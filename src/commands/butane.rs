@@ -1,0 +1,94 @@
+//! `coregen butane`: a drop-in for upstream's `butane` command line, for
+//! variant fcos. The report goes to stderr exactly as upstream prints it,
+//! then either the config (stdout, or written atomically to `--output`) or
+//! `Error translating config: ...` and exit status 1.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use crate::butane::{Options, translate_document};
+use crate::cli::ButaneArgs;
+use crate::error::{Error, Result};
+
+pub(super) fn butane(args: &ButaneArgs) -> Result<()> {
+    let input = match read_input(args.input.as_deref()) {
+        Ok(input) => input,
+        Err((name, e)) => {
+            eprintln!("failed to read {name}: {e}");
+            return Err(Error::reported());
+        }
+    };
+    let opts = Options {
+        files_dir: args.files_dir.clone(),
+    };
+    let outcome = translate_document(&input, &opts);
+    eprint!("{}", outcome.report);
+    let translated = match outcome.result {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("Error translating config: {e}");
+            return Err(Error::reported());
+        }
+    };
+    if args.strict && !outcome.report.is_empty() {
+        eprintln!("{}", crate::butane::STRICT_WARNINGS);
+        return Err(Error::reported());
+    }
+    if args.check {
+        return Ok(());
+    }
+    let mut json = translated.to_json(args.pretty);
+    json.push('\n');
+    match &args.output {
+        None => say!("{json}"),
+        Some(path) => write_atomically(path, json.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// The document's bytes, from a file or from stdin (`-` or no argument).
+fn read_input(input: Option<&Path>) -> std::result::Result<Vec<u8>, (String, String)> {
+    let mut data = Vec::new();
+    match input {
+        None => read_stdin(&mut data),
+        Some(p) if p == Path::new("-") => read_stdin(&mut data),
+        Some(p) => match std::fs::read(p) {
+            Ok(d) => {
+                data = d;
+                Ok(())
+            }
+            Err(e) => Err((
+                p.display().to_string(),
+                format!("open {}: {}", p.display(), crate::butane::go_error_text(&e)),
+            )),
+        },
+    }?;
+    Ok(data)
+}
+
+fn read_stdin(data: &mut Vec<u8>) -> std::result::Result<(), (String, String)> {
+    std::io::stdin()
+        .lock()
+        .read_to_end(data)
+        .map(|_| ())
+        .map_err(|e| ("<stdin>".to_string(), e.to_string()))
+}
+
+/// Writes `path` through a temporary file beside it, so that a reader (or
+/// a failure) never leaves half a config.
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(path, "write", e))?;
+    temp.write_all(contents)
+        .map_err(|e| Error::io(path, "write", e))?;
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+    temp.as_file()
+        .set_permissions(mode)
+        .map_err(|e| Error::io(path, "write", e))?;
+    temp.persist(path)
+        .map_err(|e| Error::io(path, "write", e.error))?;
+    Ok(())
+}
