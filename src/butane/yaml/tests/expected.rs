@@ -5,227 +5,362 @@
 pub(super) const CORPUS: &[(&str, &[u8], &str)] = &[
     (
         "01-hostname-motd",
-        include_bytes!("corpus/01-hostname-motd.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/01-hostname-motd.bu"
+        )),
         include_str!("corpus/01-hostname-motd.nodes"),
     ),
     (
         "03-inline-special-chars",
-        include_bytes!("corpus/03-inline-special-chars.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/03-inline-special-chars.bu"
+        )),
         include_str!("corpus/03-inline-special-chars.nodes"),
     ),
     (
         "05-contents-source-https",
-        include_bytes!("corpus/05-contents-source-https.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/05-contents-source-https.bu"
+        )),
         include_str!("corpus/05-contents-source-https.nodes"),
     ),
     (
         "07-ownership-name-id",
-        include_bytes!("corpus/07-ownership-name-id.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/07-ownership-name-id.bu"
+        )),
         include_str!("corpus/07-ownership-name-id.nodes"),
     ),
     (
         "09-directories",
-        include_bytes!("corpus/09-directories.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/09-directories.bu"
+        )),
         include_str!("corpus/09-directories.nodes"),
     ),
     (
         "11-trees-basic",
-        include_bytes!("corpus/11-trees-basic.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/11-trees-basic.bu"
+        )),
         include_str!("corpus/11-trees-basic.nodes"),
     ),
     (
         "13-systemd-units",
-        include_bytes!("corpus/13-systemd-units.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/13-systemd-units.bu"
+        )),
         include_str!("corpus/13-systemd-units.nodes"),
     ),
     (
         "15-units-dropins-mask-false",
-        include_bytes!("corpus/15-units-dropins-mask-false.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/15-units-dropins-mask-false.bu"
+        )),
         include_str!("corpus/15-units-dropins-mask-false.nodes"),
     ),
     (
         "17-ssh-keys-local",
-        include_bytes!("corpus/17-ssh-keys-local.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/17-ssh-keys-local.bu"
+        )),
         include_str!("corpus/17-ssh-keys-local.nodes"),
     ),
     (
         "19-kernel-arguments",
-        include_bytes!("corpus/19-kernel-arguments.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/19-kernel-arguments.bu"
+        )),
         include_str!("corpus/19-kernel-arguments.nodes"),
     ),
     (
         "21-filesystems-mount-units",
-        include_bytes!("corpus/21-filesystems-mount-units.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/21-filesystems-mount-units.bu"
+        )),
         include_str!("corpus/21-filesystems-mount-units.nodes"),
     ),
     (
         "23-luks-tpm2-discard",
-        include_bytes!("corpus/23-luks-tpm2-discard.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/23-luks-tpm2-discard.bu"
+        )),
         include_str!("corpus/23-luks-tpm2-discard.nodes"),
     ),
     (
         "25-luks-key-file-custom",
-        include_bytes!("corpus/25-luks-key-file-custom.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/25-luks-key-file-custom.bu"
+        )),
         include_str!("corpus/25-luks-key-file-custom.nodes"),
     ),
     (
         "27-boot-luks-tpm2",
-        include_bytes!("corpus/27-boot-luks-tpm2.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/27-boot-luks-tpm2.bu"
+        )),
         include_str!("corpus/27-boot-luks-tpm2.nodes"),
     ),
     (
         "29-boot-mirror-x86",
-        include_bytes!("corpus/29-boot-mirror-x86.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/29-boot-mirror-x86.bu"
+        )),
         include_str!("corpus/29-boot-mirror-x86.nodes"),
     ),
     (
         "31-boot-aarch64-mirror-luks",
-        include_bytes!("corpus/31-boot-aarch64-mirror-luks.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/31-boot-aarch64-mirror-luks.bu"
+        )),
         include_str!("corpus/31-boot-aarch64-mirror-luks.nodes"),
     ),
     (
         "33-boot-s390x-eckd-cex",
-        include_bytes!("corpus/33-boot-s390x-eckd-cex.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/33-boot-s390x-eckd-cex.bu"
+        )),
         include_str!("corpus/33-boot-s390x-eckd-cex.nodes"),
     ),
     (
         "35-grub-single-user",
-        include_bytes!("corpus/35-grub-single-user.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/35-grub-single-user.bu"
+        )),
         include_str!("corpus/35-grub-single-user.nodes"),
     ),
     (
         "37-ignition-merge-inline-source",
-        include_bytes!("corpus/37-ignition-merge-inline-source.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/37-ignition-merge-inline-source.bu"
+        )),
         include_str!("corpus/37-ignition-merge-inline-source.nodes"),
     ),
     (
         "39-ignition-replace-local",
-        include_bytes!("corpus/39-ignition-replace-local.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/39-ignition-replace-local.bu"
+        )),
         include_str!("corpus/39-ignition-replace-local.nodes"),
     ),
     (
         "41-ignition-tls-ca",
-        include_bytes!("corpus/41-ignition-tls-ca.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/41-ignition-tls-ca.bu"
+        )),
         include_str!("corpus/41-ignition-tls-ca.nodes"),
     ),
     (
         "43-mirror-luks-user-overrides",
-        include_bytes!("corpus/43-mirror-luks-user-overrides.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/43-mirror-luks-user-overrides.bu"
+        )),
         include_str!("corpus/43-mirror-luks-user-overrides.nodes"),
     ),
     (
         "45-kitchen-sink-1-6",
-        include_bytes!("corpus/45-kitchen-sink-1-6.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/45-kitchen-sink-1-6.bu"
+        )),
         include_str!("corpus/45-kitchen-sink-1-6.nodes"),
     ),
     (
         "47-local-precompressed",
-        include_bytes!("corpus/47-local-precompressed.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/47-local-precompressed.bu"
+        )),
         include_str!("corpus/47-local-precompressed.nodes"),
     ),
     (
         "49-source-schemes",
-        include_bytes!("corpus/49-source-schemes.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/49-source-schemes.bu"
+        )),
         include_str!("corpus/49-source-schemes.nodes"),
     ),
     (
         "51-encoding-choice",
-        include_bytes!("corpus/51-encoding-choice.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/51-encoding-choice.bu"
+        )),
         include_str!("corpus/51-encoding-choice.nodes"),
     ),
     (
         "53-trees-1-4-with-dir-override",
-        include_bytes!("corpus/53-trees-1-4-with-dir-override.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/53-trees-1-4-with-dir-override.bu"
+        )),
         include_str!("corpus/53-trees-1-4-with-dir-override.nodes"),
     ),
     (
         "55-filesystems-btrfs-none",
-        include_bytes!("corpus/55-filesystems-btrfs-none.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/55-filesystems-btrfs-none.bu"
+        )),
         include_str!("corpus/55-filesystems-btrfs-none.nodes"),
     ),
     (
         "57-ignition-replace-inline",
-        include_bytes!("corpus/57-ignition-replace-inline.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/57-ignition-replace-inline.bu"
+        )),
         include_str!("corpus/57-ignition-replace-inline.nodes"),
     ),
     (
         "59-warn-feature-newer-than-version",
-        include_bytes!("corpus/59-warn-feature-newer-than-version.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/59-warn-feature-newer-than-version.bu"
+        )),
         include_str!("corpus/59-warn-feature-newer-than-version.nodes"),
     ),
     (
         "61-error-inline-and-local",
-        include_bytes!("corpus/61-error-inline-and-local.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/61-error-inline-and-local.bu"
+        )),
         include_str!("corpus/61-error-inline-and-local.nodes"),
     ),
     (
         "63-warn-decimal-mode",
-        include_bytes!("corpus/63-warn-decimal-mode.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/63-warn-decimal-mode.bu"
+        )),
         include_str!("corpus/63-warn-decimal-mode.nodes"),
     ),
     (
         "65-error-unsupported-version",
-        include_bytes!("corpus/65-error-unsupported-version.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/65-error-unsupported-version.bu"
+        )),
         include_str!("corpus/65-error-unsupported-version.nodes"),
     ),
     (
         "67-error-files-dir-escape",
-        include_bytes!("corpus/67-error-files-dir-escape.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/67-error-files-dir-escape.bu"
+        )),
         include_str!("corpus/67-error-files-dir-escape.nodes"),
     ),
     (
         "69-error-mirror-partition-conflict",
-        include_bytes!("corpus/69-error-mirror-partition-conflict.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/69-error-mirror-partition-conflict.bu"
+        )),
         include_str!("corpus/69-error-mirror-partition-conflict.nodes"),
     ),
     (
         "71-error-mount-unit-no-format",
-        include_bytes!("corpus/71-error-mount-unit-no-format.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/71-error-mount-unit-no-format.bu"
+        )),
         include_str!("corpus/71-error-mount-unit-no-format.nodes"),
     ),
     (
         "73-error-contents-and-contents-local",
-        include_bytes!("corpus/73-error-contents-and-contents-local.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/73-error-contents-and-contents-local.bu"
+        )),
         include_str!("corpus/73-error-contents-and-contents-local.nodes"),
     ),
     (
         "75-error-boot-layout-unknown",
-        include_bytes!("corpus/75-error-boot-layout-unknown.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/75-error-boot-layout-unknown.bu"
+        )),
         include_str!("corpus/75-error-boot-layout-unknown.nodes"),
     ),
     (
         "77-warn-reserved-partition-label",
-        include_bytes!("corpus/77-warn-reserved-partition-label.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/77-warn-reserved-partition-label.bu"
+        )),
         include_str!("corpus/77-warn-reserved-partition-label.nodes"),
     ),
     (
         "79-warn-merge-unknown-version",
-        include_bytes!("corpus/79-warn-merge-unknown-version.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/79-warn-merge-unknown-version.bu"
+        )),
         include_str!("corpus/79-warn-merge-unknown-version.nodes"),
     ),
     (
         "81-warn-template-instance-no-install",
-        include_bytes!("corpus/81-warn-template-instance-no-install.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/81-warn-template-instance-no-install.bu"
+        )),
         include_str!("corpus/81-warn-template-instance-no-install.nodes"),
     ),
     (
         "83-error-yaml-syntax",
-        include_bytes!("corpus/83-error-yaml-syntax.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/83-error-yaml-syntax.bu"
+        )),
         include_str!("corpus/83-error-yaml-syntax.nodes"),
     ),
     (
         "85-error-partition-shouldexist-with-zero-number",
-        include_bytes!("corpus/85-error-partition-shouldexist-with-zero-number.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/85-error-partition-shouldexist-with-zero-number.bu"
+        )),
         include_str!("corpus/85-error-partition-shouldexist-with-zero-number.nodes"),
     ),
     (
         "87-error-unit-name-invalid",
-        include_bytes!("corpus/87-error-unit-name-invalid.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/87-error-unit-name-invalid.bu"
+        )),
         include_str!("corpus/87-error-unit-name-invalid.nodes"),
     ),
     (
         "89-error-bad-verification-hash",
-        include_bytes!("corpus/89-error-bad-verification-hash.bu"),
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/butane-corpus/89-error-bad-verification-hash.bu"
+        )),
         include_str!("corpus/89-error-bad-verification-hash.nodes"),
     ),
 ];
