@@ -40,6 +40,7 @@ pub mod render;
 pub mod review;
 pub mod scaffold;
 pub mod serve;
+pub mod snippet;
 pub mod template;
 
 pub use error::{Error, Result};

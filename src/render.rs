@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::ignition::{Config, Encoder, SpecCheck, SpecVersion, build};
 use crate::inventory::{Contents, Host, Inventory, Mode, Origin, Server, did_you_mean};
 use crate::pki::{CaCert, CertNames, Profile, REDACTED};
+use crate::snippet;
 use crate::template::{ClusterUse, Templates};
 
 /// The user whose SSH keys the inventory sets, as on Fedora CoreOS.
@@ -142,8 +143,23 @@ impl<'a> Renderer<'a> {
                 }),
             });
         }
-        self.check
-            .config(built, self.spec, &format!("host `{}`", host.name))
+        let (templates, context) = (self.templates, &self.context);
+        let snippets = templates
+            .snippets()
+            .for_host(host, self.spec, &mut |name| {
+                if !templates.contains(name) {
+                    return Err(Error::new(format!(
+                        "no template `{name}` (looked for templates/{name}.hbs)"
+                    )));
+                }
+                templates.render(name, context)
+            })?;
+        self.check.config_with(
+            built,
+            self.spec,
+            &format!("host `{}`", host.name),
+            |value| snippet::merge_into(value, &snippets),
+        )
     }
 
     /// The names of `host`'s certificate of `profile`: its templates

@@ -13,6 +13,10 @@ const FILES: &[(&str, &str)] = &[
     ("hosts/groups/all.toml", include_str!("scaffold/all.toml")),
     ("hosts/node1.toml", include_str!("scaffold/node1.toml")),
     ("templates/motd.hbs", include_str!("scaffold/motd.hbs")),
+    (
+        "templates/hello.bu.hbs",
+        include_str!("scaffold/hello.bu.hbs"),
+    ),
     (".gitignore", "/out/\n/pki/\n"),
 ];
 

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use handlebars::{Context, Handlebars, RenderError, RenderErrorReason, TemplateError};
 
 use crate::error::{Error, Place, Result};
+use crate::snippet::Snippets;
 
 /// Templates that ship inside the binary, by name.
 const BUILT_IN: &[(&str, &str)] = &[
@@ -49,6 +50,8 @@ pub struct Templates {
     /// The templates without a single `{{`: their output is their text,
     /// the same for every host (the enrollment script is one).
     constant: BTreeMap<String, String>,
+    /// The Butane snippets that live beside the templates.
+    snippets: Snippets,
 }
 
 /// Which cluster-wide context entries (`hosts`, `groups.<name>`) the
@@ -106,6 +109,7 @@ impl Templates {
     /// on top of them.
     pub fn load(dir: &Path) -> Result<Templates> {
         let mut templates = Templates::built_in();
+        templates.snippets = Snippets::new(dir.to_path_buf());
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(templates),
@@ -143,6 +147,7 @@ impl Templates {
             origins: BTreeMap::new(),
             cluster_use: ClusterUse::default(),
             constant: BTreeMap::new(),
+            snippets: Snippets::new(PathBuf::from("templates")),
         };
         for (name, text) in BUILT_IN {
             templates
@@ -168,6 +173,11 @@ impl Templates {
 
     /// What the templates use of `hosts` and `groups` (a replaced built-in
     /// still counts: including too much only costs memory).
+    /// The Butane snippets of `templates/`, and their translations.
+    pub fn snippets(&self) -> &Snippets {
+        &self.snippets
+    }
+
     pub fn cluster_use(&self) -> &ClusterUse {
         &self.cluster_use
     }
@@ -288,6 +298,8 @@ mod tests {
                 .map(|e| e.unwrap().path())
                 .filter(|p| p.extension().is_some_and(|e| e == "hbs"))
                 .map(|p| p.file_stem().unwrap().to_str().unwrap().to_string())
+                // The example inventory's Butane snippets are not built-ins.
+                .filter(|name| !name.ends_with(".bu"))
                 .collect();
         in_folder.sort();
         let built_in: Vec<&str> = t.names().collect();

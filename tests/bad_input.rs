@@ -159,7 +159,7 @@ fn same_file_path_twice_in_one_file() {
         },
         &[],
         &[
-            "hosts/groups/worker.toml:13:1: files[2]: file /etc/modules-load.d/coregen-worker.conf is declared twice in this file",
+            "hosts/groups/worker.toml:15:1: files[2]: file /etc/modules-load.d/coregen-worker.conf is declared twice in this file",
         ],
     );
 }
@@ -193,7 +193,7 @@ fn relative_file_path() {
         },
         &[],
         &[
-            "hosts/groups/worker.toml:3:8: files[0].path: path \"etc/sysctl.d/90-coregen-worker.conf\" is relative",
+            "hosts/groups/worker.toml:5:8: files[0].path: path \"etc/sysctl.d/90-coregen-worker.conf\" is relative",
         ],
     );
 }

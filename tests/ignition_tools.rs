@@ -184,4 +184,34 @@ fn the_ignition_engine_applies_node4_drop_ins() {
         "br_netfilter\n"
     );
     assert!(!root.join("etc/systemd/system/etcd-member.service").exists());
+
+    // node4's Butane snippets: its own (templates/lb.bu.hbs, rendered for
+    // it) and its group's (templates/worker.bu).
+    assert_eq!(
+        read(&root.join("etc/haproxy/haproxy.cfg")),
+        "global\n  log stdout format raw local0\ndefaults\n  mode tcp\n  timeout connect 5s\n  \
+         timeout client 1h\n  timeout server 1h\nfrontend kube-api\n  bind 10.0.0.14:6443\n  \
+         default_backend control-plane\nbackend control-plane\n  balance roundrobin\n  \
+         server node1 10.0.0.11:6443 check\n  server node2 10.0.0.12:6443 check\n  \
+         server node3 10.0.0.13:6443 check\n"
+    );
+    assert!(
+        read(&root.join("etc/systemd/system/haproxy.service")).contains(
+            "ExecStart=/usr/bin/podman run --rm --name haproxy --net host \\\n  -v /etc/haproxy:"
+        )
+    );
+    assert_eq!(
+        read(&root.join("etc/systemd/system/podman-prune.timer")),
+        "[Unit]\nDescription=Remove unused container images weekly\n\n[Timer]\nOnCalendar=weekly\n\
+         Persistent=true\n\n[Install]\nWantedBy=timers.target\n"
+    );
+    let presets = read(&root.join("etc/systemd/system-preset/20-ignition.preset"));
+    for unit in ["haproxy.service", "podman-prune.timer"] {
+        assert!(presets.contains(&format!("enable {unit}")), "{presets}");
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let builder = std::fs::metadata(root.join("var/lib/builder")).unwrap();
+    assert!(builder.is_dir());
+    assert_eq!(builder.permissions().mode() & 0o7777, 0o750);
+    assert_eq!(builder.uid(), 1500, "owned by the snippet's user");
 }

@@ -48,11 +48,12 @@ pub struct Outcome {
     pub result: Result<Translated, String>,
 }
 
-/// A translated config.
-#[derive(Debug, Clone, PartialEq)]
+/// A translated config, and where its parts came from in the document.
+#[derive(Debug, Clone)]
 pub struct Translated {
     pub version: Version,
     pub config: ign::Config,
+    sources: Sources,
 }
 
 impl Translated {
@@ -61,6 +62,35 @@ impl Translated {
     pub fn to_json(&self, pretty: bool) -> String {
         ign::json::marshal(&self.config, pretty)
     }
+
+    /// The place in the document that a part of the config (given by its
+    /// JSON keys and indexes, as in `["storage", "files", "0"]`) came
+    /// from: the document path and its line and column.
+    pub fn source_of(&self, json: &[&str]) -> (String, report::Pos) {
+        let mut path = report::Path::json();
+        for step in json {
+            path.elems.push(match step.parse::<usize>() {
+                Ok(i) => report::Elem::Index(i),
+                Err(_) => report::Elem::Field(step.to_string()),
+            });
+        }
+        let path = self.sources.set.map_path(&path);
+        let pos = tree::position(&self.sources.root, &path);
+        (path.to_string(), pos)
+    }
+
+    /// The line and column of a top-level key of the document, such as
+    /// `version`.
+    pub fn position_of_key(&self, key: &str) -> report::Pos {
+        tree::position(&self.sources.root, &report::Path::yaml().with(key))
+    }
+}
+
+/// The document and its translation set, to point at a source.
+#[derive(Debug, Clone)]
+struct Sources {
+    set: translate::TranslationSet,
+    root: yaml::Node,
 }
 
 /// Translates a Butane document.
@@ -131,7 +161,14 @@ fn translate_fcos(root: &yaml::Node, version: Version, opts: &Options) -> Outcom
     report.merge(checked);
     Outcome {
         report,
-        result: result.map(|config| Translated { version, config }),
+        result: result.map(|(config, set)| Translated {
+            version,
+            config,
+            sources: Sources {
+                set,
+                root: root.clone(),
+            },
+        }),
     }
 }
 
@@ -141,7 +178,10 @@ fn check_and_translate(
     config: &schema::Config,
     version: Version,
     opts: &Options,
-) -> (Report, Result<ign::Config, String>) {
+) -> (
+    Report,
+    Result<(ign::Config, translate::TranslationSet), String>,
+) {
     let mut r = validate::validate(config, version);
     if r.is_fatal() {
         return (r, Err(messages::INVALID_SOURCE_CONFIG.to_string()));
@@ -160,7 +200,7 @@ fn check_and_translate(
     if r.is_fatal() {
         return (r, Err(messages::INVALID_GENERATED_CONFIG.to_string()));
     }
-    (r, Ok(t.config))
+    (r, Ok((t.config, t.set)))
 }
 
 /// An I/O error's text as Go prints it (`no such file or directory`).

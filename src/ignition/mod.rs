@@ -71,15 +71,28 @@ impl SpecCheck {
     /// only once.
     pub fn config(
         &mut self,
+        built: build::Config,
+        spec: SpecVersion,
+        what: &str,
+    ) -> Result<Config> {
+        self.config_with(built, spec, what, |_| {})
+    }
+
+    /// Like [`SpecCheck::config`], with `adjust` changing the config's JSON
+    /// value (merging Butane snippets into it) before it is checked.
+    pub fn config_with(
+        &mut self,
         mut built: build::Config,
         spec: SpecVersion,
         what: &str,
+        adjust: impl FnOnce(&mut Value),
     ) -> Result<Config> {
         built.ignition.version = spec.as_str().to_string();
         let mut value = serde_json::to_value(&built).map_err(|e| {
             Error::new(format!("cannot serialize the config of {what}")).with_source(e)
         })?;
         strip_nulls(&mut value);
+        adjust(&mut value);
         let compact = serde_json::to_vec(&value).expect("JSON values serialize");
         let mut key = (spec, String::new());
         shape(&value, &mut key.1);

@@ -20,6 +20,66 @@ pub fn marshal(config: &Config, pretty: bool) -> String {
     out
 }
 
+/// A config as a JSON value, with the fields [`marshal`] would write.
+pub fn to_value(config: &Config) -> serde_json::Value {
+    val_to_json(&config.to_val())
+}
+
+fn val_to_json(v: &Val) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Val::Str(s) => J::String(s.clone()),
+        Val::Int(i) => J::from(*i),
+        Val::Bool(b) => J::Bool(*b),
+        Val::Ptr(None) => J::Null,
+        Val::Ptr(Some(inner)) => val_to_json(inner),
+        Val::List(items) => J::Array(items.iter().map(val_to_json).collect()),
+        Val::Struct(s) => J::Object(
+            s.info
+                .fields
+                .iter()
+                .zip(&s.fields)
+                .filter(|(f, v)| !(omitempty(s, f) && is_empty(v)))
+                .map(|(f, v)| (f.json.to_string(), val_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// A config from a JSON value of spec 3.3.0 to 3.5.0, such as one that
+/// coregen built; keys it does not know and values of the wrong type are
+/// left out (the value was checked against the spec already).
+pub fn from_value(value: &serde_json::Value) -> Config {
+    Config::from_val(json_to_val(value, &Config::kind()))
+}
+
+fn json_to_val(v: &serde_json::Value, kind: &Kind) -> Val {
+    use serde_json::Value as J;
+    let ptr = |inner: Option<Val>| Val::Ptr(inner.map(Box::new));
+    match (kind, v) {
+        (Kind::Str, J::String(s)) => Val::Str(s.clone()),
+        (Kind::Int, J::Number(n)) => Val::Int(n.as_i64().unwrap_or_default()),
+        (Kind::PtrStr, J::String(s)) => ptr(Some(Val::Str(s.clone()))),
+        (Kind::PtrInt, J::Number(n)) => ptr(n.as_i64().map(Val::Int)),
+        (Kind::PtrBool, J::Bool(b)) => ptr(Some(Val::Bool(*b))),
+        (Kind::List(item), J::Array(items)) => {
+            Val::List(items.iter().map(|i| json_to_val(i, item)).collect())
+        }
+        (Kind::Struct(info), J::Object(map)) => Val::Struct(Struct {
+            info,
+            fields: info
+                .fields
+                .iter()
+                .map(|f| match map.get(f.json) {
+                    Some(v) => json_to_val(v, &(f.kind)()),
+                    None => (f.kind)().zero(),
+                })
+                .collect(),
+        }),
+        (kind, _) => kind.zero(),
+    }
+}
+
 /// Whether a field's JSON tag says `omitempty`. Ignition's schema marks
 /// every field so, except plain strings (but `Tang.url`) and the root's
 /// `ignition`.

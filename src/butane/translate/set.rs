@@ -84,15 +84,20 @@ impl TranslationSet {
     /// or by snake_casing it when the set has no entry.
     pub(crate) fn map_report(&self, mut report: Report) -> Report {
         for entry in &mut report.entries {
-            if entry.path.tag != Tag::Json {
-                continue;
+            if entry.path.tag == Tag::Json {
+                entry.path = self.map_path(&entry.path);
             }
-            entry.path = match self.get(&entry.path) {
-                Some(from) => from.clone(),
-                None => snake(&entry.path),
-            };
         }
         report
+    }
+
+    /// Where a json path came from in the document: its entry, or its
+    /// snake_cased self.
+    pub(crate) fn map_path(&self, to: &Path) -> Path {
+        match self.get(to) {
+            Some(from) => from.clone(),
+            None => snake(to),
+        }
     }
 }
 

@@ -1,0 +1,307 @@
+//! Butane snippets of an inventory: `butane = ["lb.bu", "lb.bu.hbs"]` in a
+//! group or host file names files in `templates/`, whose Ignition
+//! translations are merged into the host's config with Ignition's own merge
+//! rules (files, directories and links by path, units and drop-ins by name,
+//! users and groups by name), each snippet over the config and the
+//! snippets before it.
+//!
+//! A name ending in `.hbs` is a template: it is rendered for the host first,
+//! with the same context as other templates. `local` paths in a snippet
+//! are read from `templates/` and cannot leave it. Each distinct text is
+//! translated once and remembered, so a thousand hosts sharing a group
+//! snippet translate it once; identical text gives identical Ignition.
+//!
+//! A snippet is held to more than `coregen butane` holds a document: any
+//! warning is an error (as under `--strict`); it may not need a newer
+//! Ignition spec than its host renders; and it may not touch what coregen
+//! writes itself (the hostname, the CA anchors, the enrollment files and
+//! unit). Each such error names the snippet's file, line and column.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::butane::{self, Options, Translated, ign};
+use crate::error::{Error, Place, Result};
+use crate::ignition::SpecVersion;
+use crate::inventory::{Host, Snippet};
+use crate::render::{ENROLL_ENV, ENROLL_SCRIPT, ENROLL_UNIT, ca_anchor_path};
+
+/// The snippet files of a project and the translations made so far.
+pub struct Snippets {
+    /// `templates/`, where snippets and their `local` files live.
+    dir: PathBuf,
+    /// Translations by snippet name and text.
+    cache: Mutex<HashMap<(String, String), Cached>>,
+}
+
+type Cached = std::result::Result<Arc<Translated>, SnippetError>;
+
+/// A translation error, kept to be reported for every host that uses the
+/// snippet.
+#[derive(Clone, Debug)]
+struct SnippetError {
+    place: Place,
+    key: Option<String>,
+    message: String,
+}
+
+impl SnippetError {
+    fn to_error(&self) -> Error {
+        let mut e = Error::new(&self.message).at(self.place.clone());
+        if let Some(key) = &self.key {
+            e = e.key(key);
+        }
+        e
+    }
+}
+
+impl Snippets {
+    pub fn new(dir: PathBuf) -> Snippets {
+        Snippets {
+            dir,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The translations of `host`'s snippets, in merge order, checked for
+    /// a host that renders `spec`. `render` renders a template by name
+    /// with the host's context.
+    pub fn for_host(
+        &self,
+        host: &Host,
+        spec: SpecVersion,
+        render: &mut dyn FnMut(&str) -> Result<String>,
+    ) -> Result<Vec<Arc<Translated>>> {
+        let mut out = Vec::with_capacity(host.butane.len());
+        for snippet in &host.butane {
+            let in_host = |e: Error| {
+                e.note(format!(
+                    "Butane snippet of host `{}`, listed at {}",
+                    host.name,
+                    snippet.origin.place()
+                ))
+            };
+            let file = self.file(snippet);
+            let text = self.text(snippet, &file, render)?;
+            let translated = self
+                .translate(&snippet.name, &file, text)
+                .map_err(in_host)?;
+            check_spec(&translated, &file, spec, host).map_err(in_host)?;
+            check_managed(&translated, &file).map_err(in_host)?;
+            out.push(translated);
+        }
+        Ok(out)
+    }
+
+    /// The snippet's path as messages show it: `templates/lb.bu`.
+    fn file(&self, snippet: &Snippet) -> PathBuf {
+        let path = self.dir.join(&snippet.name);
+        path.strip_prefix(".")
+            .map(Path::to_path_buf)
+            .unwrap_or(path)
+    }
+
+    /// The snippet's text: the file as it is, or a template rendered.
+    fn text(
+        &self,
+        snippet: &Snippet,
+        file: &Path,
+        render: &mut dyn FnMut(&str) -> Result<String>,
+    ) -> Result<String> {
+        if let Some(template) = snippet.name.strip_suffix(".hbs") {
+            return render(template)
+                .map_err(|e| e.note(format!("rendering Butane snippet {}", file.display())));
+        }
+        std::fs::read_to_string(file).map_err(|e| {
+            let what = if e.kind() == std::io::ErrorKind::NotFound {
+                format!("no Butane snippet {}", file.display())
+            } else {
+                format!("cannot read Butane snippet {}: {e}", file.display())
+            };
+            snippet.origin.error(what)
+        })
+    }
+
+    /// The translation of `text`, made once per snippet name and text.
+    fn translate(&self, name: &str, file: &Path, text: String) -> Result<Arc<Translated>> {
+        let key = (name.to_string(), text);
+        if let Some(cached) = self.lock().get(&key) {
+            return cached.clone().map_err(|e| e.to_error());
+        }
+        // Translating outside the lock lets other hosts' snippets proceed;
+        // two workers may translate the same text once each, harmlessly.
+        let result = translate(&key.1, file, &self.dir);
+        self.lock().insert(key, result.clone());
+        result.map_err(|e| e.to_error())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Cached>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Translates one snippet text, refusing warnings as well as errors.
+fn translate(text: &str, file: &Path, dir: &Path) -> Cached {
+    let opts = Options {
+        files_dir: Some(dir.to_path_buf()),
+    };
+    let outcome = butane::translate_document(text.as_bytes(), &opts);
+    if let Some(entry) = outcome.report.entries.first() {
+        let place = match entry.marker {
+            Some(pos) => Place::at(file, pos.line, pos.column),
+            None => Place::file(file),
+        };
+        let mut message = format!("{}: {}", entry.kind.as_str(), entry.message);
+        let more = outcome.report.entries.len() - 1;
+        if more > 0 {
+            message.push_str(&format!(" (and {more} more)"));
+        }
+        return Err(SnippetError {
+            place,
+            key: (!entry.path.is_empty()).then(|| entry.path.to_string()),
+            message,
+        });
+    }
+    match outcome.result {
+        Ok(t) => Ok(Arc::new(t)),
+        Err(message) => Err(SnippetError {
+            place: Place::file(file),
+            key: None,
+            message,
+        }),
+    }
+}
+
+/// A snippet may not need a newer Ignition spec than its host renders.
+fn check_spec(t: &Translated, file: &Path, spec: SpecVersion, host: &Host) -> Result<()> {
+    let needs: SpecVersion = t
+        .version
+        .ignition()
+        .parse()
+        .expect("every Butane version coregen reads maps to a spec it writes");
+    if needs <= spec {
+        return Ok(());
+    }
+    let pos = t.position_of_key("version");
+    Err(Error::new(format!(
+        "fcos {} translates to Ignition spec {needs}, newer than the {spec} that host `{}` \
+         renders; write the snippet for an older version, or render a newer spec (`spec` in \
+         hosts/cluster.toml, or --spec)",
+        t.version.as_str(),
+        host.name
+    ))
+    .at(Place::at(file, pos.line, pos.column))
+    .key("$.version"))
+}
+
+/// What coregen writes itself, and so no snippet may set.
+fn managed(path: &str) -> Option<&'static str> {
+    let anchors = ca_anchor_path("");
+    let anchor_prefix = anchors.trim_end_matches(".crt");
+    if path == "/etc/hostname" {
+        Some("the hostname")
+    } else if path.starts_with(anchor_prefix) {
+        Some("a CA anchor")
+    } else if path == ENROLL_SCRIPT
+        || path == ENROLL_ENV
+        || Path::new(path).starts_with(Path::new(ENROLL_ENV).parent().expect("an absolute file"))
+    {
+        Some("the first-boot enrollment")
+    } else {
+        None
+    }
+}
+
+/// A snippet may not touch the hostname, the CA anchors, the enrollment
+/// files and unit, or replace the config as a whole.
+fn check_managed(t: &Translated, file: &Path) -> Result<()> {
+    let refuse = |json: &[&str], what: &str| {
+        let (source, pos) = t.source_of(json);
+        Err(Error::new(format!(
+            "{what}: coregen writes this itself, so a Butane snippet may not set it"
+        ))
+        .at(Place::at(file, pos.line, pos.column))
+        .key(source))
+    };
+    let storage = &t.config.storage;
+    let nodes = storage
+        .files
+        .iter()
+        .map(|f| ("files", &f.path))
+        .chain(storage.directories.iter().map(|d| ("directories", &d.path)))
+        .chain(storage.links.iter().map(|l| ("links", &l.path)));
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (list, path) in nodes {
+        let i = index.entry(list).or_default();
+        if let Some(what) = managed(path) {
+            let at = i.to_string();
+            return refuse(
+                &["storage", list, &at, "path"],
+                &format!("{path} is {what}"),
+            );
+        }
+        *i += 1;
+    }
+    for (i, unit) in t.config.systemd.units.iter().enumerate() {
+        if unit.name == ENROLL_UNIT {
+            let at = i.to_string();
+            return refuse(
+                &["systemd", "units", &at, "name"],
+                &format!("{ENROLL_UNIT} is the first-boot enrollment"),
+            );
+        }
+    }
+    if t.config.ignition.config.replace != ign::Resource::default() {
+        return refuse(
+            &["ignition", "config", "replace"],
+            "ignition.config.replace would replace the whole config",
+        );
+    }
+    Ok(())
+}
+
+/// Merges `snippets`, in order, into a host's config (as a JSON value of
+/// the spec the host renders).
+pub fn merge_into(config: &mut serde_json::Value, snippets: &[Arc<Translated>]) {
+    if snippets.is_empty() {
+        return;
+    }
+    let mut merged = ign::json::from_value(config);
+    for snippet in snippets {
+        merged = ign::merge::merge(&merged, &snippet.config).0;
+    }
+    let version = config["ignition"]["version"].clone();
+    *config = ign::json::to_value(&merged);
+    config["ignition"]["version"] = version;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn managed_paths() {
+        assert_eq!(managed("/etc/hostname"), Some("the hostname"));
+        assert_eq!(
+            managed("/etc/pki/ca-trust/source/anchors/coregen-etcd.crt"),
+            Some("a CA anchor")
+        );
+        assert_eq!(
+            managed("/etc/coregen/enroll.env"),
+            Some("the first-boot enrollment")
+        );
+        assert_eq!(
+            managed("/etc/coregen/other"),
+            Some("the first-boot enrollment")
+        );
+        assert_eq!(
+            managed("/usr/local/bin/coregen-enroll"),
+            Some("the first-boot enrollment")
+        );
+        assert_eq!(managed("/etc/pki/ca-trust/source/anchors/site.crt"), None);
+        assert_eq!(managed("/etc/motd"), None);
+    }
+}
