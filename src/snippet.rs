@@ -218,13 +218,14 @@ fn managed(path: &str) -> Option<&'static str> {
 /// A snippet may not touch the hostname, the CA anchors, the enrollment
 /// files and unit, or replace the config as a whole.
 fn check_managed(t: &Translated, file: &Path) -> Result<()> {
-    let refuse = |json: &[&str], what: &str| {
+    let refuse = |json: &[&str], message: String| {
         let (source, pos) = t.source_of(json);
-        Err(Error::new(format!(
-            "{what}: coregen writes this itself, so a Butane snippet may not set it"
-        ))
-        .at(Place::at(file, pos.line, pos.column))
-        .key(source))
+        Err(Error::new(message)
+            .at(Place::at(file, pos.line, pos.column))
+            .key(source))
+    };
+    let written_by_coregen = |what: &str| {
+        format!("{what}, which coregen writes itself: a Butane snippet may not set it")
     };
     let storage = &t.config.storage;
     let nodes = storage
@@ -240,7 +241,7 @@ fn check_managed(t: &Translated, file: &Path) -> Result<()> {
             let at = i.to_string();
             return refuse(
                 &["storage", list, &at, "path"],
-                &format!("{path} is {what}"),
+                written_by_coregen(&format!("{path} is {what}")),
             );
         }
         *i += 1;
@@ -250,14 +251,15 @@ fn check_managed(t: &Translated, file: &Path) -> Result<()> {
             let at = i.to_string();
             return refuse(
                 &["systemd", "units", &at, "name"],
-                &format!("{ENROLL_UNIT} is the first-boot enrollment"),
+                written_by_coregen(&format!("{ENROLL_UNIT} is the first-boot enrollment")),
             );
         }
     }
     if t.config.ignition.config.replace != ign::Resource::default() {
         return refuse(
             &["ignition", "config", "replace"],
-            "ignition.config.replace would replace the whole config",
+            "a Butane snippet may not replace the whole config (ignition.config.replace)"
+                .to_string(),
         );
     }
     Ok(())

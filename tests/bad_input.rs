@@ -378,3 +378,208 @@ fn template_syntax_error() {
         ],
     );
 }
+
+// Butane snippets: each error names the snippet's file, line and column,
+// and where the inventory lists it.
+
+/// Replaces node4's own snippet (templates/lb.bu.hbs) with `text`.
+fn node4_snippet(d: &Path, text: &str) {
+    write(d, "templates/lb.bu.hbs", text);
+}
+
+#[test]
+fn snippet_that_does_not_exist() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/groups/worker.toml",
+                "\"worker.bu\"",
+                "\"wrker.bu\"",
+            )
+        },
+        &[],
+        &[
+            "hosts/groups/worker.toml:2:11: butane[0]: no Butane snippet ",
+            "/templates/wrker.bu",
+        ],
+    );
+}
+
+#[test]
+fn snippet_name_that_leaves_templates() {
+    assert_rejected(
+        |d| {
+            replace(
+                d,
+                "hosts/groups/worker.toml",
+                "\"worker.bu\"",
+                "\"../hosts/x.bu\"",
+            )
+        },
+        &[],
+        &[
+            "hosts/groups/worker.toml:2:11: butane[0]: \"../hosts/x.bu\" is not a file name in \
+             templates/",
+        ],
+    );
+}
+
+#[test]
+fn snippet_with_a_butane_error() {
+    assert_rejected(
+        |d| {
+            node4_snippet(
+                d,
+                "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: etc/x\n",
+            )
+        },
+        &[],
+        &[
+            "templates/lb.bu.hbs:5:13: $.storage.files.0.path: error: path not absolute \
+             (Butane snippet of host `node4`, listed at ",
+            "hosts/node4.toml:5:11)",
+        ],
+    );
+}
+
+#[test]
+fn snippet_warnings_are_errors() {
+    assert_rejected(
+        |d| {
+            node4_snippet(
+                d,
+                "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/x\n      \
+                 mdoe: 0644\n",
+            )
+        },
+        &[],
+        &["templates/lb.bu.hbs:6:7: $.storage.files.0.mdoe: warning: unused key mdoe"],
+    );
+}
+
+#[test]
+fn snippet_yaml_error() {
+    assert_rejected(
+        |d| node4_snippet(d, "variant: fcos\nversion: 1.4.0\nstorage: [\n"),
+        &[],
+        &[
+            "templates/lb.bu.hbs: Error unmarshaling yaml: yaml: line 3: did not find expected \
+             node content",
+        ],
+    );
+}
+
+#[test]
+fn snippet_newer_than_the_host_spec() {
+    assert_rejected(
+        |d| node4_snippet(d, "# a snippet\nvariant: fcos\nversion: 1.6.0\n"),
+        &[],
+        &[
+            "templates/lb.bu.hbs:3:10: $.version: fcos 1.6.0 translates to Ignition spec 3.5.0, \
+             newer than the 3.4.0 that host `node4` renders",
+        ],
+    );
+}
+
+#[test]
+fn snippet_that_sets_the_hostname() {
+    assert_rejected(
+        |d| {
+            node4_snippet(
+                d,
+                "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/motd\n    \
+                 - path: /etc/hostname\n      contents:\n        inline: evil\n",
+            )
+        },
+        &[],
+        &[
+            "templates/lb.bu.hbs:6:13: $.storage.files.1.path: /etc/hostname is the hostname, \
+             which coregen writes itself: a Butane snippet may not set it",
+        ],
+    );
+}
+
+#[test]
+fn snippet_that_touches_the_enrollment_or_the_anchors() {
+    for (snippet, expected) in [
+        (
+            "variant: fcos\nversion: 1.4.0\nsystemd:\n  units:\n    - name: coregen-enroll.service\n      \
+             mask: true\n",
+            "templates/lb.bu.hbs:5:13: $.systemd.units.0.name: coregen-enroll.service is the \
+             first-boot enrollment",
+        ),
+        (
+            "variant: fcos\nversion: 1.4.0\nstorage:\n  links:\n    - path: \
+             /etc/pki/ca-trust/source/anchors/coregen-http.crt\n      target: /dev/null\n",
+            "templates/lb.bu.hbs:5:13: $.storage.links.0.path: \
+             /etc/pki/ca-trust/source/anchors/coregen-http.crt is a CA anchor",
+        ),
+        (
+            "variant: fcos\nversion: 1.4.0\nstorage:\n  directories:\n    - path: /etc/coregen\n",
+            "templates/lb.bu.hbs:5:13: $.storage.directories.0.path: /etc/coregen is the \
+             first-boot enrollment",
+        ),
+        (
+            "variant: fcos\nversion: 1.4.0\nignition:\n  config:\n    replace:\n      source: \
+             https://example.com/x.ign\n",
+            "templates/lb.bu.hbs:6:7: $.ignition.config.replace: a Butane snippet may not \
+             replace the whole config (ignition.config.replace)",
+        ),
+    ] {
+        assert_rejected(|d| node4_snippet(d, snippet), &[], &[expected]);
+    }
+}
+
+#[test]
+fn snippet_template_with_an_undefined_variable() {
+    assert_rejected(
+        |d| {
+            node4_snippet(
+                d,
+                "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/x\n      \
+                 contents:\n        inline: {{vars.nope}}\n",
+            )
+        },
+        &[],
+        &[
+            "templates/lb.bu.hbs:7:17: undefined variable `vars.nope`",
+            "(rendering Butane snippet ",
+        ],
+    );
+}
+
+#[test]
+fn snippet_local_file_outside_templates() {
+    assert_rejected(
+        |d| {
+            write(d, "secret.txt", "not for hosts\n");
+            node4_snippet(
+                d,
+                "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/x\n      \
+                 contents:\n        local: ../secret.txt\n",
+            )
+        },
+        &[],
+        &[
+            "templates/lb.bu.hbs:7:16: $.storage.files.0.contents.local: error: local file path \
+             traverses outside the files directory",
+        ],
+    );
+}
+
+#[test]
+fn validate_reports_snippet_errors() {
+    let project = example_project();
+    let dir = project.path();
+    node4_snippet(
+        dir,
+        "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: x\n",
+    );
+    let stderr = run_err(coregen(dir).arg("validate"));
+    assert!(
+        stderr
+            .contains("templates/lb.bu.hbs:5:13: $.storage.files.0.path: error: path not absolute"),
+        "{stderr}"
+    );
+}

@@ -161,3 +161,321 @@ fn every_corpus_document_matches_upstream() {
         failures.join("\n\n")
     );
 }
+
+/// Runs `coregen butane` on `doc` in a scratch folder that holds `files`
+/// (paths relative to it; the files-dir is `files/`).
+fn translate(doc: &str, files: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        let path = dir.path().join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    fs::write(dir.path().join("doc.bu"), doc).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_coregen"))
+        .current_dir(dir.path())
+        .arg("butane")
+        .args(args)
+        .arg("doc.bu")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// A document that fails: exit 1, nothing on stdout, exactly `stderr`.
+fn assert_fails(doc: &str, files: &[(&str, &str)], args: &[&str], stderr: &str) {
+    let (rc, out, err) = translate(doc, files, args);
+    assert_eq!((rc, out.as_str()), (1, ""), "{err}");
+    assert_eq!(err, stderr);
+}
+
+#[test]
+fn relative_unclean_and_duplicate_paths() {
+    let doc = "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: etc/relative\n    \
+               - path: /etc/unclean/../x\n    - path: /etc/dup\n  directories:\n    - path: /etc/dup\n";
+    assert_fails(
+        doc,
+        &[],
+        &[],
+        "error at $.storage.files.2, line 7 col 7: duplicate entry defined\n\
+         error at $.storage.files.0.path, line 5 col 13: path not absolute\n\
+         error at $.storage.files.1.path, line 6 col 13: path is not fully simplified\n\
+         Error translating config: config generated was invalid\n",
+    );
+}
+
+#[test]
+fn a_mode_must_be_a_number_and_a_decimal_one_warns() {
+    assert_fails(
+        "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /a\n      mode: \"0644\"\n",
+        &[],
+        &[],
+        "Error translating config: yaml: unmarshal errors:\n  line 6: cannot unmarshal !!str `0644` into int\n",
+    );
+    // 644 is 0o1204: the sticky bit warns too.
+    let doc =
+        "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      mode: 644\n";
+    let warnings = "warning at $.storage.files.0.mode, line 6 col 13: unreasonable mode would be \
+                    reasonable if specified in octal; remember to add a leading zero\n\
+                    warning at $.storage.files.0.mode, line 6 col 13: setuid/setgid/sticky bits \
+                    are not supported or functional in spec versions older than 3.6.0\n";
+    let (rc, out, err) = translate(doc, &[], &[]);
+    assert_eq!(rc, 0);
+    assert!(out.contains(r#""mode":644"#), "{out}");
+    assert_eq!(err, warnings);
+    assert_fails(
+        doc,
+        &[],
+        &["--strict"],
+        &format!("{warnings}Config produced warnings and --strict was specified\n"),
+    );
+    assert_fails(
+        "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      mode: 0o70000\n",
+        &[],
+        &[],
+        "error at $.storage.files.0.mode, line 6 col 13: illegal file mode\n\
+         Error translating config: config generated was invalid\n",
+    );
+}
+
+#[test]
+fn unknown_keys_and_newer_features_warn_at_the_key() {
+    let doc = "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /a\n      moed: 0644\n\
+               grub:\n  users: []\n";
+    let (rc, _, err) = translate(doc, &[], &[]);
+    assert_eq!(rc, 0);
+    // The root's keys first: upstream walks a struct before its fields.
+    assert_eq!(
+        err,
+        "warning at $.grub, line 7 col 1: unused key grub\n\
+         warning at $.storage.files.0.moed, line 6 col 7: unused key moed\n"
+    );
+}
+
+#[test]
+fn versions_and_variants() {
+    for (doc, message) in [
+        (
+            "version: 1.4.0\n",
+            "error parsing variant; must be specified",
+        ),
+        (
+            "variant: fcos\nversion: 1.4\n",
+            "error parsing version; must be a valid semver",
+        ),
+        (
+            "variant: fcos\nversion: 9.9.0\n",
+            "No translator exists for variant fcos with version 9.9.0",
+        ),
+        (
+            "variant: banana\nversion: 1.0.0\n",
+            "No translator exists for variant banana with version 1.0.0",
+        ),
+        (
+            "variant: fcos\nversion: 1.3.0\n",
+            "coregen translates variant fcos versions 1.4.0, 1.5.0 and 1.6.0; variant fcos \
+             version 1.3.0 needs upstream butane",
+        ),
+        ("", "error parsing variant; must be specified"),
+    ] {
+        assert_fails(
+            doc,
+            &[],
+            &[],
+            &format!("Error translating config: {message}\n"),
+        );
+    }
+}
+
+#[test]
+fn yaml_syntax_errors_name_their_line() {
+    assert_fails(
+        "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n  - path: /a\n   bad: indent\n",
+        &[],
+        &[],
+        // yaml.v3's own line (the enclosing mapping's), checked against Go.
+        "Error translating config: Error unmarshaling yaml: yaml: line 3: did not find \
+         expected key\n",
+    );
+    assert_fails(
+        "variant: fcos\nversion: 1.5.0\nversion: 1.5.0\n",
+        &[],
+        &[],
+        "Error translating config: Error unmarshaling yaml: yaml: unmarshal errors:\n  \
+         line 3: mapping key \"version\" already defined at line 2\n",
+    );
+}
+
+#[test]
+fn local_files_stay_inside_the_files_dir() {
+    let doc = |local: &str| {
+        format!(
+            "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /a\n      contents:\n        \
+             local: {local}\n"
+        )
+    };
+    let files = [("files/in.txt", "inside\n"), ("secret.txt", "outside\n")];
+    let (rc, out, _) = translate(&doc("in.txt"), &files, &["-d", "files"]);
+    assert_eq!(rc, 0);
+    assert!(out.contains("data:,inside%0A"), "{out}");
+    let escape = "error at $.storage.files.0.contents.local, line 7 col 16: local file path \
+                  traverses outside the files directory\n\
+                  Error translating config: source config is invalid\n";
+    assert_fails(&doc("../secret.txt"), &files, &["-d", "files"], escape);
+    // A symlink that leads out is refused too (upstream follows it).
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("files")).unwrap();
+    fs::write(dir.path().join("secret.txt"), "outside\n").unwrap();
+    std::os::unix::fs::symlink("../secret.txt", dir.path().join("files/link")).unwrap();
+    fs::write(dir.path().join("doc.bu"), doc("link")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_coregen"))
+        .current_dir(dir.path())
+        .args(["butane", "-d", "files", "doc.bu"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), escape);
+    assert!(out.stdout.is_empty());
+    assert_fails(
+        &doc("missing.txt"),
+        &files,
+        &["-d", "files"],
+        "error at $.storage.files.0.contents.local, line 7 col 16: open files/missing.txt: no \
+         such file or directory\nError translating config: source config is invalid\n",
+    );
+    assert_fails(
+        &doc("in.txt"),
+        &files,
+        &[],
+        "error at $.storage.files.0.contents.local, line 7 col 16: local file paths are \
+         relative to a files directory that must be specified with -d/--files-dir\n\
+         Error translating config: source config is invalid\n",
+    );
+}
+
+#[test]
+fn trees_conflicting_with_a_file_are_refused() {
+    let doc = "variant: fcos\nversion: 1.5.0\nstorage:\n  trees:\n    - local: tree\n  files:\n    \
+               - path: /etc/app.conf\n      contents:\n        inline: mine\n";
+    assert_fails(
+        doc,
+        &[("files/tree/etc/app.conf", "theirs\n")],
+        &["-d", "files"],
+        "error at $.storage.trees.0, line 5 col 7: matching filesystem node has existing \
+         contents or different type\nError translating config: source config is invalid\n",
+    );
+}
+
+#[test]
+fn mount_units_outside_etc_and_var_and_single_mirrors() {
+    let doc = "variant: fcos\nversion: 1.6.0\nstorage:\n  filesystems:\n    - device: /dev/vdb\n      \
+               path: /srv/data\n      format: xfs\n      with_mount_unit: true\nboot_device:\n  \
+               mirror:\n    devices: [/dev/vda]\n";
+    // Upstream checks the mirror twice (the boot device's check, then its
+    // walk reaching the mirror), so its message comes twice.
+    assert_fails(
+        doc,
+        &[],
+        &[],
+        "error at $.storage.filesystems.0.path, line 6 col 13: path must be under /etc or /var \
+         if with_mount_unit is true\n\
+         error at $.boot_device.mirror.devices, line 11 col 14: mirroring requires at least two \
+         devices\n\
+         error at $.boot_device.mirror.devices, line 11 col 14: mirroring requires at least two \
+         devices\n\
+         Error translating config: source config is invalid\n",
+    );
+}
+
+#[test]
+fn output_files_are_written_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.bu");
+    fs::write(&good, "variant: fcos\nversion: 1.6.0\n").unwrap();
+    let bad = dir.path().join("bad.bu");
+    fs::write(
+        &bad,
+        "variant: fcos\nversion: 1.6.0\nstorage: {files: [{path: x}]}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.ign");
+    let run = |input: &Path, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_coregen"))
+            .arg("butane")
+            .args(extra)
+            .arg("--output")
+            .arg(&out)
+            .arg(input)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&bad, &[]).status.code() == Some(1));
+    assert!(!out.exists(), "a failed translation writes no file");
+    assert!(run(&good, &["--pretty"]).status.success());
+    let written = fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        written,
+        "{\n  \"ignition\": {\n    \"version\": \"3.5.0\"\n  }\n}\n"
+    );
+    assert!(run(&bad, &[]).status.code() == Some(1));
+    assert_eq!(fs::read_to_string(&out).unwrap(), written, "left as it was");
+    // Standard input, and --check.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coregen"))
+        .args(["butane", "--check", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"variant: fcos\nversion: 1.4.0\n")
+        .unwrap();
+    let done = child.wait_with_output().unwrap();
+    assert!(done.status.success() && done.stdout.is_empty());
+}
+
+/// Every config coregen writes for the corpus parses with CoreOS's own
+/// `ignition-config` crate without a warning, and Debian's
+/// `ignition-validate` (which knows specs up to 3.3.0) accepts the 3.3.0
+/// ones.
+#[test]
+fn outputs_pass_ignition_config_and_ignition_validate() {
+    let validate = common::tool("ignition-validate");
+    let scratch = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for entry in fs::read_dir(corpus()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let Some(stem) = name.strip_suffix(".bu") else {
+            continue;
+        };
+        let (rc, out, _) = butane(&name, false);
+        if rc != 0 {
+            continue;
+        }
+        let (_, warnings) = ignition_config::Config::parse_slice(out.as_bytes())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(warnings.is_empty(), "{name}: {warnings:?}");
+        if out.contains(r#""version":"3.3.0""#) {
+            if let Some(validate) = &validate {
+                let file = scratch.path().join(format!("{stem}.ign"));
+                fs::write(&file, &out).unwrap();
+                let result = Command::new(validate).arg(&file).output().unwrap();
+                assert!(
+                    result.status.success(),
+                    "ignition-validate refused {name}:\n{}{}",
+                    String::from_utf8_lossy(&result.stdout),
+                    String::from_utf8_lossy(&result.stderr)
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} outputs checked");
+}

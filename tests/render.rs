@@ -205,3 +205,62 @@ fn ca_init_never_overwrites() {
     let err = run_err(coregen(project.path()).args(["ca", "init", "nope"]));
     assert!(err.contains("no CA `nope`"), "{err}");
 }
+
+/// Snippets merge by Ignition's rules: the host's own snippet over its
+/// group's, units by name with their drop-ins by name, and over the
+/// inventory's own entries; identical snippet text renders identically.
+#[test]
+fn snippets_merge_in_order_over_the_inventory() {
+    let project = example_project();
+    let dir = project.path();
+    fs::write(
+        dir.join("templates/worker.bu"),
+        "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/who\n      contents:\n        \
+         inline: group\n    - path: /etc/modules-load.d/coregen-worker.conf\n      contents:\n        \
+         inline: overlay\nsystemd:\n  units:\n    - name: app.service\n      dropins:\n        \
+         - name: 10-group.conf\n          contents: \"[Service]\\nNice=1\\n\"\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("templates/lb.bu.hbs"),
+        "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/who\n      contents:\n        \
+         inline: \"{{host.name}}\"\nsystemd:\n  units:\n    - name: app.service\n      dropins:\n        \
+         - name: 20-host.conf\n          contents: \"[Service]\\nNice=2\\n\"\n",
+    )
+    .unwrap();
+    let out = run_ok(coregen(dir).args(["render", "--host", "node4", "--stdout", "--redact"]));
+    let config = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        common::file_in_config(&config, "/etc/who").unwrap(),
+        b"node4"
+    );
+    // The group snippet's file replaces the group file's entry of the same path.
+    assert_eq!(
+        common::file_in_config(&config, "/etc/modules-load.d/coregen-worker.conf").unwrap(),
+        b"overlay"
+    );
+    let value: serde_json::Value = serde_json::from_str(&config).unwrap();
+    let units = value["systemd"]["units"].as_array().unwrap();
+    let app: Vec<_> = units
+        .iter()
+        .filter(|u| u["name"] == "app.service")
+        .collect();
+    assert_eq!(app.len(), 1, "one unit, merged by name");
+    let dropins: Vec<_> = app[0]["dropins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(dropins, ["10-group.conf", "20-host.conf"]);
+    let paths: Vec<_> = value["storage"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] == "/etc/who")
+        .collect();
+    assert_eq!(paths.len(), 1, "one file per path");
+    // Rendering again gives the same bytes.
+    let again = run_ok(coregen(dir).args(["render", "--host", "node4", "--stdout", "--redact"]));
+    assert_eq!(again.stdout, config.as_bytes());
+}
