@@ -479,3 +479,38 @@ fn outputs_pass_ignition_config_and_ignition_validate() {
     }
     assert!(checked >= 30, "only {checked} outputs checked");
 }
+
+#[path = "../examples/support/mutate.rs"]
+mod mutate;
+
+/// A short run of `examples/butane-fuzz.rs`: mutated corpus documents never
+/// panic and never take long (each is refused or translated at once).
+#[test]
+fn mutated_documents_never_panic_or_hang() {
+    let opts = coregen::butane::Options {
+        files_dir: Some(corpus().join("files")),
+    };
+    let mut docs: Vec<Vec<u8>> = fs::read_dir(corpus())
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path();
+            (path.extension()? == "bu").then(|| fs::read(path).unwrap())
+        })
+        .collect();
+    docs.sort();
+    let mut rng = mutate::Rng::new(7);
+    for _ in 0..2_000 {
+        let input = mutate::mutate(&docs[rng.below(docs.len())], &mut rng);
+        let started = std::time::Instant::now();
+        let outcome = coregen::butane::translate_document(&input, &opts);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "slow on {:?}",
+            String::from_utf8_lossy(&input)
+        );
+        // Every failure says why.
+        if let Err(message) = outcome.result {
+            assert!(!message.is_empty());
+        }
+    }
+}
