@@ -1,5 +1,6 @@
 //! Writes a synthetic inventory for load tests and benchmarks:
-//! `cargo run --release --example gen-inventory -- HOSTS DIR`.
+//! `cargo run --release --example gen-inventory -- HOSTS DIR [--snippets]`
+//! (`--snippets`: two templated Butane snippets per host).
 //!
 //! DIR must not exist yet. The inventory's shape is described in
 //! `support/bench_inventory.rs`.
@@ -15,7 +16,7 @@ fn main() {
         args.first().and_then(|n| n.parse::<u32>().ok()),
         args.get(1),
     ) else {
-        eprintln!("usage: gen-inventory HOSTS DIR");
+        eprintln!("usage: gen-inventory HOSTS DIR [--snippets]");
         std::process::exit(2);
     };
     let dir = Path::new(dir);
@@ -23,6 +24,7 @@ fn main() {
         eprintln!("gen-inventory: {} exists already", dir.display());
         std::process::exit(1);
     }
-    bench_inventory::generate(count, dir);
+    let snippets = args.get(2).is_some_and(|a| a == "--snippets");
+    bench_inventory::generate_with(count, dir, snippets);
     eprintln!("gen-inventory: {count} hosts in {}", dir.display());
 }

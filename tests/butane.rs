@@ -514,3 +514,56 @@ fn mutated_documents_never_panic_or_hang() {
         }
     }
 }
+
+/// yaml.v3's type errors name upstream's Go types, named string and slice
+/// types included, with each version's package.
+#[test]
+fn type_errors_name_upstreams_go_types() {
+    let doc = "variant: fcos\nversion: 1.6.0\nkernel_arguments:\n  should_exist: mitigations=auto\n\
+               passwd:\n  users:\n    - name: core\n      groups: wheel\n      \
+               ssh_authorized_keys: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample core@example\n\
+               storage:\n  raid:\n    - name: md0\n      devices: /dev/sda\n  files:\n    - path: /etc/motd\n      \
+               contents:\n        source: https://example.com/motd\n        http_headers:\n          \
+               name: Authorization\n      group: root\n";
+    assert_fails(
+        doc,
+        &[],
+        &[],
+        "Error translating config: yaml: unmarshal errors:\n  \
+         line 4: cannot unmarshal !!str `mitigat...` into []v0_6.KernelArgument\n  \
+         line 8: cannot unmarshal !!str `wheel` into []v0_6.Group\n  \
+         line 9: cannot unmarshal !!str `ssh-ed2...` into []v0_6.SSHAuthorizedKey\n  \
+         line 13: cannot unmarshal !!str `/dev/sda` into []v0_6.Device\n  \
+         line 19: cannot unmarshal !!map into v0_6.HTTPHeaders\n  \
+         line 20: cannot unmarshal !!str `root` into v0_6.NodeGroup\n",
+    );
+    let doc = "variant: fcos\nversion: 1.4.0\nstorage:\n  raid:\n    - name: md0\n      level: raid1\n      \
+               devices: [/dev/sda, /dev/sdb]\n      options: --assume-clean\n  luks:\n    - name: data\n      \
+               device: /dev/sdc\n      options: --iter-time=1000\n  directories:\n    - path: /var/data\n      \
+               group: [root]\n";
+    assert_fails(
+        doc,
+        &[],
+        &[],
+        "Error translating config: yaml: unmarshal errors:\n  \
+         line 8: cannot unmarshal !!str `--assum...` into []v0_4.RaidOption\n  \
+         line 12: cannot unmarshal !!str `--iter-...` into []v0_4.LuksOption\n  \
+         line 15: cannot unmarshal !!seq into v0_4.NodeGroup\n",
+    );
+}
+
+/// An inline config to merge is checked as upstream checks it, unused keys
+/// included; its entries keep their paths within that config.
+#[test]
+fn inline_child_configs_are_validated() {
+    let doc = "variant: fcos\nversion: 1.5.0\nignition:\n  config:\n    merge:\n      - inline: |\n          \
+               {\"ignition\": {\"version\": \"3.4.0\"},\n           \"passwd\": {\"users\": [{\"name\": \
+               \"core\", \"sshKeys\": [\"ssh-ed25519 AAAA\"]}]}}\n";
+    assert_fails(
+        doc,
+        &[],
+        &["--strict"],
+        "warning at $.passwd.users.0.sshKeys, line 1 col 1: unused key sshKeys\n\
+         Config produced warnings and --strict was specified\n",
+    );
+}

@@ -27,6 +27,14 @@ fn write(dir: &Path, rel: &str, text: &str) {
 
 /// Writes an inventory of `count` hosts into `dir`.
 pub fn generate(count: u32, dir: &Path) {
+    generate_with(count, dir, false);
+}
+
+/// Like [`generate`]; with `snippets`, every host also gets two templated
+/// Butane snippets: the group `storage`'s (rendered with the rack, so 40
+/// distinct texts) and one in its own file (rendered with its name and
+/// address, so distinct for every host).
+pub fn generate_with(count: u32, dir: &Path, snippets: bool) {
     write(
         dir,
         "hosts/cluster.toml",
@@ -80,7 +88,31 @@ pub fn generate(count: u32, dir: &Path) {
             .unwrap();
             file_no += 1;
         }
+        if snippets && group == "storage" {
+            text.insert_str(0, "butane = [\"rack.bu.hbs\"]\n\n");
+        }
         write(dir, &format!("hosts/groups/{group}.toml"), &text);
+    }
+    if snippets {
+        write(
+            dir,
+            "templates/rack.bu.hbs",
+            "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/bench/rack\n      \
+             mode: 0644\n      contents:\n        inline: |\n          rack={{vars.rack}}\n          \
+             registry={{vars.registry}}\nsystemd:\n  units:\n    - name: rack-agent.service\n      \
+             enabled: true\n      contents: |\n        [Unit]\n        Description=Rack {{vars.rack}} agent\n\n        \
+             [Service]\n        ExecStart=/usr/bin/podman run --rm {{vars.registry}}/rack-agent --rack {{vars.rack}}\n\n        \
+             [Install]\n        WantedBy=multi-user.target\n",
+        );
+        write(
+            dir,
+            "templates/host.bu.hbs",
+            "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/bench/identity\n      \
+             mode: 0600\n      contents:\n        inline: |\n          name={{host.name}}\n          \
+             address={{host.ip}}\n  directories:\n    - path: /var/lib/bench/{{host.name}}\n      mode: 0750\n\
+             systemd:\n  units:\n    - name: identity.service\n      dropins:\n        - name: 10-host.conf\n          \
+             contents: |\n            [Service]\n            Environment=HOST={{host.name}}\n",
+        );
     }
     assert_eq!(file_no, 9);
 
@@ -120,7 +152,7 @@ pub fn generate(count: u32, dir: &Path) {
             &format!("hosts/host{i:05}.toml"),
             &format!(
                 "groups = [\"base\", \"monitoring\", \"storage\"]\n\
-                 ip = \"10.{}.{a}.{b}\"\nmac = \"52:54:{:02x}:{:02x}:{:02x}:{:02x}\"\ninstall_disk = \"/dev/vda\"\n\n\
+                 ip = \"10.{}.{a}.{b}\"\nmac = \"52:54:{:02x}:{:02x}:{:02x}:{:02x}\"\ninstall_disk = \"/dev/vda\"\n{}\n\
                  [vars]\nrack = \"r{}\"\n\n\
                  [[files]]\npath = \"/etc/bench/id\"\ncontents = \"host{i:05}\\n\"\n",
                 a / 250,
@@ -128,6 +160,11 @@ pub fn generate(count: u32, dir: &Path) {
                 (i >> 16) & 0xff,
                 (i >> 8) & 0xff,
                 i & 0xff,
+                if snippets {
+                    "butane = [\"host.bu.hbs\"]\n"
+                } else {
+                    ""
+                },
                 i % 40,
             ),
         );

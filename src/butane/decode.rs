@@ -9,6 +9,7 @@
 
 use std::cell::Cell;
 
+use super::messages;
 use super::report::{Elem, Path, Report};
 use super::schema::{Fields, Package, Version};
 use super::tree;
@@ -49,6 +50,39 @@ pub(crate) fn go_name<T: Fields>() -> String {
         Package::Config => "config",
     };
     format!("{pkg}.{}", T::GO_NAME)
+}
+
+/// yaml.v3's decoding of a scalar into a named Go string type: as into a
+/// `string`, but type errors name the type.
+pub(crate) fn named_string(
+    d: &mut yaml::Decoder,
+    node: &Node,
+    out: &mut String,
+    go_type: &str,
+) -> Result<bool, yaml::Error> {
+    match node.kind() {
+        Kind::Scalar => match yaml::scalar_to_string(node)? {
+            yaml::Outcome::Set(value) => {
+                *out = value;
+                Ok(true)
+            }
+            yaml::Outcome::LeftAlone => Ok(false),
+            yaml::Outcome::TypeError(message) => {
+                d.push_type_error(message);
+                Ok(false)
+            }
+        },
+        Kind::Mapping => {
+            if !d.record_duplicate_keys(node) {
+                d.record_type_error(node, yaml::MAP_TAG, go_type);
+            }
+            Ok(false)
+        }
+        _ => {
+            d.record_type_error(node, yaml::SEQ_TAG, go_type);
+            Ok(false)
+        }
+    }
 }
 
 /// Walks the decoded values of a document, struct by struct, in upstream's
@@ -94,13 +128,7 @@ pub(crate) fn unused_keys<T: Walk>(config: &T, version: Version, root: &Node) ->
             return;
         };
         if node.kind() != Kind::Mapping {
-            report.warn(
-                path.clone(),
-                format!(
-                    "context tree does not match content tree at {path}. Line and column \
-                     reporting may be inconsistent. Unused keys may not be reported."
-                ),
-            );
+            report.warn(path.clone(), messages::context_mismatch(path));
             return;
         }
         for key in tree::keys(&node) {

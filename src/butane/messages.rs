@@ -66,3 +66,18 @@ pub(crate) const UNKNOWN_IGNITION_VERSION: &str =
 
 /// What `main` prints when warnings fail a `--strict` run.
 pub const STRICT_WARNINGS: &str = "Config produced warnings and --strict was specified";
+
+/// vcontext's warning for a mapping key no struct field reads; the same
+/// text in a document and in an inline Ignition config.
+pub(crate) fn unused_key(key: &str) -> String {
+    format!("unused key {key}")
+}
+
+/// vcontext's warning when a struct meets a document node that is not a
+/// mapping (`storage: ~`, say).
+pub(crate) fn context_mismatch(path: &impl std::fmt::Display) -> String {
+    format!(
+        "context tree does not match content tree at {path}. Line and column reporting may be \
+         inconsistent. Unused keys may not be reported."
+    )
+}

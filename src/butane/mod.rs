@@ -23,7 +23,7 @@
 mod decode;
 mod gzip;
 pub mod ign;
-mod messages;
+pub(crate) mod messages;
 pub mod report;
 mod schema;
 mod semver;

@@ -165,6 +165,85 @@ pub(crate) trait Fields {
     fn keys(version: Version) -> Vec<&'static str>;
 }
 
+/// Declares a string of one of upstream's named Go string types (`type
+/// Group string`): the same value, under the name yaml.v3's type errors
+/// give it. `$since_named` is the first version that names it so; older
+/// versions see a plain `string`.
+macro_rules! named_string {
+    ($(#[$meta:meta])* $name:ident, $go:literal $(, until $until:ident)?) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct $name(pub String);
+
+        impl yaml::Decode for $name {
+            fn go_type_name() -> String {
+                let version = decode::version();
+                $( if version > Version::$until { return "string".to_string(); } )?
+                format!("{}.{}", version.base_package(), $go)
+            }
+
+            fn decode(&mut self, d: &mut yaml::Decoder, node: &Node) -> Result<bool, yaml::Error> {
+                decode::named_string(d, node, &mut self.0, &Self::go_type_name())
+            }
+        }
+
+        impl Walk for $name {
+            fn walk(&self, _: &Path, _: Version, _: &mut dyn FnMut(&Path, &[&'static str])) {}
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+named_string!(KernelArgument, "KernelArgument");
+named_string!(
+    /// A user's supplementary group.
+    Group,
+    "Group"
+);
+named_string!(SSHAuthorizedKey, "SSHAuthorizedKey");
+named_string!(
+    /// A RAID member device.
+    Device,
+    "Device"
+);
+named_string!(
+    /// An option to `cryptsetup luksFormat`; a named type in 1.4.0 only.
+    LuksOption,
+    "LuksOption",
+    until V1_4
+);
+named_string!(
+    /// An option to mdadm; a named type in 1.4.0 only.
+    RaidOption,
+    "RaidOption",
+    until V1_4
+);
+
+/// `HTTPHeaders`, upstream's named slice type.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HttpHeaders(pub Vec<HttpHeader>);
+
+impl yaml::Decode for HttpHeaders {
+    fn go_type_name() -> String {
+        format!("{}.HTTPHeaders", decode::version().base_package())
+    }
+
+    fn decode(&mut self, d: &mut yaml::Decoder, node: &Node) -> Result<bool, yaml::Error> {
+        d.decode_slice(node, &mut self.0, &Self::go_type_name())
+    }
+}
+
+impl Walk for HttpHeaders {
+    fn walk(&self, path: &Path, version: Version, visit: &mut dyn FnMut(&Path, &[&'static str])) {
+        self.0.walk(path, version, visit);
+    }
+}
+
 butane_struct! {
     /// What upstream reads first, to pick a translator.
     CommonFields (Config, "commonFields") {
@@ -234,8 +313,8 @@ butane_struct! {
 
 butane_struct! {
     KernelArguments (Base, "KernelArguments") {
-        should_exist: Vec<String> = "should_exist",
-        should_not_exist: Vec<String> = "should_not_exist",
+        should_exist: Vec<KernelArgument> = "should_exist",
+        should_not_exist: Vec<KernelArgument> = "should_not_exist",
     }
 }
 
@@ -259,7 +338,7 @@ butane_struct! {
 butane_struct! {
     PasswdUser (Base, "PasswdUser") {
         gecos: Option<String> = "gecos",
-        groups: Vec<String> = "groups",
+        groups: Vec<Group> = "groups",
         home_dir: Option<String> = "home_dir",
         name: String = "name",
         no_create_home: Option<bool> = "no_create_home",
@@ -268,7 +347,7 @@ butane_struct! {
         password_hash: Option<String> = "password_hash",
         primary_group: Option<String> = "primary_group",
         should_exist: Option<bool> = "should_exist",
-        ssh_authorized_keys: Vec<String> = "ssh_authorized_keys",
+        ssh_authorized_keys: Vec<SSHAuthorizedKey> = "ssh_authorized_keys",
         ssh_authorized_keys_local: Vec<String> = "ssh_authorized_keys_local" @ V1_5,
         shell: Option<String> = "shell",
         system: Option<bool> = "system",
@@ -290,8 +369,14 @@ butane_struct! {
 }
 
 butane_struct! {
-    /// `NodeUser` and `NodeGroup`, which have the same shape.
-    NodeOwner (Base, "NodeUser") {
+    NodeUser (Base, "NodeUser") {
+        id: Option<i64> = "id",
+        name: Option<String> = "name",
+    }
+}
+
+butane_struct! {
+    NodeGroup (Base, "NodeGroup") {
         id: Option<i64> = "id",
         name: Option<String> = "name",
     }
@@ -299,20 +384,20 @@ butane_struct! {
 
 butane_struct! {
     Directory (Base, "Directory") {
-        group: NodeOwner = "group",
+        group: NodeGroup = "group",
         overwrite: Option<bool> = "overwrite",
         path: String = "path",
-        user: NodeOwner = "user",
+        user: NodeUser = "user",
         mode: Option<i64> = "mode",
     }
 }
 
 butane_struct! {
     File (Base, "File") {
-        group: NodeOwner = "group",
+        group: NodeGroup = "group",
         overwrite: Option<bool> = "overwrite",
         path: String = "path",
-        user: NodeOwner = "user",
+        user: NodeUser = "user",
         append: Vec<Resource> = "append",
         contents: Resource = "contents",
         mode: Option<i64> = "mode",
@@ -321,10 +406,10 @@ butane_struct! {
 
 butane_struct! {
     Link (Base, "Link") {
-        group: NodeOwner = "group",
+        group: NodeGroup = "group",
         overwrite: Option<bool> = "overwrite",
         path: String = "path",
-        user: NodeOwner = "user",
+        user: NodeUser = "user",
         hard: Option<bool> = "hard",
         target: Option<String> = "target",
     }
@@ -336,7 +421,7 @@ butane_struct! {
     /// (`local`).
     Resource (Base, "Resource") {
         compression: Option<String> = "compression",
-        http_headers: Vec<HttpHeader> = "http_headers",
+        http_headers: HttpHeaders = "http_headers",
         source: Option<String> = "source",
         inline: Option<String> = "inline",
         local: Option<String> = "local",
@@ -404,7 +489,7 @@ butane_struct! {
         label: Option<String> = "label",
         name: String = "name",
         open_options: Vec<String> = "open_options" @ V1_5,
-        options: Vec<String> = "options",
+        options: Vec<LuksOption> = "options",
         uuid: Option<String> = "uuid",
         wipe_volume: Option<bool> = "wipe_volume",
     }
@@ -443,10 +528,10 @@ butane_struct! {
 
 butane_struct! {
     Raid (Base, "Raid") {
-        devices: Vec<String> = "devices",
+        devices: Vec<Device> = "devices",
         level: Option<String> = "level",
         name: String = "name",
-        options: Vec<String> = "options",
+        options: Vec<RaidOption> = "options",
         spares: Option<i64> = "spares",
     }
 }

@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 pub(super) fn butane(args: &ButaneArgs) -> Result<()> {
     let input = match read_input(args.input.as_deref()) {
         Ok(input) => input,
-        Err((name, e)) => {
-            eprintln!("failed to read {name}: {e}");
+        Err(message) => {
+            eprintln!("{message}");
             return Err(Error::reported());
         }
     };
@@ -46,32 +46,28 @@ pub(super) fn butane(args: &ButaneArgs) -> Result<()> {
     Ok(())
 }
 
-/// The document's bytes, from a file or from stdin (`-` or no argument).
-fn read_input(input: Option<&Path>) -> std::result::Result<Vec<u8>, (String, String)> {
+/// The document's bytes, from a file or from stdin (`-` or no argument);
+/// on failure, upstream's message (`failed to open x.bu: open x.bu: no
+/// such file or directory`, or `failed to read ...` when opening worked).
+fn read_input(input: Option<&Path>) -> std::result::Result<Vec<u8>, String> {
     let mut data = Vec::new();
-    match input {
-        None => read_stdin(&mut data),
-        Some(p) if p == Path::new("-") => read_stdin(&mut data),
-        Some(p) => match std::fs::read(p) {
-            Ok(d) => {
-                data = d;
-                Ok(())
-            }
-            Err(e) => Err((
-                p.display().to_string(),
-                format!("open {}: {}", p.display(), crate::butane::go_error_text(&e)),
-            )),
-        },
-    }?;
+    let path = match input {
+        Some(p) if p != Path::new("-") => p,
+        _ => {
+            return std::io::stdin()
+                .lock()
+                .read_to_end(&mut data)
+                .map(|_| data)
+                .map_err(|e| format!("failed to read <stdin>: {e}"));
+        }
+    };
+    let name = path.display();
+    let go = crate::butane::go_error_text;
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| format!("failed to open {name}: open {name}: {}", go(&e)))?;
+    file.read_to_end(&mut data)
+        .map_err(|e| format!("failed to read {name}: read {name}: {}", go(&e)))?;
     Ok(data)
-}
-
-fn read_stdin(data: &mut Vec<u8>) -> std::result::Result<(), (String, String)> {
-    std::io::stdin()
-        .lock()
-        .read_to_end(data)
-        .map(|_| ())
-        .map_err(|e| ("<stdin>".to_string(), e.to_string()))
 }
 
 /// Writes `path` through a temporary file beside it, so that a reader (or

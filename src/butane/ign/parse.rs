@@ -19,6 +19,7 @@ use super::gojson::{self, Doc, Node};
 use super::reflect::{FieldValue, Kind, Struct, StructInfo, Val, elem_go_type, walk_structs};
 use super::types::Config;
 use super::{Spec, dups, errors as msg, validate};
+use crate::butane::messages;
 use crate::butane::report::{Elem, Path, Report};
 
 /// The outcome of checking an inline config.
@@ -116,12 +117,7 @@ fn unused_keys(s: &Struct, p: &Path, doc: &Doc, spec: Spec, r: &mut Report) {
         return;
     };
     let Node::Obj(members) = doc.node(node) else {
-        r.warn(
-            p.clone(),
-            format!(
-                "context tree does not match content tree at {p}. Line and column reporting may be inconsistent. Unused keys may not be reported."
-            ),
-        );
+        r.warn(p.clone(), messages::context_mismatch(p));
         return;
     };
     let mut reported: Vec<&str> = Vec::new();
@@ -133,7 +129,7 @@ fn unused_keys(s: &Struct, p: &Path, doc: &Doc, spec: Spec, r: &mut Report) {
             .any(|f| f.in_spec(spec) && f.json == key);
         if !known && !reported.contains(&key.as_str()) {
             reported.push(key);
-            r.warn(p.with(Elem::Key(key.clone())), format!("Unused key {key}"));
+            r.warn(p.with(Elem::Key(key.clone())), messages::unused_key(&key));
         }
     }
 }

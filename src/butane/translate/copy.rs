@@ -10,6 +10,7 @@ use super::super::ign;
 use super::super::ign::reflect::FieldValue;
 use super::super::report::{Path, Report, path};
 use super::super::schema::{self as b, Config, Version};
+use super::super::yaml::lossy_string;
 use super::local::read_local_file;
 use super::resource::translate_resource;
 use super::{Options, TranslationSet};
@@ -87,8 +88,8 @@ pub(super) fn ignition(
 
 pub(super) fn kernel_arguments(c: &Config, out: &mut ign::Config, ts: &mut TranslationSet) {
     out.kernel_arguments = ign::KernelArguments {
-        should_exist: c.kernel_arguments.should_exist.clone(),
-        should_not_exist: c.kernel_arguments.should_not_exist.clone(),
+        should_exist: strings(&c.kernel_arguments.should_exist),
+        should_not_exist: strings(&c.kernel_arguments.should_not_exist),
     };
     record(
         ts,
@@ -144,7 +145,7 @@ fn user(
 ) -> ign::PasswdUser {
     let mut to = ign::PasswdUser {
         gecos: u.gecos.clone(),
-        groups: u.groups.clone(),
+        groups: strings(&u.groups),
         home_dir: u.home_dir.clone(),
         name: u.name.clone(),
         no_create_home: u.no_create_home,
@@ -152,7 +153,7 @@ fn user(
         no_user_group: u.no_user_group,
         password_hash: u.password_hash.clone(),
         primary_group: u.primary_group.clone(),
-        ssh_authorized_keys: u.ssh_authorized_keys.clone(),
+        ssh_authorized_keys: strings(&u.ssh_authorized_keys),
         shell: u.shell.clone(),
         should_exist: u.should_exist,
         system: u.system,
@@ -176,7 +177,7 @@ fn user(
                 continue;
             }
         };
-        let text = String::from_utf8_lossy(&keys);
+        let text = lossy_string(&keys);
         // Upstream splits on `\r?\n` and drops empty lines.
         for line in text.split('\n') {
             let line = line.strip_suffix('\r').unwrap_or(line);
@@ -204,10 +205,10 @@ pub(super) fn storage(
         .directories
         .iter()
         .map(|d| ign::Directory {
-            group: owner(&d.group),
+            group: owner(d.group.id, &d.group.name),
             overwrite: d.overwrite,
             path: d.path.clone(),
-            user: owner(&d.user),
+            user: owner(d.user.id, &d.user.name),
             mode: d.mode,
         })
         .collect();
@@ -228,10 +229,10 @@ pub(super) fn storage(
             let y = path!(yaml; "storage", "files", i);
             let j = path!(json; "storage", "files", i);
             ign::File {
-                group: owner(&f.group),
+                group: owner(f.group.id, &f.group.name),
                 overwrite: f.overwrite,
                 path: f.path.clone(),
-                user: owner(&f.user),
+                user: owner(f.user.id, &f.user.name),
                 append: f
                     .append
                     .iter()
@@ -271,10 +272,10 @@ pub(super) fn storage(
         .links
         .iter()
         .map(|l| ign::Link {
-            group: owner(&l.group),
+            group: owner(l.group.id, &l.group.name),
             overwrite: l.overwrite,
             path: l.path.clone(),
-            user: owner(&l.user),
+            user: owner(l.user.id, &l.user.name),
             hard: l.hard,
             target: l.target.clone(),
         })
@@ -297,7 +298,7 @@ pub(super) fn storage(
                 label: l.label.clone(),
                 name: l.name.clone(),
                 open_options: l.open_options.clone(),
-                options: l.options.clone(),
+                options: strings(&l.options),
                 uuid: l.uuid.clone(),
                 wipe_volume: l.wipe_volume,
             }
@@ -307,10 +308,10 @@ pub(super) fn storage(
         .raid
         .iter()
         .map(|raid| ign::Raid {
-            devices: raid.devices.clone(),
+            devices: strings(&raid.devices),
             level: raid.level.clone(),
             name: raid.name.clone(),
-            options: raid.options.clone(),
+            options: strings(&raid.options),
             spares: raid.spares,
         })
         .collect();
@@ -323,11 +324,16 @@ pub(super) fn storage(
     );
 }
 
-fn owner(o: &b::NodeOwner) -> ign::NodeOwner {
+fn owner(id: Option<i64>, name: &Option<String>) -> ign::NodeOwner {
     ign::NodeOwner {
-        id: o.id,
-        name: o.name.clone(),
+        id,
+        name: name.clone(),
     }
+}
+
+/// The values of a list of one of upstream's named string types.
+fn strings<T: AsRef<str>>(items: &[T]) -> Vec<String> {
+    items.iter().map(|i| i.as_ref().to_string()).collect()
 }
 
 fn partition(p: &b::Partition) -> ign::Partition {
@@ -434,7 +440,7 @@ fn local_contents(
     match read_local_file(local, opts) {
         Ok(bytes) => {
             ov.push((at, json.with("contents")));
-            Some(String::from_utf8_lossy(&bytes).into_owned())
+            Some(lossy_string(&bytes))
         }
         Err(e) => {
             r.error(at, e);

@@ -28,6 +28,7 @@ pub(super) fn translate_resource(
         compression: from.compression.clone(),
         http_headers: from
             .http_headers
+            .0
             .iter()
             .map(|h| ign::HttpHeader {
                 name: h.name.clone(),

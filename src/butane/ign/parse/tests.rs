@@ -98,7 +98,7 @@ fn fields_a_spec_lacks_are_unknown_keys() {
     assert_eq!(r.error, None);
     assert_eq!(
         lines(&r.report),
-        ["warning at $.storage.luks.0.cex: Unused key cex"]
+        ["warning at $.storage.luks.0.cex: unused key cex"]
     );
     assert_eq!(
         r.report.entries[0].path.elems.last(),
@@ -120,7 +120,7 @@ fn unknown_versions_skip_validation() {
         lines(&r.report),
         [
             "error at $.ignition.version: invalid config version (couldn't parse)",
-            "warning at $.x: Unused key x",
+            "warning at $.x: unused key x",
         ]
     );
 }
@@ -158,11 +158,11 @@ fn validation_then_duplicates_then_unused_keys() {
             "warning at $.storage.files.0.mode: setuid/setgid/sticky bits are not supported or functional in spec versions older than 3.6.0",
             "error at $.storage.files.2.path: path not specified",
             "error at $.storage.files.1: duplicate entry defined",
-            "warning at $.Ignition: Unused key Ignition",
+            "warning at $.Ignition: unused key Ignition",
             "warning at $.ignition.proxy: context tree does not match content tree at $.ignition.proxy. Line and column reporting may be inconsistent. Unused keys may not be reported.",
-            "warning at $.storage.files.0.extra: Unused key extra",
+            "warning at $.storage.files.0.extra: unused key extra",
             "warning at $.storage.files.2: context tree does not match content tree at $.storage.files.2. Line and column reporting may be inconsistent. Unused keys may not be reported.",
-            "warning at $.systemd.units.0.nAme: Unused key nAme",
+            "warning at $.systemd.units.0.nAme: unused key nAme",
         ]
     );
     // Keys match case-insensitively when decoding: the unit is "y.service".
