@@ -129,7 +129,7 @@ fn unused_keys(s: &Struct, p: &Path, doc: &Doc, spec: Spec, r: &mut Report) {
             .any(|f| f.in_spec(spec) && f.json == key);
         if !known && !reported.contains(&key.as_str()) {
             reported.push(key);
-            r.warn(p.with(Elem::Key(key.clone())), messages::unused_key(&key));
+            r.warn(p.with(Elem::Key(key.clone())), messages::unused_key(key));
         }
     }
 }
