@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::butane::ign::reflect::{FieldValue, Struct, Val};
 use crate::butane::{self, Options, Translated, ign};
 use crate::error::{Error, Place, Result};
 use crate::ignition::SpecVersion;
@@ -35,7 +36,21 @@ pub struct Snippets {
     cache: Mutex<HashMap<(String, String), Cached>>,
 }
 
-type Cached = std::result::Result<Arc<Translated>, SnippetError>;
+type Cached = std::result::Result<Arc<Translation>, SnippetError>;
+
+/// What a host needs of a snippet's translation: the config to merge, in
+/// the reflected form merging works on, and the spec it needs. Only this
+/// is kept, not the translation's source map, since a thousand hosts may
+/// each have a snippet of their own.
+pub struct Translation {
+    /// The Ignition spec the snippet's Butane version translates to.
+    needs: SpecVersion,
+    /// `fcos 1.5.0`, for messages.
+    version: &'static str,
+    /// Where the document says `version`.
+    version_place: Place,
+    config: Struct,
+}
 
 /// A translation error, kept to be reported for every host that uses the
 /// snippet.
@@ -72,7 +87,7 @@ impl Snippets {
         host: &Host,
         spec: SpecVersion,
         render: &mut dyn FnMut(&str) -> Result<String>,
-    ) -> Result<Vec<Arc<Translated>>> {
+    ) -> Result<Vec<Arc<Translation>>> {
         let mut out = Vec::with_capacity(host.butane.len());
         for snippet in &host.butane {
             let in_host = |e: Error| {
@@ -84,12 +99,11 @@ impl Snippets {
             };
             let file = self.file(snippet);
             let text = self.text(snippet, &file, render)?;
-            let translated = self
+            let translation = self
                 .translate(&snippet.name, &file, text)
                 .map_err(in_host)?;
-            check_spec(&translated, &file, spec, host).map_err(in_host)?;
-            check_managed(&translated, &file).map_err(in_host)?;
-            out.push(translated);
+            check_spec(&translation, spec, host).map_err(in_host)?;
+            out.push(translation);
         }
         Ok(out)
     }
@@ -124,7 +138,7 @@ impl Snippets {
     }
 
     /// The translation of `text`, made once per snippet name and text.
-    fn translate(&self, name: &str, file: &Path, text: String) -> Result<Arc<Translated>> {
+    fn translate(&self, name: &str, file: &Path, text: String) -> Result<Arc<Translation>> {
         let key = (name.to_string(), text);
         if let Some(cached) = self.lock().get(&key) {
             return cached.clone().map_err(|e| e.to_error());
@@ -143,7 +157,8 @@ impl Snippets {
     }
 }
 
-/// Translates one snippet text, refusing warnings as well as errors.
+/// Translates one snippet text, refusing warnings as well as errors, and
+/// anything that coregen manages itself.
 fn translate(text: &str, file: &Path, dir: &Path) -> Cached {
     let opts = Options {
         files_dir: Some(dir.to_path_buf()),
@@ -165,35 +180,40 @@ fn translate(text: &str, file: &Path, dir: &Path) -> Cached {
             message,
         });
     }
-    match outcome.result {
-        Ok(t) => Ok(Arc::new(t)),
-        Err(message) => Err(SnippetError {
-            place: Place::file(file),
-            key: None,
-            message,
-        }),
-    }
+    let t = outcome.result.map_err(|message| SnippetError {
+        place: Place::file(file),
+        key: None,
+        message,
+    })?;
+    check_managed(&t, file)?;
+    let pos = t.position_of_key("version");
+    let Val::Struct(config) = t.config.to_val() else {
+        unreachable!("a config is a struct");
+    };
+    Ok(Arc::new(Translation {
+        needs: t
+            .version
+            .ignition()
+            .parse()
+            .expect("every Butane version coregen reads maps to a spec it writes"),
+        version: t.version.as_str(),
+        version_place: Place::at(file, pos.line, pos.column),
+        config,
+    }))
 }
 
 /// A snippet may not need a newer Ignition spec than its host renders.
-fn check_spec(t: &Translated, file: &Path, spec: SpecVersion, host: &Host) -> Result<()> {
-    let needs: SpecVersion = t
-        .version
-        .ignition()
-        .parse()
-        .expect("every Butane version coregen reads maps to a spec it writes");
-    if needs <= spec {
+fn check_spec(t: &Translation, spec: SpecVersion, host: &Host) -> Result<()> {
+    if t.needs <= spec {
         return Ok(());
     }
-    let pos = t.position_of_key("version");
     Err(Error::new(format!(
-        "fcos {} translates to Ignition spec {needs}, newer than the {spec} that host `{}` \
+        "fcos {} translates to Ignition spec {}, newer than the {spec} that host `{}` \
          renders; write the snippet for an older version, or render a newer spec (`spec` in \
          hosts/cluster.toml, or --spec)",
-        t.version.as_str(),
-        host.name
+        t.version, t.needs, host.name
     ))
-    .at(Place::at(file, pos.line, pos.column))
+    .at(t.version_place.clone())
     .key("$.version"))
 }
 
@@ -217,12 +237,14 @@ fn managed(path: &str) -> Option<&'static str> {
 
 /// A snippet may not touch the hostname, the CA anchors, the enrollment
 /// files and unit, or replace the config as a whole.
-fn check_managed(t: &Translated, file: &Path) -> Result<()> {
+fn check_managed(t: &Translated, file: &Path) -> std::result::Result<(), SnippetError> {
     let refuse = |json: &[&str], message: String| {
         let (source, pos) = t.source_of(json);
-        Err(Error::new(message)
-            .at(Place::at(file, pos.line, pos.column))
-            .key(source))
+        Err(SnippetError {
+            place: Place::at(file, pos.line, pos.column),
+            key: Some(source),
+            message,
+        })
     };
     let written_by_coregen = |what: &str| {
         format!("{what}, which coregen writes itself: a Butane snippet may not set it")
@@ -266,17 +288,20 @@ fn check_managed(t: &Translated, file: &Path) -> Result<()> {
 }
 
 /// Merges `snippets`, in order, into a host's config (as a JSON value of
-/// the spec the host renders).
-pub fn merge_into(config: &mut serde_json::Value, snippets: &[Arc<Translated>]) {
+/// the spec the host renders). The config is converted to the form
+/// merging works on once, whatever the number of snippets.
+pub fn merge_into(config: &mut serde_json::Value, snippets: &[Arc<Translation>]) {
     if snippets.is_empty() {
         return;
     }
-    let mut merged = ign::json::from_value(config);
+    let Val::Struct(mut merged) = ign::json::value_to_val(config) else {
+        unreachable!("a config is a struct");
+    };
     for snippet in snippets {
-        merged = ign::merge::merge(&merged, &snippet.config).0;
+        merged = ign::merge::merge_untracked(&merged, &snippet.config);
     }
-    let version = config["ignition"]["version"].clone();
-    *config = ign::json::to_value(&merged);
+    let version = config["ignition"]["version"].take();
+    *config = ign::json::val_to_value(&Val::Struct(merged));
     config["ignition"]["version"] = version;
 }
 

@@ -71,7 +71,7 @@ impl Translated {
         for step in json {
             path.elems.push(match step.parse::<usize>() {
                 Ok(i) => report::Elem::Index(i),
-                Err(_) => report::Elem::Field(step.to_string()),
+                Err(_) => report::Elem::from(step.to_string()),
             });
         }
         let path = self.sources.set.map_path(&path);
@@ -82,7 +82,10 @@ impl Translated {
     /// The line and column of a top-level key of the document, such as
     /// `version`.
     pub fn position_of_key(&self, key: &str) -> report::Pos {
-        tree::position(&self.sources.root, &report::Path::yaml().with(key))
+        tree::position(
+            &self.sources.root,
+            &report::Path::yaml().with(key.to_string()),
+        )
     }
 }
 

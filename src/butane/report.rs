@@ -8,27 +8,29 @@
 //! the Ignition config being built (`json`, camelCase keys); the translation
 //! set maps the second onto the first before a report is shown.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// One step of a path: a field or key by name, an index into a list, or a
 /// mapping key itself (for messages about the key rather than its value,
-/// such as "unused key").
+/// such as "unused key"). Field names are nearly always the schema's own,
+/// so they are borrowed: paths are built for every field translated.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Elem {
-    Field(String),
+    Field(Cow<'static, str>),
     Index(usize),
     Key(String),
 }
 
-impl From<&str> for Elem {
-    fn from(s: &str) -> Elem {
-        Elem::Field(s.to_string())
+impl From<&'static str> for Elem {
+    fn from(s: &'static str) -> Elem {
+        Elem::Field(Cow::Borrowed(s))
     }
 }
 
 impl From<String> for Elem {
     fn from(s: String) -> Elem {
-        Elem::Field(s)
+        Elem::Field(Cow::Owned(s))
     }
 }
 
@@ -41,7 +43,8 @@ impl From<usize> for Elem {
 impl fmt::Display for Elem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Elem::Field(s) | Elem::Key(s) => f.write_str(s),
+            Elem::Field(s) => f.write_str(s),
+            Elem::Key(s) => f.write_str(s),
             Elem::Index(i) => write!(f, "{i}"),
         }
     }

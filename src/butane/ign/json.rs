@@ -25,6 +25,11 @@ pub fn to_value(config: &Config) -> serde_json::Value {
     val_to_json(&config.to_val())
 }
 
+/// A config in reflected form as a JSON value, as [`to_value`] writes it.
+pub(crate) fn val_to_value(v: &Val) -> serde_json::Value {
+    val_to_json(v)
+}
+
 fn val_to_json(v: &Val) -> serde_json::Value {
     use serde_json::Value as J;
     match v {
@@ -51,6 +56,12 @@ fn val_to_json(v: &Val) -> serde_json::Value {
 /// left out (the value was checked against the spec already).
 pub fn from_value(value: &serde_json::Value) -> Config {
     Config::from_val(json_to_val(value, &Config::kind()))
+}
+
+/// A config's JSON value in reflected form, read as [`from_value`] reads
+/// it: for merging without building the typed config.
+pub(crate) fn value_to_val(value: &serde_json::Value) -> Val {
+    json_to_val(value, &Config::kind())
 }
 
 fn json_to_val(v: &serde_json::Value, kind: &Kind) -> Val {

@@ -13,7 +13,9 @@
 //! The transcript lists, in the order merge.go produces them, every
 //! populated leaf of the result and every struct wholly taken from one
 //! side (after its fields); merged structs and lists themselves get no
-//! entry.
+//! entry. Butane's translation needs it to map messages back to the
+//! document; merging snippets into rendered configs does not, and
+//! [`merge_untracked`] skips it, paths and all.
 
 use std::collections::{HashMap, HashSet};
 
@@ -63,6 +65,49 @@ pub fn merge(parent: &Config, child: &Config) -> (Config, Transcript) {
     (Config::from_val(Val::Struct(result)), m.transcript)
 }
 
+/// Merges `child` over `parent`, two configs (or any two structs of one
+/// type) in reflected form, with the same rules as [`merge`] but no
+/// transcript.
+pub(crate) fn merge_untracked(parent: &Struct, child: &Struct) -> Struct {
+    let mut m = Merger {
+        transcript: Transcript::default(),
+    };
+    m.merge_struct(parent, &(), child, &(), &())
+}
+
+/// Where the merge is in the parent, child and result: a [`Path`] when
+/// the transcript is wanted, else nothing at all, so that merging without
+/// one builds no paths.
+trait Trail: Sized {
+    /// Whether mappings are recorded.
+    const RECORDS: bool;
+    fn field(&self, json: &'static str) -> Self;
+    fn index(&self, i: usize) -> Self;
+    fn path(&self) -> Path;
+}
+
+impl Trail for Path {
+    const RECORDS: bool = true;
+    fn field(&self, json: &'static str) -> Path {
+        self.with(json)
+    }
+    fn index(&self, i: usize) -> Path {
+        self.with(i)
+    }
+    fn path(&self) -> Path {
+        self.clone()
+    }
+}
+
+impl Trail for () {
+    const RECORDS: bool = false;
+    fn field(&self, _: &'static str) {}
+    fn index(&self, _: usize) {}
+    fn path(&self) -> Path {
+        Path::default()
+    }
+}
+
 struct Merger {
     transcript: Transcript,
 }
@@ -71,20 +116,20 @@ struct Merger {
 type ChildEntry<'a> = (&'a Val, &'static str, usize);
 
 impl Merger {
-    fn merge_struct(
+    fn merge_struct<T: Trail>(
         &mut self,
         parent: &Struct,
-        pp: &Path,
+        pp: &T,
         child: &Struct,
-        cp: &Path,
-        rp: &Path,
+        cp: &T,
+        rp: &T,
     ) -> Struct {
         let info = parent.info;
         let child_keys = child_entries(child);
         let mut fields = Vec::with_capacity(info.fields.len());
         for (i, f) in info.fields.iter().enumerate() {
             let (pv, cv) = (&parent.fields[i], &child.fields[i]);
-            let (pfp, cfp, rfp) = (pp.with(f.json), cp.with(f.json), rp.with(f.json));
+            let (pfp, cfp, rfp) = (pp.field(f.json), cp.field(f.json), rp.field(f.json));
             let value = match (pv, cv) {
                 (Val::Struct(ps), Val::Struct(cs)) => {
                     Val::Struct(self.merge_struct(ps, &pfp, cs, &cfp, &rfp))
@@ -96,11 +141,11 @@ impl Merger {
                 (Val::List(pl), Val::List(cl)) if info.ignores(f.go_name) => {
                     let mut out = Vec::with_capacity(pl.len() + cl.len());
                     for (j, item) in pl.iter().enumerate() {
-                        self.transcribe(false, &pfp.with(j), &rfp.with(j), item);
+                        self.transcribe(false, &pfp.index(j), &rfp.index(j), item);
                         out.push(item.clone());
                     }
                     for (j, item) in cl.iter().enumerate() {
-                        self.transcribe(true, &cfp.with(j), &rfp.with(pl.len() + j), item);
+                        self.transcribe(true, &cfp.index(j), &rfp.index(pl.len() + j), item);
                         out.push(item.clone());
                     }
                     Val::List(out)
@@ -125,20 +170,20 @@ impl Merger {
 
     /// The keyed-list case of `mergeStruct` ("ooph, this is a doosey").
     #[allow(clippy::too_many_arguments)]
-    fn merge_keyed(
+    fn merge_keyed<T: Trail>(
         &mut self,
         pl: &[Val],
-        pfp: &Path,
+        pfp: &T,
         cl: &[Val],
-        cfp: &Path,
-        rfp: &Path,
+        cfp: &T,
+        rfp: &T,
         lists: Lists,
         child_keys: &HashMap<(&str, String), ChildEntry>,
     ) -> Vec<Val> {
         let mut out: Vec<Val> = Vec::with_capacity(pl.len() + cl.len());
         let parent_keys: HashSet<String> = pl.iter().map(call_key).collect();
         for (i, item) in pl.iter().enumerate() {
-            let rip = rfp.with(out.len());
+            let rip = rfp.index(out.len());
             match child_keys.get(&(lists.handle, call_key(item))) {
                 // In the child, in this same list: merge.
                 Some(&(citem, list, ci)) if list == lists.go_name => match (item, citem) {
@@ -150,14 +195,14 @@ impl Merger {
                         }
                         out.push(Val::Struct(self.merge_struct(
                             ps,
-                            &pfp.with(i),
+                            &pfp.index(i),
                             cs,
-                            &cfp.with(ci),
+                            &cfp.index(ci),
                             &rip,
                         )));
                     }
                     _ => {
-                        self.transcribe(true, &cfp.with(ci), &rip, citem);
+                        self.transcribe(true, &cfp.index(ci), &rip, citem);
                         out.push(citem.clone());
                     }
                 },
@@ -165,15 +210,15 @@ impl Merger {
                 // list brings it in.
                 Some(_) => {}
                 None => {
-                    self.transcribe(false, &pfp.with(i), &rip, item);
+                    self.transcribe(false, &pfp.index(i), &rip, item);
                     out.push(item.clone());
                 }
             }
         }
         for (i, item) in cl.iter().enumerate() {
             if !parent_keys.contains(&call_key(item)) {
-                let rip = rfp.with(out.len());
-                self.transcribe(true, &cfp.with(i), &rip, item);
+                let rip = rfp.index(out.len());
+                self.transcribe(true, &cfp.index(i), &rip, item);
                 out.push(item.clone());
             }
         }
@@ -183,7 +228,10 @@ impl Merger {
     /// `transcribe`: map every populated leaf of a wholly copied subtree,
     /// and each struct in it after its fields. Returns whether anything
     /// was mapped.
-    fn transcribe(&mut self, from_child: bool, from: &Path, to: &Path, v: &Val) -> bool {
+    fn transcribe<T: Trail>(&mut self, from_child: bool, from: &T, to: &T, v: &Val) -> bool {
+        if !T::RECORDS {
+            return false;
+        }
         let populated = match v {
             Val::Str(s) => !s.is_empty(),
             Val::Int(i) => *i != 0,
@@ -192,14 +240,14 @@ impl Merger {
             Val::Struct(s) => {
                 let mut any = false;
                 for (f, fv) in s.info.fields.iter().zip(&s.fields) {
-                    any |= self.transcribe(from_child, &from.with(f.json), &to.with(f.json), fv);
+                    any |= self.transcribe(from_child, &from.field(f.json), &to.field(f.json), fv);
                 }
                 any
             }
             Val::List(items) => {
                 let mut any = false;
                 for (i, item) in items.iter().enumerate() {
-                    any |= self.transcribe(from_child, &from.with(i), &to.with(i), item);
+                    any |= self.transcribe(from_child, &from.index(i), &to.index(i), item);
                 }
                 return any;
             }
@@ -207,8 +255,8 @@ impl Merger {
         if populated {
             self.transcript.mappings.push(Mapping {
                 from_child,
-                from: from.clone(),
-                to: to.clone(),
+                from: from.path(),
+                to: to.path(),
             });
         }
         populated

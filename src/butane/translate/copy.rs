@@ -45,7 +45,7 @@ pub(super) fn ignition(
     let yaml = path!(yaml; "ignition");
     let json = path!(json; "ignition");
     to.version = version.ignition().to_string();
-    let config = |f: &str| (yaml.with("config").with(f), json.with("config").with(f));
+    let config = |f: &'static str| (yaml.with("config").with(f), json.with("config").with(f));
     let (y, j) = config("merge");
     to.config.merge = from
         .config

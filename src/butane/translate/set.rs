@@ -134,7 +134,7 @@ fn copied_paths(v: &Val, at: &mut Vec<Elem>, out: &mut Vec<Path>) {
         }
         Val::Struct(s) => {
             for (f, fv) in s.info.fields.iter().zip(&s.fields) {
-                at.push(Elem::Field(f.json.to_string()));
+                at.push(Elem::from(f.json));
                 copied_paths(fv, at, out);
                 at.pop();
             }
@@ -161,7 +161,7 @@ fn all_paths(v: &Val, at: &mut Vec<Elem>, out: &mut Vec<Path>) {
         }
         Val::Struct(s) => {
             for (f, fv) in s.info.fields.iter().zip(&s.fields) {
-                at.push(Elem::Field(f.json.to_string()));
+                at.push(Elem::from(f.json));
                 all_paths(fv, at, out);
                 out.push(path(at));
                 at.pop();
@@ -179,7 +179,7 @@ pub(crate) fn snake(p: &Path) -> Path {
             .elems
             .iter()
             .map(|e| match e {
-                Elem::Field(s) => Elem::Field(snake_case(s)),
+                Elem::Field(s) => Elem::from(snake_case(s)),
                 other => other.clone(),
             })
             .collect(),

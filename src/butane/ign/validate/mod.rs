@@ -59,7 +59,7 @@ fn config_checks(cfg: &Config, p: &Path, r: &mut Report) {
         }
     }
     let storage = p.with("storage");
-    let mut conflicts = |list: &str, paths: Vec<&String>| {
+    let mut conflicts = |list: &'static str, paths: Vec<&String>| {
         for (i, path) in paths.into_iter().enumerate() {
             if unit_paths.contains(path.as_str()) {
                 r.error(
