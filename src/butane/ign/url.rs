@@ -320,6 +320,16 @@ pub fn validate_url(s: &str, spec: Spec) -> Result<(), String> {
     }
 }
 
+/// Ignition's `validateTangURL`: a Tang server is reached over HTTP(S)
+/// only, whatever resource URLs the spec allows.
+pub fn validate_tang_url(s: &str) -> Result<(), String> {
+    match parse(s) {
+        None => Err(msg::INVALID_URL.to_string()),
+        Some(u) if matches!(u.scheme.as_str(), "http" | "https") => Ok(()),
+        Some(_) => Err(msg::INVALID_SCHEME.to_string()),
+    }
+}
+
 fn check_version_id(u: &GoUrl) -> Result<(), String> {
     let values = query_values(&u.raw_query, "versionId");
     if values.is_some_and(|v| v.first().is_none_or(|v| v.is_empty())) {
@@ -369,6 +379,19 @@ mod tests {
         assert_eq!(ok("http://a b"), Err(msg::INVALID_URL.into()));
         assert_eq!(ok("http://x/%zz"), Err(msg::INVALID_URL.into()));
         assert_eq!(ok("HTTP://x"), Ok(()));
+    }
+
+    #[test]
+    fn tang_urls_are_http_only() {
+        assert_eq!(validate_tang_url("https://tang.example.com"), Ok(()));
+        assert_eq!(validate_tang_url("HTTP://tang"), Ok(()));
+        for other in ["tftp://tang/x", "s3://b/k", "data:,x", "oem:///x", ""] {
+            assert_eq!(validate_tang_url(other), Err(msg::INVALID_SCHEME.into()));
+        }
+        assert_eq!(
+            validate_tang_url("http://a b"),
+            Err(msg::INVALID_URL.into())
+        );
     }
 
     #[test]

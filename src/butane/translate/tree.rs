@@ -5,6 +5,7 @@
 //! other node already at that path is an error.
 
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path as FsPath;
 
@@ -12,6 +13,7 @@ use super::super::ign;
 use super::super::messages as msg;
 use super::super::report::{Path, Report, path};
 use super::super::schema::Config;
+use super::super::yaml::lossy_string;
 use super::local::{clean, ensure_within, go_error_op, join_clean};
 use super::resource::make_data_url;
 use super::{Options, TranslationSet};
@@ -86,7 +88,9 @@ impl Walk<'_> {
         let rel = if rel.as_os_str().is_empty() {
             ".".to_string()
         } else {
-            rel.to_string_lossy().into_owned()
+            // Go keeps the bytes, and its JSON encoder writes each
+            // invalid one as U+FFFD.
+            lossy_string(rel.as_os_str().as_bytes())
         };
         let dest = clean(&format!("{dest_base}/{rel}"));
         let kind = meta.file_type();
@@ -124,7 +128,8 @@ impl Walk<'_> {
 
     fn file(&mut self, src: &FsPath, dest: &str, executable: bool) {
         let files = path!(json; "storage", "files");
-        let i = match self.out.storage.files.iter().position(|f| f.path == dest) {
+        // Upstream's node tracker maps each path to its last entry.
+        let i = match self.out.storage.files.iter().rposition(|f| f.path == dest) {
             Some(i) => {
                 if !self.out.storage.files[i]
                     .contents
@@ -186,7 +191,7 @@ impl Walk<'_> {
 
     fn link(&mut self, src: &FsPath, dest: &str) {
         let links = path!(json; "storage", "links");
-        let i = match self.out.storage.links.iter().position(|l| l.path == dest) {
+        let i = match self.out.storage.links.iter().rposition(|l| l.path == dest) {
             Some(i) => {
                 if !self.out.storage.links[i]
                     .target
@@ -220,7 +225,8 @@ impl Walk<'_> {
         };
         match fs::read_link(src) {
             Ok(target) => {
-                self.out.storage.links[i].target = Some(target.to_string_lossy().into_owned());
+                self.out.storage.links[i].target =
+                    Some(lossy_string(target.as_os_str().as_bytes()));
                 self.ts.add(self.yaml.clone(), links.with(i).with("target"));
             }
             Err(e) => self

@@ -86,7 +86,7 @@ fn clevis_custom(cu: &ClevisCustom, p: &Path, r: &mut Report) {
 
 /// `Tang.Validate`.
 fn tang(t: &Tang, p: &Path, spec: Spec, r: &mut Report) {
-    if let Err(e) = url::validate_url(&t.url, spec) {
+    if let Err(e) = url::validate_tang_url(&t.url) {
         r.error(p.with("url"), e);
     }
     if !not_empty(&t.thumbprint) {
