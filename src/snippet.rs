@@ -288,20 +288,15 @@ fn check_managed(t: &Translated, file: &Path) -> std::result::Result<(), Snippet
 }
 
 /// Merges `snippets`, in order, into a host's config (as a JSON value of
-/// the spec the host renders). The config is converted to the form
-/// merging works on once, whatever the number of snippets.
+/// the spec the host renders), touching only what they set.
 pub fn merge_into(config: &mut serde_json::Value, snippets: &[Arc<Translation>]) {
     if snippets.is_empty() {
         return;
     }
-    let Val::Struct(mut merged) = ign::json::value_to_val(config) else {
-        unreachable!("a config is a struct");
-    };
-    for snippet in snippets {
-        merged = ign::merge::merge_untracked(&merged, &snippet.config);
-    }
     let version = config["ignition"]["version"].take();
-    *config = ign::json::val_to_value(&Val::Struct(merged));
+    for snippet in snippets {
+        ign::merge::merge_into_json(config, &snippet.config);
+    }
     config["ignition"]["version"] = version;
 }
 

@@ -74,7 +74,7 @@ impl Translated {
                 Err(_) => report::Elem::from(step.to_string()),
             });
         }
-        let path = self.sources.set.map_path(&path);
+        let path = self.sources.set(self.version).map_path(&path);
         let pos = tree::position(&self.sources.root, &path);
         (path.to_string(), pos)
     }
@@ -89,11 +89,22 @@ impl Translated {
     }
 }
 
-/// The document and its translation set, to point at a source.
+/// The document and its translation set, to point at a source. A
+/// translation without messages was made without its set; the set is made
+/// when first asked for.
 #[derive(Debug, Clone)]
 struct Sources {
-    set: translate::TranslationSet,
     root: yaml::Node,
+    document: schema::Config,
+    opts: Options,
+    set: std::sync::OnceLock<translate::TranslationSet>,
+}
+
+impl Sources {
+    fn set(&self, version: Version) -> &translate::TranslationSet {
+        self.set
+            .get_or_init(|| translate::translate(&self.document, version, &self.opts).set)
+    }
 }
 
 /// Translates a Butane document.
@@ -135,7 +146,7 @@ pub fn translate_document(input: &[u8], opts: &Options) -> Outcome {
     };
     // The root exists: it held the variant.
     let root = root.expect("a document with a variant has a root");
-    translate_fcos(&root, version, opts)
+    translate_fcos(root, version, opts)
 }
 
 /// Reads `variant` and `version` as upstream's first pass does, into a
@@ -148,28 +159,33 @@ fn common_fields(root: Option<&yaml::Node>) -> Result<(String, String), String> 
     Ok((fields.variant, fields.version))
 }
 
-fn translate_fcos(root: &yaml::Node, version: Version, opts: &Options) -> Outcome {
+fn translate_fcos(root: yaml::Node, version: Version, opts: &Options) -> Outcome {
     let mut config = schema::Config::default();
-    if let Err(e) = decode::decode(root, version, &mut config) {
+    if let Err(e) = decode::decode(&root, version, &mut config) {
         return Outcome {
             report: Report::new(),
             result: Err(e),
         };
     }
 
-    let mut report = unused_keys(&config, version, root);
+    let mut report = unused_keys(&config, version, &root);
     let (mut checked, result) = check_and_translate(&config, version, opts);
-    tree::correlate(&mut report, root);
-    tree::correlate(&mut checked, root);
+    tree::correlate(&mut report, &root);
+    tree::correlate(&mut checked, &root);
     report.merge(checked);
     Outcome {
         report,
-        result: result.map(|(config, set)| Translated {
+        result: result.map(|(ignition, set)| Translated {
             version,
-            config,
+            config: ignition,
             sources: Sources {
-                set,
-                root: root.clone(),
+                root,
+                document: config,
+                opts: opts.clone(),
+                set: match set {
+                    Some(set) => std::sync::OnceLock::from(set),
+                    None => std::sync::OnceLock::new(),
+                },
             },
         }),
     }
@@ -177,18 +193,43 @@ fn translate_fcos(root: &yaml::Node, version: Version, opts: &Options) -> Outcom
 
 /// Upstream's `cutil.Translate`: check the document, translate it, check
 /// the config; the first stage with an error stops.
+///
+/// The translation first runs without its translation set, which only
+/// messages need; when any check has something to say, it runs again with
+/// the set, so that each message points into the document.
 fn check_and_translate(
     config: &schema::Config,
     version: Version,
     opts: &Options,
 ) -> (
     Report,
-    Result<(ign::Config, translate::TranslationSet), String>,
+    Result<(ign::Config, Option<translate::TranslationSet>), String>,
 ) {
-    let mut r = validate::validate(config, version);
+    let r = validate::validate(config, version);
     if r.is_fatal() {
         return (r, Err(messages::INVALID_SOURCE_CONFIG.to_string()));
     }
+    let spec = version.spec();
+    let quick = translate::untracked(|| translate::translate(config, version, opts));
+    if quick.report.is_empty()
+        && ign::dups::validate_dups_for(&quick.config, spec).is_empty()
+        && ign::validate::validate(&quick.config, spec).is_empty()
+    {
+        return (r, Ok((quick.config, None)));
+    }
+    check_tracked(r, config, version, opts)
+}
+
+/// The checks after the document's, with the translation set.
+fn check_tracked(
+    mut r: Report,
+    config: &schema::Config,
+    version: Version,
+    opts: &Options,
+) -> (
+    Report,
+    Result<(ign::Config, Option<translate::TranslationSet>), String>,
+) {
     let t = translate::translate(config, version, opts);
     r.merge(t.set.map_report(t.report));
     if r.is_fatal() {
@@ -203,7 +244,7 @@ fn check_and_translate(
     if r.is_fatal() {
         return (r, Err(messages::INVALID_GENERATED_CONFIG.to_string()));
     }
-    (r, Ok((t.config, t.set)))
+    (r, Ok((t.config, Some(t.set))))
 }
 
 /// An I/O error's text as Go prints it (`no such file or directory`).

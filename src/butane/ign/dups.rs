@@ -26,7 +26,7 @@ pub fn validate_dups(cfg: &Config) -> Report {
 pub fn validate_dups_for(cfg: &Config, spec: Spec) -> Report {
     use super::reflect::FieldValue;
     let mut r = Report::new();
-    walk_structs(&cfg.to_val(), &Path::json(), spec, &mut |s, p| {
+    walk_structs(&cfg.to_val(), &mut Path::json(), spec, &mut |s, p| {
         dups_of(s, p, spec, &mut r)
     });
     r

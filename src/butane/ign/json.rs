@@ -25,12 +25,40 @@ pub fn to_value(config: &Config) -> serde_json::Value {
     val_to_json(&config.to_val())
 }
 
-/// A config in reflected form as a JSON value, as [`to_value`] writes it.
-pub(crate) fn val_to_value(v: &Val) -> serde_json::Value {
-    val_to_json(v)
+/// A config in reflected form as a JSON value, as [`to_value`] writes it;
+/// its strings are moved, not copied.
+pub(crate) fn val_into_value(v: Val) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Val::Str(s) => J::String(s),
+        Val::Int(i) => J::from(i),
+        Val::Bool(b) => J::Bool(b),
+        Val::Ptr(None) => J::Null,
+        Val::Ptr(Some(inner)) => val_into_value(*inner),
+        Val::List(items) => J::Array(items.into_iter().map(val_into_value).collect()),
+        Val::Struct(s) => {
+            let omit: Vec<bool> = s
+                .info
+                .fields
+                .iter()
+                .zip(&s.fields)
+                .map(|(f, v)| omitempty(&s, f) && is_empty(v))
+                .collect();
+            J::Object(
+                s.info
+                    .fields
+                    .iter()
+                    .zip(s.fields)
+                    .zip(omit)
+                    .filter(|(_, omit)| !omit)
+                    .map(|((f, v), _)| (f.json.to_string(), val_into_value(v)))
+                    .collect(),
+            )
+        }
+    }
 }
 
-fn val_to_json(v: &Val) -> serde_json::Value {
+pub(crate) fn val_to_json(v: &Val) -> serde_json::Value {
     use serde_json::Value as J;
     match v {
         Val::Str(s) => J::String(s.clone()),
@@ -59,12 +87,37 @@ pub fn from_value(value: &serde_json::Value) -> Config {
 }
 
 /// A config's JSON value in reflected form, read as [`from_value`] reads
-/// it: for merging without building the typed config.
-pub(crate) fn value_to_val(value: &serde_json::Value) -> Val {
-    json_to_val(value, &Config::kind())
+/// it, its strings moved: for merging without building the typed config.
+#[cfg(test)]
+pub(crate) fn value_into_val(value: serde_json::Value) -> Val {
+    json_into_val(value, &Config::kind())
 }
 
-fn json_to_val(v: &serde_json::Value, kind: &Kind) -> Val {
+pub(crate) fn json_into_val(v: serde_json::Value, kind: &Kind) -> Val {
+    use serde_json::Value as J;
+    let ptr = |inner: Option<Val>| Val::Ptr(inner.map(Box::new));
+    match (kind, v) {
+        (Kind::Str, J::String(s)) => Val::Str(s),
+        (Kind::PtrStr, J::String(s)) => ptr(Some(Val::Str(s))),
+        (Kind::List(item), J::Array(items)) => {
+            Val::List(items.into_iter().map(|i| json_into_val(i, item)).collect())
+        }
+        (Kind::Struct(info), J::Object(mut map)) => Val::Struct(Struct {
+            info,
+            fields: info
+                .fields
+                .iter()
+                .map(|f| match map.remove(f.json) {
+                    Some(v) => json_into_val(v, &(f.kind)()),
+                    None => (f.kind)().zero(),
+                })
+                .collect(),
+        }),
+        (kind, v) => json_to_val(&v, kind),
+    }
+}
+
+pub(crate) fn json_to_val(v: &serde_json::Value, kind: &Kind) -> Val {
     use serde_json::Value as J;
     let ptr = |inner: Option<Val>| Val::Ptr(inner.map(Box::new));
     match (kind, v) {
@@ -94,7 +147,7 @@ fn json_to_val(v: &serde_json::Value, kind: &Kind) -> Val {
 /// Whether a field's JSON tag says `omitempty`. Ignition's schema marks
 /// every field so, except plain strings (but `Tang.url`) and the root's
 /// `ignition`.
-fn omitempty(s: &Struct, field: &FieldInfo) -> bool {
+pub(crate) fn omitempty(s: &Struct, field: &FieldInfo) -> bool {
     match (field.kind)() {
         Kind::Str => field.json == "url",
         Kind::Struct(_) => !(s.info.go_name == "Config" && field.json == "ignition"),

@@ -61,14 +61,22 @@ pub fn merge(parent: &Config, child: &Config) -> (Config, Transcript) {
         transcript: Transcript::default(),
     };
     let root = Path::json();
-    let result = m.merge_struct(&p, &root, &c, &root, &root);
+    let result = m.merge_struct(p, &root, &c, &root, &root);
     (Config::from_val(Val::Struct(result)), m.transcript)
+}
+
+/// Merges `child` over `parent` as [`merge`] does, without the transcript.
+pub fn merge_configs(parent: &Config, child: &Config) -> Config {
+    let (Val::Struct(p), Val::Struct(c)) = (parent.to_val(), child.to_val()) else {
+        return child.clone();
+    };
+    Config::from_val(Val::Struct(merge_untracked(p, &c)))
 }
 
 /// Merges `child` over `parent`, two configs (or any two structs of one
 /// type) in reflected form, with the same rules as [`merge`] but no
-/// transcript.
-pub(crate) fn merge_untracked(parent: &Struct, child: &Struct) -> Struct {
+/// transcript. What the result keeps of `parent` is moved, not copied.
+pub(crate) fn merge_untracked(parent: Struct, child: &Struct) -> Struct {
     let mut m = Merger {
         transcript: Transcript::default(),
     };
@@ -118,7 +126,7 @@ type ChildEntry<'a> = (&'a Val, &'static str, usize);
 impl Merger {
     fn merge_struct<T: Trail>(
         &mut self,
-        parent: &Struct,
+        parent: Struct,
         pp: &T,
         child: &Struct,
         cp: &T,
@@ -127,25 +135,25 @@ impl Merger {
         let info = parent.info;
         let child_keys = child_entries(child);
         let mut fields = Vec::with_capacity(info.fields.len());
-        for (i, f) in info.fields.iter().enumerate() {
-            let (pv, cv) = (&parent.fields[i], &child.fields[i]);
+        for ((f, pv), cv) in info.fields.iter().zip(parent.fields).zip(&child.fields) {
             let (pfp, cfp, rfp) = (pp.field(f.json), cp.field(f.json), rp.field(f.json));
             let value = match (pv, cv) {
                 (Val::Struct(ps), Val::Struct(cs)) => {
                     Val::Struct(self.merge_struct(ps, &pfp, cs, &cfp, &rfp))
                 }
-                (Val::Ptr(_), Val::Ptr(None)) => {
-                    self.transcribe(false, &pfp, &rfp, pv);
-                    pv.clone()
+                (pv @ Val::Ptr(_), Val::Ptr(None)) => {
+                    self.transcribe(false, &pfp, &rfp, &pv);
+                    pv
                 }
                 (Val::List(pl), Val::List(cl)) if info.ignores(f.go_name) => {
                     let mut out = Vec::with_capacity(pl.len() + cl.len());
-                    for (j, item) in pl.iter().enumerate() {
-                        self.transcribe(false, &pfp.index(j), &rfp.index(j), item);
-                        out.push(item.clone());
+                    let parents = pl.len();
+                    for (j, item) in pl.into_iter().enumerate() {
+                        self.transcribe(false, &pfp.index(j), &rfp.index(j), &item);
+                        out.push(item);
                     }
                     for (j, item) in cl.iter().enumerate() {
-                        self.transcribe(true, &cfp.index(j), &rfp.index(pl.len() + j), item);
+                        self.transcribe(true, &cfp.index(j), &rfp.index(parents + j), item);
                         out.push(item.clone());
                     }
                     Val::List(out)
@@ -172,7 +180,7 @@ impl Merger {
     #[allow(clippy::too_many_arguments)]
     fn merge_keyed<T: Trail>(
         &mut self,
-        pl: &[Val],
+        pl: Vec<Val>,
         pfp: &T,
         cl: &[Val],
         cfp: &T,
@@ -182,9 +190,9 @@ impl Merger {
     ) -> Vec<Val> {
         let mut out: Vec<Val> = Vec::with_capacity(pl.len() + cl.len());
         let parent_keys: HashSet<String> = pl.iter().map(call_key).collect();
-        for (i, item) in pl.iter().enumerate() {
+        for (i, item) in pl.into_iter().enumerate() {
             let rip = rfp.index(out.len());
-            match child_keys.get(&(lists.handle, call_key(item))) {
+            match child_keys.get(&(lists.handle, call_key(&item))) {
                 // In the child, in this same list: merge.
                 Some(&(citem, list, ci)) if list == lists.go_name => match (item, citem) {
                     (Val::Struct(ps), Val::Struct(cs)) => {
@@ -210,8 +218,8 @@ impl Merger {
                 // list brings it in.
                 Some(_) => {}
                 None => {
-                    self.transcribe(false, &pfp.index(i), &rip, item);
-                    out.push(item.clone());
+                    self.transcribe(false, &pfp.index(i), &rip, &item);
+                    out.push(item);
                 }
             }
         }
@@ -288,6 +296,9 @@ fn child_entries(child: &Struct) -> HashMap<(&'static str, String), ChildEntry<'
     }
     m
 }
+
+mod json;
+pub(crate) use json::merge_into_json;
 
 #[cfg(test)]
 mod tests;

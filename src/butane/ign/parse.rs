@@ -103,7 +103,7 @@ fn validate_with_context(cfg: &Config, doc: &Doc, spec: Spec) -> Report {
     let mut r = validate::validate(cfg, spec);
     r.merge(dups::validate_dups_for(cfg, spec));
     let mut unused = Report::new();
-    walk_structs(&cfg.to_val(), &Path::json(), spec, &mut |s, p| {
+    walk_structs(&cfg.to_val(), &mut Path::json(), spec, &mut |s, p| {
         unused_keys(s, p, doc, spec, &mut unused)
     });
     r.merge(unused);

@@ -302,25 +302,32 @@ pub(crate) use {field_kind, reflect_struct};
 
 /// vcontext's walk (`validate.ValidateCustom`) as far as custom
 /// validators see it: every struct, before its fields, fields in order,
-/// list items by index. Fields that `spec` lacks do not exist.
+/// list items by index. Fields that `spec` lacks do not exist. `path` is
+/// where `v` is; it grows and shrinks as the walk goes, so that no path is
+/// built for a field that nothing reports on.
 pub(crate) fn walk_structs(
     v: &Val,
-    path: &crate::butane::report::Path,
+    path: &mut crate::butane::report::Path,
     spec: Spec,
     visit: &mut dyn FnMut(&Struct, &crate::butane::report::Path),
 ) {
+    use crate::butane::report::Elem;
     match v {
         Val::Struct(s) => {
             visit(s, path);
             for (f, fv) in s.info.fields.iter().zip(&s.fields) {
-                if f.in_spec(spec) {
-                    walk_structs(fv, &path.with(f.json), spec, visit);
+                if f.in_spec(spec) && matches!(fv, Val::Struct(_) | Val::List(_)) {
+                    path.elems.push(Elem::from(f.json));
+                    walk_structs(fv, path, spec, visit);
+                    path.elems.pop();
                 }
             }
         }
         Val::List(items) => {
             for (i, item) in items.iter().enumerate() {
-                walk_structs(item, &path.with(i), spec, visit);
+                path.elems.push(Elem::Index(i));
+                walk_structs(item, path, spec, visit);
+                path.elems.pop();
             }
         }
         _ => {}

@@ -23,7 +23,7 @@ use super::ign;
 use super::messages as msg;
 use super::report::{Report, path};
 use super::schema::{Config, Version};
-pub(crate) use set::TranslationSet;
+pub(crate) use set::{TranslationSet, untracked};
 
 /// What the translation may use beyond the document.
 #[derive(Clone, Debug, Default)]
@@ -113,6 +113,12 @@ pub(crate) fn merge_translated(
     child: &ign::Config,
     child_ts: &TranslationSet,
 ) -> (ign::Config, TranslationSet) {
+    if !set::tracking() {
+        return (
+            ign::merge::merge_configs(parent, child),
+            TranslationSet::new(),
+        );
+    }
     let (merged, transcript) = ign::merge::merge(parent, child);
     let mut ts = TranslationSet::new();
     for m in &transcript.mappings {

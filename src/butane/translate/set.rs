@@ -7,12 +7,40 @@
 //! config); generated content maps to what generated it (a mount unit to
 //! its filesystem's `with_mount_unit`); a path with no entry falls back to
 //! its own snake_cased form.
+//!
+//! Most documents translate without a single message, and then the set is
+//! never read; building it costs as much as the rest of the translation.
+//! So a translation may run [`untracked`], recording nothing, and is run
+//! again, tracked, only when there is something to report.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use super::super::ign::json::is_empty;
 use super::super::ign::reflect::{FieldValue, Val};
 use super::super::report::{Elem, Path, Report, Tag};
+
+thread_local! {
+    /// Whether sets record entries on this thread (see [`untracked`]).
+    static TRACKING: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Runs `f` with every translation set it builds left empty.
+pub(crate) fn untracked<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TRACKING.set(self.0);
+        }
+    }
+    let _restore = Restore(TRACKING.replace(false));
+    f()
+}
+
+/// Whether translation sets record entries here and now.
+pub(crate) fn tracking() -> bool {
+    TRACKING.get()
+}
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TranslationSet {
@@ -28,6 +56,9 @@ impl TranslationSet {
     /// `to` (in the config) came from `from` (in the document). A later
     /// entry for the same `to` replaces an earlier one.
     pub(crate) fn add(&mut self, from: Path, to: Path) {
+        if !tracking() {
+            return;
+        }
         let mut to = to;
         to.tag = Tag::Json;
         self.map.insert(to, from);
@@ -56,6 +87,9 @@ impl TranslationSet {
     /// when it copies a value field by field: each set leaf, each non-empty
     /// list and each non-zero struct, from the same place under `from`.
     pub(crate) fn add_copied<T: FieldValue>(&mut self, from: &Path, to: &Path, value: &T) {
+        if !tracking() {
+            return;
+        }
         let mut rel = Vec::new();
         copied_paths(&value.to_val(), &mut Vec::new(), &mut rel);
         for p in rel {
@@ -72,6 +106,9 @@ impl TranslationSet {
         to: &Path,
         value: &T,
     ) {
+        if !tracking() {
+            return;
+        }
         let mut rel = Vec::new();
         all_paths(&value.to_val(), &mut Vec::new(), &mut rel);
         for p in rel {
