@@ -264,3 +264,47 @@ fn snippets_merge_in_order_over_the_inventory() {
     let again = run_ok(coregen(dir).args(["render", "--host", "node4", "--stdout", "--redact"]));
     assert_eq!(again.stdout, config.as_bytes());
 }
+
+/// A snippet that a host names again after its group applies once, at the
+/// host's place: its appended lists (a file's `append` here) are not
+/// repeated, and it now comes after the host's other snippet.
+#[test]
+fn a_snippet_named_twice_applies_once_at_its_later_place() {
+    let project = example_project();
+    let dir = project.path();
+    fs::write(
+        dir.join("templates/worker.bu"),
+        "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/who\n      \
+         contents:\n        inline: group\n    - path: /etc/issue.d/worker.issue\n      \
+         append:\n        - inline: worker\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join("templates/lb.bu.hbs"),
+        "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/who\n      \
+         contents:\n        inline: host\n",
+    )
+    .unwrap();
+    let host = fs::read_to_string(dir.join("hosts/node4.toml")).unwrap();
+    let host = host.replace(
+        r#"butane = ["lb.bu.hbs"]"#,
+        r#"butane = ["lb.bu.hbs", "worker.bu"]"#,
+    );
+    assert!(host.contains("worker.bu"), "node4.toml lists its snippet");
+    fs::write(dir.join("hosts/node4.toml"), host).unwrap();
+    let out = run_ok(coregen(dir).args(["render", "--host", "node4", "--stdout", "--redact"]));
+    let config = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        common::file_in_config(&config, "/etc/who").unwrap(),
+        b"group"
+    );
+    let value: serde_json::Value = serde_json::from_str(&config).unwrap();
+    let issue: Vec<_> = value["storage"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] == "/etc/issue.d/worker.issue")
+        .collect();
+    assert_eq!(issue.len(), 1, "{config}");
+    assert_eq!(issue[0]["append"].as_array().unwrap().len(), 1, "{config}");
+}

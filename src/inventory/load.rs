@@ -327,8 +327,14 @@ impl Layer {
         replace_or_push(&mut self.directories, &later.directories, |d| {
             d.path.as_str()
         });
-        // Snippets apply in order, each over the ones before.
-        self.butane.extend(later.butane.iter().cloned());
+        // Snippets apply in order, each over the ones before, and each
+        // once: one named again (by a host, say, after its group) applies
+        // at its later place, since applying it twice would repeat its
+        // appended lists (kernel arguments, `append`).
+        for snippet in &later.butane {
+            self.butane.retain(|s| s.name != snippet.name);
+            self.butane.push(snippet.clone());
+        }
     }
 }
 
