@@ -15,20 +15,40 @@
 //!
 //! Only the path butane takes is implemented: one `Write` with all the data,
 //! then `Close`, with no name, comment or modification time in the header.
+//!
+//! ## Reuse between calls
+//!
+//! coregen calls [`gzip_best`] once per embedded file, in short-lived
+//! processes. Setting up Go's compressor afresh every time means zeroing
+//! about 700 KB of tables, and in a new process each page of them touched
+//! costs a page fault: both far more than compressing a small file. So each
+//! thread keeps one compressor and reuses it without clearing anything big:
+//!
+//! - A call starts by advancing `hash_offset` past every position stored by
+//!   earlier calls, so their hash entries stand for negative positions,
+//!   which the matcher rejects just as it rejects Go's zero entries; and the
+//!   window is only read where the current call has filled it.
+//!   `Compressor::reset` gives the full argument.
+//! - Inputs up to 16 KiB keep their hash heads in a table sized to the
+//!   input instead of Go's 512 KB one (`HashHeads`), and the other tables
+//!   only grow as far as the input needs, so small inputs touch few pages.
+//!
+//! Neither changes the output (the tests check reused against fresh
+//! compressors, and the differential test against Go runs thousands of
+//! inputs through one reused compressor). The cost is up to about 1 MB kept
+//! per thread that has called `gzip_best`.
+
+use std::cell::RefCell;
 
 /// Compresses `data` exactly like Go's
 /// `gzip.NewWriterLevel(&buf, gzip.BestCompression)` followed by one
 /// `Write(data)` and `Close()`.
 pub fn gzip_best(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(GZIP_HEADER.len() + data.len() / 2 + 64);
-    out.extend_from_slice(&GZIP_HEADER);
-    let mut compressor = Compressor::new(out);
-    compressor.write(data);
-    let mut out = compressor.close();
-    out.extend_from_slice(&crc32_ieee(data).to_le_bytes());
-    // ISIZE is the input size modulo 2^32 (RFC 1952), as Go's uint32 counter.
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
+    COMPRESSOR
+        .try_with(|compressor| compressor.borrow_mut().gzip(data))
+        // Only during thread teardown (a thread-local destructor calling
+        // us): fall back to a compressor of our own.
+        .unwrap_or_else(|_| Compressor::new().gzip(data))
 }
 
 /// ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=2 (Go sets 2 for BestCompression)
@@ -69,19 +89,6 @@ fn crc32_ieee(data: &[u8]) -> u32 {
 }
 
 // ---------------------------------------------------------------------------
-// Output sinks: where the compressed bytes go.
-
-trait ByteSink {
-    fn put_slice(&mut self, bytes: &[u8]);
-}
-
-impl ByteSink for Vec<u8> {
-    fn put_slice(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
-}
-
-// ---------------------------------------------------------------------------
 // LZ77 stage: Go's `compressor` restricted to the level 9 (`deflate`) path.
 
 const WINDOW_SIZE: usize = 1 << 15;
@@ -97,8 +104,8 @@ const MAX_FLATE_BLOCK_TOKENS: usize = 1 << 14;
 const MAX_STORE_BLOCK_SIZE: usize = 65535;
 const HASH_BITS: u32 = 17;
 const HASH_SIZE: usize = 1 << HASH_BITS;
-/// Hash chain positions are stored as `position + hash_offset` in u32s; Go
-/// rebases them once the offset passes this.
+/// Hash chain positions are stored as `position + hash_offset` in u32s;
+/// they are rebased once the offset passes this (Go's `maxHashOffset`).
 const MAX_HASH_OFFSET: i64 = 1 << 24;
 /// Go's `math.MaxInt32`, used to mark a block whose start slid out of the
 /// window (such a block can no longer be emitted as a stored block).
@@ -162,21 +169,32 @@ fn match_token(xlength: usize, xoffset: usize) -> Token {
     MATCH_TYPE + ((xlength as u32) << LENGTH_SHIFT) + xoffset as u32
 }
 
-struct Compressor<S: ByteSink> {
-    writer: HuffmanBitWriter<S>,
+thread_local! {
+    /// Each thread's compressor, reused by every call (see `reset`).
+    static COMPRESSOR: RefCell<Compressor> = RefCell::new(Compressor::new());
+}
+
+struct Compressor {
+    writer: HuffmanBitWriter,
     sync: bool,
 
-    /// `hash_head[h]` is the newest `position + hash_offset` with hash `h`;
-    /// `hash_prev[p & WINDOW_MASK]` links to the previous one. Zero means
-    /// "none" because `hash_offset` starts at 1.
-    hash_head: Vec<u32>,
+    /// `hash_head` maps a hash to the newest `position + hash_offset` with
+    /// that hash; `hash_prev[p & WINDOW_MASK]` links to the previous one. An
+    /// entry below `hash_offset` stands for a negative position, which
+    /// every reader rejects: "none". Invariant: every entry of `hash_prev`
+    /// and of the direct head table is below `hash_offset + window_end`
+    /// (positions are hashed only with four bytes ahead of them in the
+    /// window), which lets `reset` retire all entries without touching them.
+    hash_head: HashHeads,
     hash_prev: Vec<u32>,
     /// Persists across iterations: Go reuses a stale head when the current
     /// position is too close to the end to be hashed.
     chain_head: i64,
     hash_offset: i64,
 
-    /// Unprocessed input is `window[index..window_end]`.
+    /// Unprocessed input is `window[index..window_end]`. Grown on demand up
+    /// to `2 * WINDOW_SIZE` bytes, as are `hash_prev` (to `WINDOW_SIZE`) and
+    /// the hash head tables, so a small input touches little memory.
     window: Vec<u8>,
     index: usize,
     window_end: usize,
@@ -192,16 +210,20 @@ struct Compressor<S: ByteSink> {
     offset: usize,
 }
 
-impl<S: ByteSink> Compressor<S> {
-    fn new(sink: S) -> Self {
+impl Compressor {
+    fn new() -> Self {
         Compressor {
-            writer: HuffmanBitWriter::new(sink),
+            writer: HuffmanBitWriter::new(),
             sync: false,
-            hash_head: vec![0; HASH_SIZE],
-            hash_prev: vec![0; WINDOW_SIZE],
+            hash_head: HashHeads {
+                direct: Vec::new(),
+                small: Vec::new(),
+                small_mask: None,
+            },
+            hash_prev: Vec::new(),
             chain_head: -1,
             hash_offset: 1,
-            window: vec![0; 2 * WINDOW_SIZE],
+            window: Vec::new(),
             index: 0,
             window_end: 0,
             block_start: 0,
@@ -209,6 +231,90 @@ impl<S: ByteSink> Compressor<S> {
             tokens: Vec::with_capacity(MAX_FLATE_BLOCK_TOKENS + 1),
             length: MIN_MATCH_LENGTH - 1,
             offset: 0,
+        }
+    }
+
+    /// The whole gzip stream of `data`.
+    fn gzip(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(GZIP_HEADER.len() + data.len() / 2 + 64);
+        out.extend_from_slice(&GZIP_HEADER);
+        self.reset(data.len(), out);
+        self.write(data);
+        let mut out = self.close();
+        out.extend_from_slice(&crc32_ieee(data).to_le_bytes());
+        // ISIZE is the input size modulo 2^32 (RFC 1952), as Go's uint32
+        // counter.
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out
+    }
+
+    /// Puts the compressor in the state of Go's freshly made one, writing to
+    /// `out`, for an input of `len` bytes, except for the contents of the
+    /// hash tables and the window, which are not cleared (that would cost
+    /// more than compressing a small input):
+    ///
+    /// - Advancing `hash_offset` by `window_end` is a slide of the whole
+    ///   window out of reach: by the invariant on the tables, every entry
+    ///   left by earlier calls is now below `hash_offset`, i.e. a negative
+    ///   position, exactly what a zero entry means to Go. `hash_offset` only
+    ///   grows within a call, and a rebase zeroes such entries, so they stay
+    ///   negative for the whole call. Hash entries are read by
+    ///   `insert_hash`, which passes the previous head on to `chain_head`
+    ///   and `hash_prev`, then by `deflate` (`chain_start >= min_index`,
+    ///   with `min_index >= 0`) and `find_match` (`candidate < 0` ends the
+    ///   walk), so a negative position has the same effect whatever its
+    ///   value. `hash_prev` is only read at positions reached through a
+    ///   chain, i.e. inserted in this call. (The small head table is
+    ///   cleared instead, at a cost in proportion to the input.)
+    /// - The window is only read below `window_end`, i.e. bytes of this
+    ///   call's input (`find_match` works on a slice that ends there).
+    /// - The Huffman writer's tables are recomputed for every block, as in
+    ///   Go, which reuses them from block to block.
+    fn reset(&mut self, len: usize, out: Vec<u8>) {
+        self.advance_hash_offset(self.window_end);
+        self.hash_head.prepare(len);
+        // Sizes at which nothing changes: the first fill takes all of a
+        // small input (or 64 KiB, as in Go), and `hash_prev` is indexed by
+        // positions below `len` or masked.
+        grow(&mut self.hash_prev, len.min(WINDOW_SIZE));
+        grow(&mut self.window, len.min(2 * WINDOW_SIZE));
+        self.writer.bits = BitOutput {
+            sink: out,
+            bits: 0,
+            nbits: 0,
+        };
+        self.sync = false;
+        self.chain_head = -1;
+        self.index = 0;
+        self.window_end = 0;
+        self.block_start = 0;
+        self.byte_available = false;
+        self.tokens.clear();
+        self.length = MIN_MATCH_LENGTH - 1;
+        self.offset = 0;
+    }
+
+    /// Adds `by` to `hash_offset`, then rebases all hash entries if it grew
+    /// past `MAX_HASH_OFFSET`, as Go does when sliding the window. Go only
+    /// rebases at a slide and we also do it between calls, so the two
+    /// rebase at different times; that cannot change the output, because a
+    /// rebase keeps the position every entry stands for (negative ones
+    /// become 0, still negative), and so the invariant.
+    fn advance_hash_offset(&mut self, by: usize) {
+        self.hash_offset += by as i64;
+        if self.hash_offset > MAX_HASH_OFFSET {
+            let delta = self.hash_offset - 1;
+            self.hash_offset -= delta;
+            self.chain_head -= delta;
+            let rebase = |v: &mut u32| {
+                *v = if i64::from(*v) > delta {
+                    (i64::from(*v) - delta) as u32
+                } else {
+                    0
+                };
+            };
+            self.hash_prev.iter_mut().for_each(rebase);
+            self.hash_head.rebase(rebase);
         }
     }
 
@@ -224,12 +330,12 @@ impl<S: ByteSink> Compressor<S> {
 
     /// Go's `compressor.close`: flush everything, then an empty final stored
     /// block (Go always ends the stream that way).
-    fn close(mut self) -> S {
+    fn close(&mut self) -> Vec<u8> {
         self.sync = true;
         self.deflate();
         self.writer.write_stored_header(0, true);
         self.writer.bits.flush();
-        self.writer.bits.sink
+        std::mem::take(&mut self.writer.bits.sink)
     }
 
     /// Go's `fillDeflate`: once processing nears the end of the 64 KiB
@@ -245,21 +351,7 @@ impl<S: ByteSink> Compressor<S> {
             } else {
                 self.block_start = BLOCK_START_GONE;
             }
-            self.hash_offset += WINDOW_SIZE as i64;
-            if self.hash_offset > MAX_HASH_OFFSET {
-                let delta = self.hash_offset - 1;
-                self.hash_offset -= delta;
-                self.chain_head -= delta;
-                let rebase = |v: &mut u32| {
-                    *v = if i64::from(*v) > delta {
-                        (i64::from(*v) - delta) as u32
-                    } else {
-                        0
-                    };
-                };
-                self.hash_prev.iter_mut().for_each(rebase);
-                self.hash_head.iter_mut().for_each(rebase);
-            }
+            self.advance_hash_offset(WINDOW_SIZE);
         }
         let free = &mut self.window[self.window_end..];
         let taken = free.len().min(data.len());
@@ -271,10 +363,9 @@ impl<S: ByteSink> Compressor<S> {
     /// Records `pos` as the newest position with its hash and returns the
     /// previous head of that chain.
     fn insert_hash(&mut self, pos: usize) -> u32 {
-        let head = &mut self.hash_head[hash4(&self.window[pos..pos + MIN_MATCH_LENGTH])];
-        let previous = *head;
+        let hash = hash4(&self.window[pos..pos + MIN_MATCH_LENGTH]);
+        let previous = self.hash_head.replace(hash, pos, self.hash_offset);
         self.hash_prev[pos & WINDOW_MASK] = previous;
-        *head = (pos as i64 + self.hash_offset) as u32;
         previous
     }
 
@@ -438,21 +529,113 @@ impl<S: ByteSink> Compressor<S> {
     }
 }
 
+/// Extends `table` with zeros to at least `len` entries. The zeros are
+/// written, not left to the allocator, so each new page faults once rather
+/// than twice (read, then write).
+fn grow<T: Copy + Default>(table: &mut Vec<T>, len: usize) {
+    if table.len() < len {
+        table.resize(len, T::default());
+    }
+}
+
+/// Inputs up to this size keep their hash heads in `HashHeads::small`. At
+/// most `2 * WINDOW_SIZE`, so that such an input never slides the window.
+/// Up to 16 KiB, the small table takes at most a quarter of the memory of
+/// the direct one (up to 10 KiB, at most 64 KiB, which glibc's malloc still
+/// serves from its heap rather than with fresh pages from mmap).
+const SMALL_INPUT: usize = 16 * 1024;
+/// A `HashHeads::small` slot holds a hash (`HASH_BITS`) and a position + 1.
+const SMALL_POSITION_BITS: u32 = 32 - HASH_BITS;
+const SMALL_POSITION_MASK: u32 = (1 << SMALL_POSITION_BITS) - 1;
+const _: () = assert!(SMALL_INPUT <= 2 * WINDOW_SIZE);
+const _: () = assert!(SMALL_INPUT < SMALL_POSITION_MASK as usize);
+
+/// Go's `hashHead`: for each hash value, the newest `position + hash_offset`
+/// with that hash, and for none a value below `hash_offset`.
+///
+/// Go uses a direct table of `HASH_SIZE` entries. Even a 60-byte input
+/// spreads over most of its 128 pages, and in a short-lived process the
+/// first touch of each page (a page fault, two if read before written)
+/// costs more than compressing a small input. So inputs up to
+/// `SMALL_INPUT` bytes use a hash table with memory proportional to the
+/// input instead. Both map every hash to the same head, so which one is
+/// used cannot change the output.
+struct HashHeads {
+    /// The direct table, allocated at the first input above `SMALL_INPUT`.
+    direct: Vec<u32>,
+    /// The small table: slots of `hash << SMALL_POSITION_BITS | position + 1`
+    /// (0 when free), linear probing, at least 1.5 times as many slots as
+    /// the input has bytes (so at most two thirds get taken). The slots in
+    /// use are cleared for every call, which costs in proportion to the
+    /// input. A small input never slides the window, so `hash_offset` stays
+    /// the same for the whole call and turns a position into the head the
+    /// direct table would hold.
+    small: Vec<u32>,
+    /// Number of slots of `small` in use, minus one; `None` when `direct`
+    /// is in use.
+    small_mask: Option<usize>,
+}
+
+impl HashHeads {
+    /// Picks and prepares the table for an input of `len` bytes.
+    fn prepare(&mut self, len: usize) {
+        if len <= SMALL_INPUT {
+            let slots = (len + len / 2).next_power_of_two();
+            grow(&mut self.small, slots);
+            self.small[..slots].fill(0);
+            self.small_mask = Some(slots - 1);
+        } else {
+            grow(&mut self.direct, HASH_SIZE);
+            self.small_mask = None;
+        }
+    }
+
+    /// Makes `pos` the newest position with `hash` and returns the previous
+    /// head.
+    fn replace(&mut self, hash: usize, pos: usize, hash_offset: i64) -> u32 {
+        let Some(mask) = self.small_mask else {
+            return std::mem::replace(&mut self.direct[hash], (pos as i64 + hash_offset) as u32);
+        };
+        let entry = ((hash as u32) << SMALL_POSITION_BITS) | (pos as u32 + 1);
+        // The hash is the top bits of a multiplicative hash, so its low
+        // bits are well mixed too.
+        let mut slot = hash & mask;
+        loop {
+            let old = self.small[slot];
+            if old == 0 {
+                self.small[slot] = entry;
+                return 0;
+            }
+            if old >> SMALL_POSITION_BITS == hash as u32 {
+                self.small[slot] = entry;
+                let previous = i64::from((old & SMALL_POSITION_MASK) - 1);
+                return (previous + hash_offset) as u32;
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// Applies `rebase` to the direct table (the small one holds positions).
+    fn rebase(&mut self, rebase: impl Fn(&mut u32)) {
+        self.direct.iter_mut().for_each(rebase);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Bit output, LSB first as RFC 1951 requires.
 
-struct BitOutput<S: ByteSink> {
-    sink: S,
+struct BitOutput {
+    sink: Vec<u8>,
     bits: u64,
     nbits: u32,
 }
 
-impl<S: ByteSink> BitOutput<S> {
+impl BitOutput {
     fn write_bits(&mut self, value: u32, nbits: u32) {
         self.bits |= u64::from(value) << self.nbits;
         self.nbits += nbits;
         if self.nbits >= 48 {
-            self.sink.put_slice(&self.bits.to_le_bytes()[..6]);
+            self.sink.extend_from_slice(&self.bits.to_le_bytes()[..6]);
             self.bits >>= 48;
             self.nbits -= 48;
         }
@@ -465,7 +648,8 @@ impl<S: ByteSink> BitOutput<S> {
     /// Pads to a byte boundary with zero bits and emits everything pending.
     fn flush(&mut self) {
         let nbytes = self.nbits.div_ceil(8) as usize;
-        self.sink.put_slice(&self.bits.to_le_bytes()[..nbytes]);
+        self.sink
+            .extend_from_slice(&self.bits.to_le_bytes()[..nbytes]);
         self.bits = 0;
         self.nbits = 0;
     }
@@ -474,7 +658,7 @@ impl<S: ByteSink> BitOutput<S> {
     fn write_bytes(&mut self, bytes: &[u8]) {
         debug_assert_eq!(self.nbits % 8, 0);
         self.flush();
-        self.sink.put_slice(bytes);
+        self.sink.extend_from_slice(bytes);
     }
 }
 
@@ -800,8 +984,8 @@ fn bit_counts(
     max_bits
 }
 
-struct HuffmanBitWriter<S: ByteSink> {
-    bits: BitOutput<S>,
+struct HuffmanBitWriter {
+    bits: BitOutput,
     literal_freq: [i32; MAX_NUM_LIT],
     offset_freq: [i32; OFFSET_CODE_COUNT],
     /// Run-length encoded code lengths (RFC 1951 3.2.7): symbols 0..=18,
@@ -813,11 +997,11 @@ struct HuffmanBitWriter<S: ByteSink> {
     codegen_encoding: HuffmanEncoder,
 }
 
-impl<S: ByteSink> HuffmanBitWriter<S> {
-    fn new(sink: S) -> Self {
+impl HuffmanBitWriter {
+    fn new() -> Self {
         HuffmanBitWriter {
             bits: BitOutput {
-                sink,
+                sink: Vec::new(),
                 bits: 0,
                 nbits: 0,
             },
@@ -943,12 +1127,14 @@ impl<S: ByteSink> HuffmanBitWriter<S> {
     /// and offset code lengths, counting symbol frequencies as we go.
     fn generate_codegen(&mut self, num_literals: usize, num_offsets: usize) {
         self.codegen_freq = [0; CODEGEN_CODE_COUNT];
-        let lengths: Vec<u8> = self.literal_encoding.codes[..num_literals]
+        // The code lengths, then BAD_CODE.
+        let mut lengths = [BAD_CODE; MAX_NUM_LIT + OFFSET_CODE_COUNT + 1];
+        let codes = self.literal_encoding.codes[..num_literals]
             .iter()
-            .chain(&self.offset_encoding.codes[..num_offsets])
-            .map(|code| code.len as u8)
-            .chain(std::iter::once(BAD_CODE))
-            .collect();
+            .chain(&self.offset_encoding.codes[..num_offsets]);
+        for (length, code) in lengths.iter_mut().zip(codes) {
+            *length = code.len as u8;
+        }
         let codegen = &mut self.codegen;
         let freq = &mut self.codegen_freq;
         codegen.clear();
@@ -1062,8 +1248,8 @@ impl<S: ByteSink> HuffmanBitWriter<S> {
 }
 
 /// Go's `writeTokens`, followed by the end of block marker Go appends.
-fn write_tokens<S: ByteSink>(
-    out: &mut BitOutput<S>,
+fn write_tokens(
+    out: &mut BitOutput,
     tokens: &[Token],
     literal_codes: &[HuffmanCode],
     offset_codes: &[HuffmanCode],
@@ -1240,5 +1426,72 @@ mod tests {
     #[test]
     fn crc32_check_value() {
         assert_eq!(crc32_ieee(b"123456789"), 0xcbf4_3926);
+    }
+
+    // Reuse between calls: a reused compressor must give what a fresh one
+    // (Go's state) gives. The difftest checks reused ones against Go too.
+
+    fn fresh(data: &[u8]) -> Vec<u8> {
+        Compressor::new().gzip(data)
+    }
+
+    /// Sizes around the small table limit and the window sizes, text-like
+    /// (long chains) and random (stored blocks).
+    fn reuse_inputs() -> Vec<Vec<u8>> {
+        let text = |len: usize| -> Vec<u8> {
+            let words: [&[u8]; 6] = [b"storage ", b"files ", b"mode: 0644\n", b"a", b"b", b"c"];
+            let mut out: Vec<u8> = lcg_bytes(len)
+                .iter()
+                .flat_map(|&b| words[b as usize % 6].iter().copied())
+                .collect();
+            out.truncate(len);
+            out
+        };
+        vec![
+            text(60),
+            lcg_bytes(100_000),
+            b"abc".to_vec(),
+            text(SMALL_INPUT),
+            text(SMALL_INPUT + 1),
+            Vec::new(),
+            text(2 * WINDOW_SIZE),
+            text(70_000),
+            lcg_bytes(1000),
+            text(60),
+            text(5000),
+        ]
+    }
+
+    #[test]
+    fn reused_compressor_matches_fresh_one() {
+        let inputs = reuse_inputs();
+        let expected: Vec<Vec<u8>> = inputs.iter().map(|data| fresh(data)).collect();
+        let mut compressor = Compressor::new();
+        // Forwards, then backwards, then each input twice in a row.
+        let order = (0..inputs.len())
+            .chain((0..inputs.len()).rev())
+            .chain((0..inputs.len()).flat_map(|i| [i, i]));
+        for i in order {
+            assert_eq!(compressor.gzip(&inputs[i]), expected[i], "input {i}");
+            assert_eq!(gzip_best(&inputs[i]), expected[i], "input {i}");
+        }
+    }
+
+    #[test]
+    fn rebase_at_any_offset() {
+        let inputs = reuse_inputs();
+        let expected: Vec<Vec<u8>> = inputs.iter().map(|data| fresh(data)).collect();
+        // Starting just below the limit, the rebase falls between two calls
+        // or at a slide within one, with entries of earlier calls around.
+        for below_limit in [0, 1, 59, 100, 40_000, 70_000, 150_000] {
+            let start = MAX_HASH_OFFSET - below_limit;
+            let mut compressor = Compressor::new();
+            // Empty tables are valid at any offset.
+            compressor.hash_offset = start;
+            for (i, data) in inputs.iter().enumerate() {
+                assert_eq!(compressor.gzip(data), expected[i], "{below_limit}: {i}");
+            }
+            assert!(compressor.hash_offset < start, "no rebase from {start}");
+        }
     }
 }

@@ -100,7 +100,8 @@ pub(crate) fn json_into_val(v: serde_json::Value, kind: &Kind) -> Val {
         (Kind::Str, J::String(s)) => Val::Str(s),
         (Kind::PtrStr, J::String(s)) => ptr(Some(Val::Str(s))),
         (Kind::List(item), J::Array(items)) => {
-            Val::List(items.into_iter().map(|i| json_into_val(i, item)).collect())
+            let item = item();
+            Val::List(items.into_iter().map(|i| json_into_val(i, &item)).collect())
         }
         (Kind::Struct(info), J::Object(mut map)) => Val::Struct(Struct {
             info,
@@ -127,7 +128,8 @@ pub(crate) fn json_to_val(v: &serde_json::Value, kind: &Kind) -> Val {
         (Kind::PtrInt, J::Number(n)) => ptr(n.as_i64().map(Val::Int)),
         (Kind::PtrBool, J::Bool(b)) => ptr(Some(Val::Bool(*b))),
         (Kind::List(item), J::Array(items)) => {
-            Val::List(items.iter().map(|i| json_to_val(i, item)).collect())
+            let item = item();
+            Val::List(items.iter().map(|i| json_to_val(i, &item)).collect())
         }
         (Kind::Struct(info), J::Object(map)) => Val::Struct(Struct {
             info,
@@ -235,22 +237,28 @@ fn newline(out: &mut String, indent: Option<usize>) {
 /// A JSON string as Go's encoder writes it (HTML-safe).
 pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    // Runs of characters written as they are go in one copy.
+    let mut plain = 0;
+    for (i, c) in s.char_indices() {
+        let escaped = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => "",
+            c if (c as u32) < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        plain = i + c.len_utf8();
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push_str(escaped);
         }
     }
+    out.push_str(&s[plain..]);
     out.push('"');
 }
 

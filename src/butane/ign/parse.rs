@@ -197,7 +197,7 @@ impl Decoder<'_> {
                 };
             }
             (Node::Num(_), _) => return Err(self.type_error("number", go_type)),
-            (Node::Arr(items), Kind::List(elem)) => self.array(items, target, elem, go_type)?,
+            (Node::Arr(items), Kind::List(elem)) => self.array(items, target, &elem(), go_type)?,
             (Node::Arr(_), _) => return Err(self.type_error("array", go_type)),
             (Node::Obj(members), Kind::Struct(info)) => {
                 self.object(members, target, info, go_type)?

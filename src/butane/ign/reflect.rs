@@ -134,7 +134,9 @@ pub(crate) enum Kind {
     PtrStr,
     PtrInt,
     PtrBool,
-    List(Box<Kind>),
+    /// The item kind, made when asked for: kinds are made often, and
+    /// a boxed one would allocate each time.
+    List(fn() -> Kind),
     Struct(&'static StructInfo),
 }
 
@@ -224,7 +226,7 @@ ptr_field!(bool, PtrBool, Bool);
 
 impl<T: FieldValue> FieldValue for Vec<T> {
     fn kind() -> Kind {
-        Kind::List(Box::new(T::kind()))
+        Kind::List(T::kind)
     }
     fn to_val(&self) -> Val {
         Val::List(self.iter().map(T::to_val).collect())

@@ -72,6 +72,7 @@ fn merge_object(map: &mut Map<String, Value>, child: &Struct) {
                 let Kind::List(item_kind) = (f.kind)() else {
                     unreachable!("a list field has a list kind");
                 };
+                let item_kind = item_kind();
                 let parent_items = take_list(map, f.json);
                 let mut parent_keys = HashSet::with_capacity(parent_items.len());
                 let mut out = Vec::with_capacity(parent_items.len() + cl.len());
