@@ -1,11 +1,11 @@
 //! Wall time of `coregen butane` per process, as a user sees it: for each
 //! document of the Butane corpus (tests/fixtures/butane-corpus), the
 //! binary is started, translates the document with the corpus's files-dir
-//! and exits, RUNS times after a few warm-up runs; each run is timed from
-//! spawn to exit, output read. Prints each document's median and 90th
-//! percentile, then the slowest median, and, for comparison, the same for
-//! `coregen --version` (the binary's start-up alone) and `/bin/true`
-//! (starting any process here).
+//! and exits; each run is timed from spawn to exit, output read. RUNS
+//! rounds (after five to warm up) each run every document once, and, for
+//! comparison, `coregen --version` (the binary's start-up alone) and
+//! `/bin/true` (starting any process here). Prints each one's median and
+//! 90th percentile, then the slowest median.
 //!
 //! ```sh
 //! cargo build --release --bin coregen --example butane-wall
@@ -34,63 +34,63 @@ fn main() {
         .collect();
     docs.sort();
 
-    println!("{:<48} {:>9} {:>9}", "document", "median", "p90");
-    let mut worst = (Duration::ZERO, String::new());
-    let mut medians = Vec::new();
-    for doc in &docs {
-        let (median, p90) = time(runs, || {
+    // Rounds: each runs every document once, then the two floors, so
+    // that this VM's drift over minutes falls on all of them alike.
+    let mut commands: Vec<(String, Command)> = docs
+        .iter()
+        .map(|doc| {
             let mut cmd = Command::new(&binary);
             cmd.current_dir(&corpus)
                 .args(["butane", "--strict", "--files-dir", "files", doc]);
-            cmd
-        });
-        println!("{doc:<48} {:>9} {:>9}", ms(median), ms(p90));
-        medians.push(median);
-        if median > worst.0 {
-            worst = (median, doc.clone());
+            (doc.clone(), cmd)
+        })
+        .collect();
+    let mut version = Command::new(&binary);
+    version.arg("--version");
+    commands.push(("coregen --version".into(), version));
+    commands.push(("/bin/true".into(), Command::new("/bin/true")));
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(runs); commands.len()];
+    for round in 0..runs + 5 {
+        for (i, (_, cmd)) in commands.iter_mut().enumerate() {
+            let took = time(cmd);
+            // The first five rounds warm the page cache and are not kept.
+            if round >= 5 {
+                times[i].push(took);
+            }
+        }
+    }
+
+    println!("{:<48} {:>9} {:>9}", "document", "median", "p90");
+    let mut medians = Vec::new();
+    for ((name, _), times) in commands.iter().zip(&mut times) {
+        times.sort();
+        let (median, p90) = (times[times.len() / 2], times[times.len() * 9 / 10]);
+        println!("{name:<48} {:>9} {:>9}", ms(median), ms(p90));
+        if name.ends_with(".bu") {
+            medians.push((median, name.clone()));
         }
     }
     medians.sort();
-    let (version, _) = time(runs, || {
-        let mut cmd = Command::new(&binary);
-        cmd.arg("--version");
-        cmd
-    });
-    let (true_, _) = time(runs, || Command::new("/bin/true"));
+    let (worst, worst_doc) = medians.last().expect("documents").clone();
     println!();
     println!(
-        "slowest median: {} ({}); median of medians {}",
-        ms(worst.0),
-        worst.1,
-        ms(medians[medians.len() / 2])
-    );
-    println!(
-        "floor: `coregen --version` {}, /bin/true {}",
-        ms(version),
-        ms(true_)
+        "slowest median: {} ({worst_doc}); median of medians {}",
+        ms(worst),
+        ms(medians[medians.len() / 2].0)
     );
 }
 
-/// The median and 90th percentile of `runs` timed runs of the command that
-/// `make` builds, after five untimed ones.
-fn time(runs: usize, make: impl Fn() -> Command) -> (Duration, Duration) {
-    let run = || {
-        let started = Instant::now();
-        let out = make()
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .expect("the command starts");
-        let took = started.elapsed();
-        std::hint::black_box(out);
-        took
-    };
-    for _ in 0..5 {
-        run();
-    }
-    let mut times: Vec<Duration> = (0..runs.max(1)).map(|_| run()).collect();
-    times.sort();
-    (times[times.len() / 2], times[times.len() * 9 / 10])
+/// One run of `cmd`, from spawn to exit, its output read.
+fn time(cmd: &mut Command) -> Duration {
+    let started = Instant::now();
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .expect("the command starts");
+    let took = started.elapsed();
+    std::hint::black_box(out);
+    took
 }
 
 fn ms(d: Duration) -> String {

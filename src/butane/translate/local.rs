@@ -71,28 +71,41 @@ pub(crate) fn clean(p: &str) -> String {
 /// symlinks are resolved.
 pub(crate) fn ensure_within(path: &Path, dir: &Path) -> Result<(), String> {
     let escape = || msg::FILES_DIR_ESCAPE.to_string();
-    let base = absolute(dir);
-    let abs = absolute(path);
-    if !abs.starts_with(&base) {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let base = absolute(dir, &cwd);
+    let abs = absolute(path, &cwd);
+    let Ok(rel) = abs.strip_prefix(&base) else {
         return Err(escape());
-    }
-    // Symlinks: compare real locations, where both exist.
-    if let (Ok(real_base), Ok(real)) = (base.canonicalize(), abs.canonicalize()) {
-        if !real.starts_with(&real_base) {
-            return Err(escape());
+    };
+    // Only what lies below the files-dir is the document's choice. While
+    // no step there is a symlink, the path's real location is below the
+    // files-dir's real location; a symlink is resolved, and where it
+    // leads must be inside too. (Resolving the whole path every time
+    // would read every directory above the files-dir, for every file.)
+    let mut at = base.clone();
+    for step in rel.components() {
+        at.push(step);
+        match fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return match (base.canonicalize(), abs.canonicalize()) {
+                    (Ok(real_base), Ok(real)) if !real.starts_with(&real_base) => Err(escape()),
+                    _ => Ok(()),
+                };
+            }
+            Ok(_) => {}
+            // Missing: reading it reports that, as upstream does.
+            Err(_) => return Ok(()),
         }
     }
     Ok(())
 }
 
 /// Go's `filepath.Abs`: joined to the working directory and cleaned.
-fn absolute(p: &Path) -> PathBuf {
+fn absolute(p: &Path, cwd: &Path) -> PathBuf {
     let joined = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir()
-            .unwrap_or_else(|_| PathBuf::from("/"))
-            .join(p)
+        cwd.join(p)
     };
     let mut out = PathBuf::from("/");
     for c in joined.components() {
