@@ -5,7 +5,10 @@
 # distinct texts; one of its own, distinct for every host), in a release
 # build. Runs alternate between the two inventories so that this VM's
 # drift hits both alike; each render goes to a fresh output folder, with a
-# `sync` between runs. Prints each run, then the medians and their ratio.
+# `sync` between runs. The output folders are in /dev/shm when there is
+# one: on this VM the disk's write speed varies tenfold from minute to
+# minute, which would drown what snippets cost. Prints each run, then the
+# medians and their ratio.
 #
 #   bash benches/snippets.sh [HOSTS] [RUNS]      (default: 1000 7)
 set -euo pipefail
@@ -14,7 +17,11 @@ hosts=${1:-1000}
 runs=${2:-7}
 cargo build --release --quiet --bin coregen --example gen-inventory
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+out=$work
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+  out=$(mktemp -d -p /dev/shm)
+fi
+trap 'rm -rf "$work" "$out"' EXIT
 target/release/examples/gen-inventory "$hosts" "$work/plain" 2>/dev/null
 target/release/examples/gen-inventory "$hosts" "$work/snippets" --snippets 2>/dev/null
 for inv in plain snippets; do
@@ -39,7 +46,7 @@ declare -A render validate
 for run in $(seq "$runs"); do
   for inv in plain snippets; do
     v=$(wall target/release/coregen -C "$work/$inv" validate)
-    r=$(wall target/release/coregen -C "$work/$inv" render --all --out "$work/out-$inv-$run")
+    r=$(wall target/release/coregen -C "$work/$inv" render --all --out "$out/out-$inv-$run")
     sync
     validate[$inv]+="$v "
     render[$inv]+="$r "

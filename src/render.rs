@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::ignition::{Config, Encoder, SpecCheck, SpecVersion, build};
 use crate::inventory::{Contents, Host, Inventory, Mode, Origin, Server, did_you_mean};
 use crate::pki::{CaCert, CertNames, Profile, REDACTED};
-use crate::snippet;
+use crate::snippet::{self, SnippetCache};
 use crate::template::{ClusterUse, Templates};
 
 /// The user whose SSH keys the inventory sets, as on Fedora CoreOS.
@@ -60,6 +60,8 @@ pub struct Renderer<'a> {
     /// The enrollment script when its template has no expressions (the
     /// built-in has none): encoded once, like the CA files.
     constant_script: Option<build::File>,
+    /// The Butane snippets this renderer has translated.
+    snippets: SnippetCache,
 }
 
 impl<'a> Renderer<'a> {
@@ -96,6 +98,7 @@ impl<'a> Renderer<'a> {
             ca_files,
             tls_ca,
             constant_script,
+            snippets: SnippetCache::default(),
         }
     }
 
@@ -144,16 +147,17 @@ impl<'a> Renderer<'a> {
             });
         }
         let (templates, context) = (self.templates, &self.context);
-        let snippets = templates
-            .snippets()
-            .for_host(host, self.spec, &mut |name| {
-                if !templates.contains(name) {
-                    return Err(Error::new(format!(
-                        "no template `{name}` (looked for templates/{name}.hbs)"
-                    )));
-                }
-                templates.render(name, context)
-            })?;
+        let snippets =
+            templates
+                .snippets()
+                .for_host(&mut self.snippets, host, self.spec, &mut |name| {
+                    if !templates.contains(name) {
+                        return Err(Error::new(format!(
+                            "no template `{name}` (looked for templates/{name}.hbs)"
+                        )));
+                    }
+                    templates.render(name, context)
+                })?;
         self.check.config_with(
             built,
             self.spec,

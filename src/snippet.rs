@@ -10,6 +10,10 @@
 //! are read from `templates/` and cannot leave it. Each distinct text is
 //! translated once and remembered, so a thousand hosts sharing a group
 //! snippet translate it once; identical text gives identical Ignition.
+//! Each renderer remembers its own translations ([`SnippetCache`]), so that
+//! the threads rendering hosts side by side never wait for each other;
+//! what it remembers is bounded, since a snippet rendered with each host's
+//! name is new for every host, and `serve` renders for as long as it runs.
 //!
 //! A snippet is held to more than `coregen butane` holds a document: any
 //! warning is an error (as under `--strict`); it may not need a newer
@@ -17,31 +21,82 @@
 //! writes itself (the hostname, the CA anchors, the enrollment files and
 //! unit). Each such error names the snippet's file, line and column.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use crate::butane::ign::reflect::{FieldValue, Struct, Val};
 use crate::butane::{self, Options, Translated, ign};
 use crate::error::{Error, Place, Result};
 use crate::ignition::SpecVersion;
 use crate::inventory::{Host, Snippet};
 use crate::render::{ENROLL_ENV, ENROLL_SCRIPT, ENROLL_UNIT, ca_anchor_path};
 
-/// The snippet files of a project and the translations made so far.
+/// The snippet files of a project.
 pub struct Snippets {
     /// `templates/`, where snippets and their `local` files live.
     dir: PathBuf,
-    /// Translations by snippet name and text.
-    cache: Mutex<HashMap<(String, String), Cached>>,
 }
 
 type Cached = std::result::Result<Arc<Translation>, SnippetError>;
 
-/// What a host needs of a snippet's translation: the config to merge, in
-/// the reflected form merging works on, and the spec it needs. Only this
-/// is kept, not the translation's source map, since a thousand hosts may
-/// each have a snippet of their own.
+/// How many translations a cache remembers.
+const CACHE_ENTRIES: usize = 256;
+
+/// How many texts a cache remembers having seen once.
+const SEEN_ONCE: usize = 4096;
+
+/// A renderer's translations, by snippet name and text: the most recently
+/// used ones, each with when it was last used.
+///
+/// A text is remembered only when it comes a second time: a snippet
+/// rendered with each host's name never does, and remembering hundreds of
+/// such translations costs more (memory, and the time to touch it) than
+/// translating each shared text once more.
+#[derive(Default)]
+pub struct SnippetCache {
+    entries: HashMap<(String, String), (Cached, u64)>,
+    clock: u64,
+    /// Hashes of the texts seen once and not remembered.
+    seen_once: HashSet<u64>,
+}
+
+impl SnippetCache {
+    fn get(&mut self, key: &(String, String)) -> Option<Cached> {
+        self.clock += 1;
+        let (cached, used) = self.entries.get_mut(key)?;
+        *used = self.clock;
+        Some(cached.clone())
+    }
+
+    /// Remembers `value` if `key` came before; else notes that it came.
+    fn offer(&mut self, key: (String, String), value: Cached) {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        if self.seen_once.len() >= SEEN_ONCE {
+            self.seen_once.clear();
+        }
+        if self.seen_once.insert(hasher.finish()) {
+            return;
+        }
+        if self.entries.len() >= CACHE_ENTRIES {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.clock += 1;
+        self.entries.insert(key, (value, self.clock));
+    }
+}
+
+/// What a host needs of a snippet's translation: the config to merge, as
+/// JSON (only what it sets), and the spec it needs. Only this is kept, not
+/// the translation's source map.
 pub struct Translation {
     /// The Ignition spec the snippet's Butane version translates to.
     needs: SpecVersion,
@@ -49,7 +104,7 @@ pub struct Translation {
     version: &'static str,
     /// Where the document says `version`.
     version_place: Place,
-    config: Struct,
+    config: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A translation error, kept to be reported for every host that uses the
@@ -73,17 +128,15 @@ impl SnippetError {
 
 impl Snippets {
     pub fn new(dir: PathBuf) -> Snippets {
-        Snippets {
-            dir,
-            cache: Mutex::new(HashMap::new()),
-        }
+        Snippets { dir }
     }
 
     /// The translations of `host`'s snippets, in merge order, checked for
-    /// a host that renders `spec`. `render` renders a template by name
-    /// with the host's context.
+    /// a host that renders `spec`, made or taken from `cache`. `render`
+    /// renders a template by name with the host's context.
     pub fn for_host(
         &self,
+        cache: &mut SnippetCache,
         host: &Host,
         spec: SpecVersion,
         render: &mut dyn FnMut(&str) -> Result<String>,
@@ -100,7 +153,7 @@ impl Snippets {
             let file = self.file(snippet);
             let text = self.text(snippet, &file, render)?;
             let translation = self
-                .translate(&snippet.name, &file, text)
+                .translate(cache, &snippet.name, &file, text)
                 .map_err(in_host)?;
             check_spec(&translation, spec, host).map_err(in_host)?;
             out.push(translation);
@@ -137,23 +190,22 @@ impl Snippets {
         })
     }
 
-    /// The translation of `text`, made once per snippet name and text.
-    fn translate(&self, name: &str, file: &Path, text: String) -> Result<Arc<Translation>> {
+    /// The translation of `text`, made once per snippet name and text
+    /// while `cache` remembers it.
+    fn translate(
+        &self,
+        cache: &mut SnippetCache,
+        name: &str,
+        file: &Path,
+        text: String,
+    ) -> Result<Arc<Translation>> {
         let key = (name.to_string(), text);
-        if let Some(cached) = self.lock().get(&key) {
-            return cached.clone().map_err(|e| e.to_error());
+        if let Some(cached) = cache.get(&key) {
+            return cached.map_err(|e| e.to_error());
         }
-        // Translating outside the lock lets other hosts' snippets proceed;
-        // two workers may translate the same text once each, harmlessly.
         let result = translate(&key.1, file, &self.dir);
-        self.lock().insert(key, result.clone());
+        cache.offer(key, result.clone());
         result.map_err(|e| e.to_error())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Cached>> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -187,8 +239,8 @@ fn translate(text: &str, file: &Path, dir: &Path) -> Cached {
     })?;
     check_managed(&t, file)?;
     let pos = t.position_of_key("version");
-    let Val::Struct(config) = t.config.to_val() else {
-        unreachable!("a config is a struct");
+    let serde_json::Value::Object(config) = ign::json::to_value(&t.config) else {
+        unreachable!("a config is an object");
     };
     Ok(Arc::new(Translation {
         needs: t

@@ -86,22 +86,33 @@ pub(crate) fn named_string(
 }
 
 /// Walks the decoded values of a document, struct by struct, in upstream's
-/// field order: what vcontext's reflection walk visits.
+/// field order: what vcontext's reflection walk visits. `path` is where
+/// the value is; it grows and shrinks as the walk goes.
 pub(crate) trait Walk {
-    fn walk(&self, path: &Path, version: Version, visit: &mut dyn FnMut(&Path, &[&'static str]));
+    fn walk(
+        &self,
+        path: &mut Path,
+        version: Version,
+        visit: &mut dyn FnMut(&Path, &[&'static str]),
+    );
 }
 
 macro_rules! walk_leaf {
     ($($t:ty),*) => {$(
         impl Walk for $t {
-            fn walk(&self, _: &Path, _: Version, _: &mut dyn FnMut(&Path, &[&'static str])) {}
+            fn walk(&self, _: &mut Path, _: Version, _: &mut dyn FnMut(&Path, &[&'static str])) {}
         }
     )*};
 }
 walk_leaf!(String, i64, bool);
 
 impl<T: Walk> Walk for Option<T> {
-    fn walk(&self, path: &Path, version: Version, visit: &mut dyn FnMut(&Path, &[&'static str])) {
+    fn walk(
+        &self,
+        path: &mut Path,
+        version: Version,
+        visit: &mut dyn FnMut(&Path, &[&'static str]),
+    ) {
         if let Some(v) = self {
             v.walk(path, version, visit);
         }
@@ -109,9 +120,16 @@ impl<T: Walk> Walk for Option<T> {
 }
 
 impl<T: Walk> Walk for Vec<T> {
-    fn walk(&self, path: &Path, version: Version, visit: &mut dyn FnMut(&Path, &[&'static str])) {
+    fn walk(
+        &self,
+        path: &mut Path,
+        version: Version,
+        visit: &mut dyn FnMut(&Path, &[&'static str]),
+    ) {
         for (i, v) in self.iter().enumerate() {
-            v.walk(&path.with(i), version, visit);
+            path.elems.push(Elem::Index(i));
+            v.walk(path, version, visit);
+            path.elems.pop();
         }
     }
 }
@@ -122,7 +140,7 @@ impl<T: Walk> Walk for Vec<T> {
 /// come in document order.
 pub(crate) fn unused_keys<T: Walk>(config: &T, version: Version, root: &Node) -> Report {
     let mut report = Report::new();
-    config.walk(&Path::yaml(), version, &mut |path, keys| {
+    config.walk(&mut Path::yaml(), version, &mut |path, keys| {
         let Some(node) = tree::get(root, path) else {
             // Not every struct has a counterpart in the document.
             return;
@@ -131,10 +149,14 @@ pub(crate) fn unused_keys<T: Walk>(config: &T, version: Version, root: &Node) ->
             report.warn(path.clone(), messages::context_mismatch(path));
             return;
         }
-        for key in tree::keys(&node) {
-            if !keys.contains(&key.as_str()) {
+        let pairs: Vec<(Node, Node)> = node.pairs().collect();
+        for (i, (key, _)) in pairs.iter().enumerate() {
+            let key = key.value();
+            // Each key once, where it first appears.
+            let first = !pairs[..i].iter().any(|(k, _)| k.value() == key);
+            if first && !keys.contains(&key) {
                 report.warn(
-                    path.with(Elem::Key(key.clone())),
+                    path.with(Elem::Key(key.to_string())),
                     format!("unused key {key}"),
                 );
             }

@@ -84,9 +84,15 @@ impl Path {
 
     /// This path with one more step.
     pub fn with(&self, e: impl Into<Elem>) -> Path {
-        let mut p = self.clone();
-        p.elems.push(e.into());
-        p
+        // Sized for the new step at once: cloning, then pushing, would
+        // allocate twice.
+        let mut elems = Vec::with_capacity(self.elems.len() + 1);
+        elems.extend(self.elems.iter().cloned());
+        elems.push(e.into());
+        Path {
+            tag: self.tag,
+            elems,
+        }
     }
 
     /// This path followed by the steps of `other` (whose tag is ignored).

@@ -11,7 +11,7 @@
 //! Decoding from YAML lives in `decode.rs`; this file only declares.
 
 use super::decode::{self, Walk};
-use super::report::Path;
+use super::report::{Elem, Path};
 use super::yaml::{self, Node};
 
 /// A supported Butane spec version of variant `fcos`.
@@ -107,14 +107,23 @@ macro_rules! butane_struct {
             const GO_NAME: &'static str = $go;
             const PACKAGE: Package = Package::$pkg;
 
-            fn keys(version: Version) -> Vec<&'static str> {
-                let mut keys = Vec::new();
-                $(
-                    if butane_struct!(@since version $($since)?) {
-                        keys.push($key);
-                    }
-                )*
-                keys
+            fn keys(version: Version) -> &'static [&'static str] {
+                // Made once per version: every struct in every document
+                // asks.
+                static KEYS: std::sync::OnceLock<[Vec<&'static str>; 3]> =
+                    std::sync::OnceLock::new();
+                let all = KEYS.get_or_init(|| {
+                    Version::ALL.map(|version| {
+                        let mut keys = Vec::new();
+                        $(
+                            if butane_struct!(@since version $($since)?) {
+                                keys.push($key);
+                            }
+                        )*
+                        keys
+                    })
+                });
+                &all[version as usize]
             }
         }
 
@@ -126,7 +135,7 @@ macro_rules! butane_struct {
             fn decode(&mut self, d: &mut yaml::Decoder, node: &Node) -> Result<bool, yaml::Error> {
                 let keys = <$name as Fields>::keys(decode::version());
                 let go_type = Self::go_type_name();
-                d.decode_struct(node, &go_type, &keys, |d, field| {
+                d.decode_struct(node, &go_type, keys, |d, field| {
                     match keys[field.index] {
                         $( $key => { d.unmarshal(field.value, &mut self.$field)?; } )*
                         _ => {}
@@ -139,14 +148,16 @@ macro_rules! butane_struct {
         impl Walk for $name {
             fn walk(
                 &self,
-                path: &Path,
+                path: &mut Path,
                 version: Version,
                 visit: &mut dyn FnMut(&Path, &[&'static str]),
             ) {
-                visit(path, &<$name as Fields>::keys(version));
+                visit(path, <$name as Fields>::keys(version));
                 $(
                     if butane_struct!(@since version $($since)?) {
-                        self.$field.walk(&path.with($key), version, visit);
+                        path.elems.push(Elem::from($key));
+                        self.$field.walk(path, version, visit);
+                        path.elems.pop();
                     }
                 )*
             }
@@ -162,7 +173,7 @@ pub(crate) trait Fields {
     const GO_NAME: &'static str;
     const PACKAGE: Package;
     /// The YAML keys this struct has in `version`.
-    fn keys(version: Version) -> Vec<&'static str>;
+    fn keys(version: Version) -> &'static [&'static str];
 }
 
 /// Declares a string of one of upstream's named Go string types (`type
@@ -188,7 +199,7 @@ macro_rules! named_string {
         }
 
         impl Walk for $name {
-            fn walk(&self, _: &Path, _: Version, _: &mut dyn FnMut(&Path, &[&'static str])) {}
+            fn walk(&self, _: &mut Path, _: Version, _: &mut dyn FnMut(&Path, &[&'static str])) {}
         }
 
         impl AsRef<str> for $name {
@@ -239,7 +250,12 @@ impl yaml::Decode for HttpHeaders {
 }
 
 impl Walk for HttpHeaders {
-    fn walk(&self, path: &Path, version: Version, visit: &mut dyn FnMut(&Path, &[&'static str])) {
+    fn walk(
+        &self,
+        path: &mut Path,
+        version: Version,
+        visit: &mut dyn FnMut(&Path, &[&'static str]),
+    ) {
         self.0.walk(path, version, visit);
     }
 }

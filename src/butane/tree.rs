@@ -36,17 +36,6 @@ fn child(node: &Node, elem: &Elem) -> Option<Node> {
     }
 }
 
-/// The keys of a mapping, each once, in document order.
-pub(crate) fn keys(node: &Node) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    for (key, _) in node.pairs() {
-        if !keys.iter().any(|k| k == key.value()) {
-            keys.push(key.value().to_string());
-        }
-    }
-    keys
-}
-
 /// The position of the deepest node on `path`.
 pub(crate) fn position(root: &Node, path: &Path) -> Pos {
     let mut node = root.clone();

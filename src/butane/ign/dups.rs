@@ -39,7 +39,8 @@ fn dups_of(s: &Struct, p: &Path, spec: Spec, r: &mut Report) {
         let Val::List(items) = v else {
             continue;
         };
-        if !f.in_spec(spec) || s.info.ignores(f.go_name) {
+        // Most lists are empty: they need no set.
+        if items.is_empty() || !f.in_spec(spec) || s.info.ignores(f.go_name) {
             continue;
         }
         let seen = lists.entry(s.info.handle(f.go_name)).or_default();

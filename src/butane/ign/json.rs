@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use super::reflect::{FieldInfo, FieldValue, Kind, Struct, Val};
+use super::reflect::{FieldInfo, FieldValue, Kind, Struct, StructInfo, Val};
 use super::types::Config;
 
 /// The JSON of a config, compact or pretty (`json.MarshalIndent(v, "",
@@ -150,9 +150,14 @@ pub(crate) fn json_to_val(v: &serde_json::Value, kind: &Kind) -> Val {
 /// every field so, except plain strings (but `Tang.url`) and the root's
 /// `ignition`.
 pub(crate) fn omitempty(s: &Struct, field: &FieldInfo) -> bool {
+    field_omitempty(s.info, field)
+}
+
+/// Whether a field of the struct `info` describes is marked `omitempty`.
+pub(crate) fn field_omitempty(info: &StructInfo, field: &FieldInfo) -> bool {
     match (field.kind)() {
         Kind::Str => field.json == "url",
-        Kind::Struct(_) => !(s.info.go_name == "Config" && field.json == "ignition"),
+        Kind::Struct(_) => !(info.go_name == "Config" && field.json == "ignition"),
         _ => true,
     }
 }

@@ -69,8 +69,9 @@ pub(crate) struct StructInfo {
     /// `MergedKeys()`: Go field name to the shared handle of lists whose
     /// keys form one namespace.
     pub merged_keys: &'static [(&'static str, &'static str)],
-    /// `Key()`, for structs that appear in lists.
-    pub key: Option<fn(&Struct) -> String>,
+    /// `Key()`, for structs that appear in lists, written to the end of
+    /// the given string.
+    pub key: Option<fn(&dyn KeyFields, &mut String)>,
 }
 
 impl PartialEq for StructInfo {
@@ -152,11 +153,61 @@ impl Kind {
     }
 }
 
+/// What a `Key()` reads: a struct's top-level primitive fields, by JSON
+/// name. Structs in reflected form have them, and so do JSON objects, so
+/// merging into JSON needs no conversion to find an item's key.
+pub(crate) trait KeyFields {
+    /// A string field's value (a plain string, or a pointer that is set).
+    fn string(&self, json: &str) -> Option<&str>;
+    /// An integer field's value.
+    fn int(&self, json: &str) -> Option<i64>;
+}
+
+impl KeyFields for Struct {
+    fn string(&self, json: &str) -> Option<&str> {
+        match self.get(json)? {
+            Val::Str(v) => Some(v),
+            Val::Ptr(Some(inner)) => match inner.as_ref() {
+                Val::Str(v) => Some(v),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn int(&self, json: &str) -> Option<i64> {
+        match self.get(json)? {
+            Val::Int(n) => Some(*n),
+            Val::Ptr(Some(inner)) => match inner.as_ref() {
+                Val::Int(n) => Some(*n),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl KeyFields for serde_json::Map<String, serde_json::Value> {
+    fn string(&self, json: &str) -> Option<&str> {
+        self.get(json)?.as_str()
+    }
+
+    fn int(&self, json: &str) -> Option<i64> {
+        self.get(json)?.as_i64()
+    }
+}
+
 /// `util.CallKey`: a string's own value, else the struct's `Key()`.
 pub(crate) fn call_key(v: &Val) -> String {
     match v {
         Val::Str(s) => s.clone(),
-        Val::Struct(s) => s.info.key.map(|k| k(s)).unwrap_or_default(),
+        Val::Struct(s) => {
+            let mut key = String::new();
+            if let Some(k) = s.info.key {
+                k(s, &mut key);
+            }
+            key
+        }
         _ => String::new(),
     }
 }

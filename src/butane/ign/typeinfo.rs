@@ -5,44 +5,41 @@
 
 use super::Spec;
 use super::reflect::{
-    FieldInfo, FieldValue, Kind, Struct, StructInfo, Val, field_kind, reflect_struct,
+    FieldInfo, FieldValue, KeyFields, Kind, Struct, StructInfo, Val, field_kind, reflect_struct,
 };
 use super::types::*;
 
-fn str_field(s: &Struct, json: &str) -> String {
-    match s.get(json) {
-        Some(Val::Str(v)) => v.clone(),
-        Some(Val::Ptr(Some(b))) => match b.as_ref() {
-            Val::Str(v) => v.clone(),
-            _ => String::new(),
-        },
-        _ => String::new(),
-    }
+fn str_field(s: &dyn KeyFields, json: &str, out: &mut String) {
+    out.push_str(s.string(json).unwrap_or_default());
 }
 
-fn key_name(s: &Struct) -> String {
-    str_field(s, "name")
+fn key_name(s: &dyn KeyFields, out: &mut String) {
+    str_field(s, "name", out)
 }
-fn key_path(s: &Struct) -> String {
-    str_field(s, "path")
+fn key_path(s: &dyn KeyFields, out: &mut String) {
+    str_field(s, "path", out)
 }
-fn key_device(s: &Struct) -> String {
-    str_field(s, "device")
+fn key_device(s: &dyn KeyFields, out: &mut String) {
+    str_field(s, "device", out)
 }
-fn key_source(s: &Struct) -> String {
-    str_field(s, "source")
+fn key_source(s: &dyn KeyFields, out: &mut String) {
+    str_field(s, "source", out)
 }
-fn key_url(s: &Struct) -> String {
-    str_field(s, "url")
+fn key_url(s: &dyn KeyFields, out: &mut String) {
+    str_field(s, "url", out)
 }
 /// `Partition.Key`: by number, else by label.
-fn key_partition(s: &Struct) -> String {
-    match s.get("number") {
-        Some(Val::Int(n)) if *n != 0 => format!("number:{n}"),
-        _ => match s.get("label") {
-            Some(Val::Ptr(Some(_))) => format!("label:{}", str_field(s, "label")),
-            _ => String::new(),
-        },
+fn key_partition(s: &dyn KeyFields, out: &mut String) {
+    use std::fmt::Write;
+    match (s.int("number"), s.string("label")) {
+        (Some(n), _) if n != 0 => {
+            let _ = write!(out, "number:{n}");
+        }
+        (_, Some(label)) => {
+            out.push_str("label:");
+            out.push_str(label);
+        }
+        _ => {}
     }
 }
 

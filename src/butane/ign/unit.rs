@@ -73,7 +73,9 @@ impl<'a> BufReader<'a> {
         BufReader {
             src,
             src_pos: 0,
-            buf: vec![0; BUF_SIZE],
+            // Filled as read: `buf.len()` is always `w`, so that no
+            // 4 KiB buffer is zeroed for a short unit.
+            buf: Vec::with_capacity(BUF_SIZE.min(src.len())),
             r: 0,
             w: 0,
             eof: false,
@@ -88,7 +90,7 @@ impl<'a> BufReader<'a> {
     /// `fill`: slide the unread bytes to the front, then one read.
     fn fill(&mut self) {
         if self.r > 0 {
-            self.buf.copy_within(self.r..self.w, 0);
+            self.buf.drain(..self.r);
             self.w -= self.r;
             self.r = 0;
         }
@@ -97,7 +99,8 @@ impl<'a> BufReader<'a> {
             self.eof = true;
             return;
         }
-        self.buf[self.w..self.w + n].copy_from_slice(&self.src[self.src_pos..self.src_pos + n]);
+        self.buf
+            .extend_from_slice(&self.src[self.src_pos..self.src_pos + n]);
         self.src_pos += n;
         self.w += n;
     }

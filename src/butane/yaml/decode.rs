@@ -647,6 +647,17 @@ pub fn type_error_message(node: &Node, tag: &str, go_type: &str) -> Vec<u8> {
 /// keys first, so it takes time in proportion to the keys and errors.
 pub fn duplicate_key_errors(mapping: &Node, limit: usize) -> Vec<Vec<u8>> {
     let keys: Vec<Node> = mapping.pairs().map(|(k, _)| k).collect();
+    // Nearly every mapping is short and has no duplicate: say so without
+    // building the groups.
+    if keys.len() <= 16
+        && !keys.iter().enumerate().any(|(i, a)| {
+            keys[..i]
+                .iter()
+                .any(|b| a.kind() == b.kind() && a.value() == b.value())
+        })
+    {
+        return Vec::new();
+    }
     let mut groups: HashMap<(Kind, &str), Vec<usize>> = HashMap::new();
     for (i, key) in keys.iter().enumerate() {
         groups.entry((key.kind(), key.value())).or_default().push(i);
