@@ -43,7 +43,11 @@ pub(crate) fn version() -> Version {
 
 /// `pkg.Name` of a schema struct, for the version being decoded.
 pub(crate) fn go_name<T: Fields>() -> String {
-    let version = version();
+    go_name_in::<T>(version())
+}
+
+/// [`go_name`] for the given version.
+pub(crate) fn go_name_in<T: Fields>(version: Version) -> String {
     let pkg = match T::PACKAGE {
         Package::Base => version.base_package(),
         Package::Fcos => version.fcos_package(),

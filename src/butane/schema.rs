@@ -133,9 +133,14 @@ macro_rules! butane_struct {
             }
 
             fn decode(&mut self, d: &mut yaml::Decoder, node: &Node) -> Result<bool, yaml::Error> {
-                let keys = <$name as Fields>::keys(decode::version());
-                let go_type = Self::go_type_name();
-                d.decode_struct(node, &go_type, keys, |d, field| {
+                let version = decode::version();
+                let keys = <$name as Fields>::keys(version);
+                // Named once per version, like the keys.
+                static NAMES: std::sync::OnceLock<[String; 3]> = std::sync::OnceLock::new();
+                let go_type = &NAMES
+                    .get_or_init(|| Version::ALL.map(decode::go_name_in::<$name>))
+                    [version as usize];
+                d.decode_struct(node, go_type, keys, |d, field| {
                     match keys[field.index] {
                         $( $key => { d.unmarshal(field.value, &mut self.$field)?; } )*
                         _ => {}

@@ -335,7 +335,15 @@ impl Decoder {
     ) -> Result<bool, Error> {
         let mut merged = self.merged_fields.take();
         let mut merge_node = None;
-        let mut done = vec![false; fields.len()];
+        // Which fields are set; on the stack for any struct Butane has.
+        let mut on_stack = [false; 32];
+        let mut on_heap = Vec::new();
+        let done: &mut [bool] = if fields.len() <= on_stack.len() {
+            &mut on_stack[..fields.len()]
+        } else {
+            on_heap.resize(fields.len(), false);
+            &mut on_heap
+        };
         for (key, value) in node.pairs() {
             if is_merge_key(&key) {
                 merge_node = Some(value);
