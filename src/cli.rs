@@ -244,8 +244,9 @@ pub struct ServeArgs {
 
     /// The URL hosts reach this server at, written into their configs and
     /// named by the server certificate [default: [server] url in
-    /// cluster.toml].
-    #[arg(long, value_name = "URL")]
+    /// cluster.toml]. Port 0 stands for the port `--listen` is given (for
+    /// `--listen 127.0.0.1:0`).
+    #[arg(long, value_name = "URL", value_parser = crate::inventory::ServerUrl::parse_for_serve)]
     pub url: Option<crate::inventory::ServerUrl>,
 
     /// Serve a host's config and enroll it only when the request comes

@@ -26,6 +26,7 @@ pub struct Server {
 pub struct ServerUrl {
     url: String,
     host: UrlHost,
+    port: Option<u16>,
 }
 
 /// The host part of a [`ServerUrl`]: what the server certificate names.
@@ -48,49 +49,87 @@ impl ServerUrl {
     pub fn join(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
+
+    /// A URL for `coregen serve --url`, where port 0 stands for the port
+    /// the server is given when it binds `--listen ...:0` (as tests do, so
+    /// that no two servers race for a port). Resolve it with
+    /// [`ServerUrl::with_bound_port`] before anything uses it.
+    pub fn parse_for_serve(s: &str) -> Result<ServerUrl, String> {
+        parse(s, true)
+    }
+
+    /// Whether the port is still to be filled in (see
+    /// [`ServerUrl::parse_for_serve`]).
+    pub fn port_is_unbound(&self) -> bool {
+        self.port == Some(0)
+    }
+
+    /// This URL with port 0 replaced by `port`; others are returned as
+    /// they are.
+    pub fn with_bound_port(&self, port: u16) -> ServerUrl {
+        if !self.port_is_unbound() {
+            return self.clone();
+        }
+        let rest = &self.url["https://".len()..];
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let host = authority.strip_suffix(":0").unwrap_or(authority);
+        ServerUrl {
+            url: format!("https://{host}:{port}{path}"),
+            host: self.host.clone(),
+            port: Some(port),
+        }
+    }
 }
 
 impl FromStr for ServerUrl {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("{s:?} is not a server URL: {why}");
-        let rest = s
-            .strip_prefix("https://")
-            .ok_or_else(|| bad("it must start with https:// (bootstrap tokens travel in it)"))?;
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        if s.contains(['?', '#', ' ', '"', '\'', '\\']) || authority.contains('@') {
-            return Err(bad(
-                "only scheme, host, port and path are allowed (no user, query or fragment)",
-            ));
-        }
-        let (host, port) = match authority.strip_prefix('[') {
-            Some(v6) => {
-                let (ip, after) = v6.split_once(']').ok_or_else(|| bad("unclosed `[`"))?;
-                (ip, after.strip_prefix(':'))
-            }
-            None => match authority.split_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (authority, None),
-            },
-        };
-        if let Some(port) = port
-            && port.parse::<u16>().map_or(true, |p| p == 0)
-        {
-            return Err(bad("the port must be a number from 1 to 65535"));
-        }
-        let host = if let Ok(ip) = host.parse::<IpAddr>() {
-            UrlHost::Ip(ip)
-        } else if is_dns_name(host) {
-            UrlHost::Dns(host.to_ascii_lowercase())
-        } else {
-            return Err(bad("the host must be an IP address or a DNS name"));
-        };
-        Ok(ServerUrl {
-            url: format!("https://{authority}{}", path.trim_end_matches('/')),
-            host,
-        })
+        parse(s, false)
     }
+}
+
+fn parse(s: &str, allow_port_zero: bool) -> Result<ServerUrl, String> {
+    let bad = |why: &str| format!("{s:?} is not a server URL: {why}");
+    let rest = s
+        .strip_prefix("https://")
+        .ok_or_else(|| bad("it must start with https:// (bootstrap tokens travel in it)"))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    if s.contains(['?', '#', ' ', '"', '\'', '\\']) || authority.contains('@') {
+        return Err(bad(
+            "only scheme, host, port and path are allowed (no user, query or fragment)",
+        ));
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (ip, after) = v6.split_once(']').ok_or_else(|| bad("unclosed `[`"))?;
+            (ip, after.strip_prefix(':'))
+        }
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let port = match port {
+        None => None,
+        Some(port) => match port.parse::<u16>() {
+            Ok(0) if allow_port_zero => Some(0),
+            Ok(p) if p != 0 => Some(p),
+            _ => return Err(bad("the port must be a number from 1 to 65535")),
+        },
+    };
+    let host = if let Ok(ip) = host.parse::<IpAddr>() {
+        UrlHost::Ip(ip)
+    } else if is_dns_name(host) {
+        UrlHost::Dns(host.to_ascii_lowercase())
+    } else {
+        return Err(bad("the host must be an IP address or a DNS name"));
+    };
+    Ok(ServerUrl {
+        url: format!("https://{authority}{}", path.trim_end_matches('/')),
+        host,
+        port,
+    })
 }
 
 fn is_dns_name(s: &str) -> bool {
@@ -224,6 +263,20 @@ impl fmt::Display for Ttl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_zero_is_only_for_serve_and_takes_the_bound_port() {
+        assert!("https://127.0.0.1:0".parse::<ServerUrl>().is_err());
+        let url = ServerUrl::parse_for_serve("https://127.0.0.1:0/boot").unwrap();
+        assert!(url.port_is_unbound());
+        let bound = url.with_bound_port(43743);
+        assert_eq!(bound.as_str(), "https://127.0.0.1:43743/boot");
+        assert!(!bound.port_is_unbound());
+        let v6 = ServerUrl::parse_for_serve("https://[::1]:0").unwrap();
+        assert_eq!(v6.with_bound_port(9).as_str(), "https://[::1]:9");
+        let fixed = ServerUrl::parse_for_serve("https://a.example:8443").unwrap();
+        assert_eq!(fixed.with_bound_port(9).as_str(), "https://a.example:8443");
+    }
 
     #[test]
     fn server_urls() {

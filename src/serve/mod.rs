@@ -96,9 +96,22 @@ pub struct App {
 /// SIGTERM. `note` hears what an operator starting it should see (CAs and
 /// certificates made, the address served).
 pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()> {
+    // Bound first, so that a URL with port 0 can name the port given.
+    let bind = |addr: SocketAddr| {
+        std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| Error::new(format!("cannot listen on {addr}")).with_source(e))
+    };
+    let https = bind(options.listen)?;
+    let plain = options.http_listen.map(bind).transpose()?;
+    let bound_port = https
+        .local_addr()
+        .map_err(|e| Error::new("cannot read the address listened on").with_source(e))?
+        .port();
+
     let cluster = &mut project.inventory.cluster;
     let url = match (&options.url, &cluster.server) {
-        (Some(url), _) => url.clone(),
+        (Some(url), _) => url.with_bound_port(bound_port),
         (None, Some(server)) => server.url.clone(),
         (None, None) => {
             return Err(Error::new(
@@ -166,26 +179,22 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
         .enable_all()
         .build()
         .map_err(|e| Error::new("cannot start the async runtime").with_source(e))?;
-    runtime.block_on(serve(app, tls, &options, &url, note))
+    runtime.block_on(serve(app, tls, (https, plain), &url, note))
 }
 
 async fn serve(
     app: &'static App,
     tls: Arc<rustls::ServerConfig>,
-    options: &Options,
+    (https, plain): (std::net::TcpListener, Option<std::net::TcpListener>),
     url: &ServerUrl,
     note: fn(&str),
 ) -> Result<()> {
-    let bind = |addr: SocketAddr| async move {
-        TcpListener::bind(addr)
-            .await
-            .map_err(|e| Error::new(format!("cannot listen on {addr}")).with_source(e))
+    let listener = |l: std::net::TcpListener| {
+        TcpListener::from_std(l)
+            .map_err(|e| Error::new("cannot listen with the async runtime").with_source(e))
     };
-    let https = bind(options.listen).await?;
-    let plain = match options.http_listen {
-        Some(addr) => Some(bind(addr).await?),
-        None => None,
-    };
+    let https = listener(https)?;
+    let plain = plain.map(listener).transpose()?;
     note(&format!(
         "serving {url} on {} ({} hosts)",
         local(&https),
