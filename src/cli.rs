@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::ignition::SpecVersion;
+use coregen::ignition::SpecVersion;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -246,8 +246,8 @@ pub struct ServeArgs {
     /// named by the server certificate [default: [server] url in
     /// cluster.toml]. Port 0 stands for the port `--listen` is given (for
     /// `--listen 127.0.0.1:0`).
-    #[arg(long, value_name = "URL", value_parser = crate::inventory::ServerUrl::parse_for_serve)]
-    pub url: Option<crate::inventory::ServerUrl>,
+    #[arg(long, value_name = "URL", value_parser = coregen::inventory::ServerUrl::parse_for_serve)]
+    pub url: Option<coregen::inventory::ServerUrl>,
 
     /// Serve a host's config and enroll it only when the request comes
     /// from the host's `ip` in the inventory.

@@ -51,17 +51,36 @@ impl fmt::Display for Place {
     }
 }
 
+/// What kind of failure an error is, for whoever must answer it: `serve`
+/// picks the HTTP status by it, `main` the exit code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kind {
+    /// coregen's own trouble, or the machine's: I/O, the state store, a
+    /// broken inventory.
+    #[default]
+    Failed,
+    /// Input from outside (a request, a CSR) that is malformed.
+    Invalid,
+    /// Input that is well-formed but against policy.
+    Refused,
+    /// What is on disk differs from what would be written (`diff`,
+    /// `render --check`): a finding, not a failure.
+    Differs,
+}
+
 /// Boxed, so that `Result`s stay one pointer wide on the happy path.
 #[derive(Debug)]
 pub struct Error(Box<Inner>);
 
 #[derive(Debug)]
 struct Inner {
+    kind: Kind,
     place: Option<Place>,
     key: Option<String>,
     message: String,
-    /// Context from further up, such as which host was being rendered.
-    note: Option<String>,
+    /// What was being done, innermost first, such as which template for
+    /// which host: each caller adds its own, none replaces another's.
+    context: Vec<String>,
     /// The command has already told the user what went wrong in its own
     /// format (as `coregen butane` does, like upstream butane).
     reported: bool,
@@ -73,13 +92,33 @@ impl Error {
     /// builder methods.
     pub fn new(message: impl Into<String>) -> Error {
         Error(Box::new(Inner {
+            kind: Kind::Failed,
             place: None,
             key: None,
             message: message.into(),
-            note: None,
+            context: Vec::new(),
             source: None,
             reported: false,
         }))
+    }
+
+    /// Malformed input from outside (see [`Kind::Invalid`]).
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Error::new(message).with_kind(Kind::Invalid)
+    }
+
+    /// Input against policy (see [`Kind::Refused`]).
+    pub fn refused(message: impl Into<String>) -> Error {
+        Error::new(message).with_kind(Kind::Refused)
+    }
+
+    pub fn with_kind(mut self, kind: Kind) -> Error {
+        self.0.kind = kind;
+        self
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.0.kind
     }
 
     /// A failure the command has already reported on stderr itself: `main`
@@ -109,8 +148,11 @@ impl Error {
         self
     }
 
+    /// Adds what was being done when this error happened; outer
+    /// callers add theirs after inner ones, in the manner of anyhow's
+    /// `context`.
     pub fn note(mut self, note: impl Into<String>) -> Error {
-        self.0.note = Some(note.into());
+        self.0.context.push(note.into());
         self
     }
 
@@ -154,7 +196,7 @@ impl fmt::Display for Error {
         if let Some(source) = &self.0.source {
             write!(f, ": {source}")?;
         }
-        if let Some(note) = &self.0.note {
+        for note in &self.0.context {
             write!(f, " ({note})")?;
         }
         Ok(())
@@ -190,5 +232,13 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
         let err = Error::io(Path::new("out/x"), "write", io);
         assert_eq!(err.to_string(), "cannot write out/x: gone");
+    }
+
+    #[test]
+    fn an_outer_note_keeps_the_inner_one() {
+        let err = Error::new("bad")
+            .note("in template x")
+            .note("for host node1");
+        assert_eq!(err.to_string(), "bad (in template x) (for host node1)");
     }
 }

@@ -4,8 +4,10 @@
 //!
 //! The flow goes one way: [`inventory`] and [`template`] feed [`render`],
 //! which builds a typed config ([`ignition`]); [`output`] only writes it.
-//! [`project`] ties these together for the commands in [`commands`], which
-//! `main.rs` calls after [`cli`] has parsed the arguments.
+//! [`project`] ties these together with the [`pki`] and the [`state`]; the
+//! `coregen` binary's commands and `serve` call into it. ARCHITECTURE.md at
+//! the top of the repository lists every module, what it owns and what it
+//! may import.
 //!
 //! Rendering a host from a program:
 //!
@@ -27,12 +29,11 @@
 
 pub mod boot;
 pub mod butane;
-pub mod cli;
-pub mod commands;
+pub mod context;
+pub mod contract;
 pub mod error;
 pub mod ignition;
 pub mod inventory;
-mod named;
 pub mod output;
 pub mod pki;
 pub mod project;
@@ -41,6 +42,8 @@ pub mod review;
 pub mod scaffold;
 pub mod serve;
 pub mod snippet;
+pub mod state;
 pub mod template;
+pub mod values;
 
 pub use error::{Error, Result};

@@ -6,14 +6,15 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::ignition::{Config, SpecVersion};
 use crate::inventory::{Host, Inventory};
-use crate::pki::{CaCert, Op, Pki, StateDb, mint_token};
+use crate::pki::{CaCert, Pki, mint_token};
 use crate::render::Renderer;
+use crate::state::{Op, SqliteStore, State};
 use crate::template::Templates;
 
 /// Bootstrap tokens by host name. A host without one renders with
@@ -24,6 +25,8 @@ pub struct Project {
     pub inventory: Inventory,
     pub templates: Templates,
     pub pki: Pki,
+    /// Opened on first use: most commands never need it.
+    state: OnceLock<State>,
 }
 
 /// What to do about a CA that the inventory declares but `pki/` lacks.
@@ -46,7 +49,24 @@ impl Project {
             inventory,
             templates,
             pki: Pki::new(pki_dir),
+            state: OnceLock::new(),
         })
+    }
+
+    /// The state (tokens, enrollments, the audit), opened once and shared
+    /// by whoever needs it; created when missing.
+    pub fn state(&self) -> Result<&State> {
+        if let Some(state) = self.state.get() {
+            return Ok(state);
+        }
+        let opened = State::new(SqliteStore::open(&self.pki.state_db_path())?);
+        Ok(self.state.get_or_init(|| opened))
+    }
+
+    /// Whether there is any state yet, for commands that only read it and
+    /// should not create it.
+    pub fn has_state(&self) -> bool {
+        self.state.get().is_some() || self.pki.state_db_path().exists()
     }
 
     /// The certificates of every CA the inventory declares, in name order.
@@ -113,8 +133,7 @@ impl Project {
             .iter()
             .map(|t| (t.host.clone(), t.text.clone()))
             .collect();
-        let mut db = StateDb::open(&self.pki.state_db_path())?;
-        db.apply(&[Op::Mint(minted)])?;
+        self.state()?.apply(&[Op::Mint(minted)])?;
         Ok(tokens)
     }
 

@@ -14,43 +14,27 @@
 //! ten hosts as in one of ten thousand.
 
 use std::collections::{BTreeMap, HashSet};
-use std::net::IpAddr;
 
-use handlebars::Context;
-use serde::Serialize;
-use serde_json::{Map, Value, json};
-
+use crate::context::HostContext;
+use crate::contract::{
+    ENROLL_ENV, ENROLL_SCRIPT, ENROLL_TEMPLATE, ENROLL_UNIT, HTTP_CA, ca_anchor_path, enroll_env,
+};
 use crate::error::{Error, Result};
 use crate::ignition::{Config, Encoder, SpecCheck, SpecVersion, build};
 use crate::inventory::{Contents, Host, Inventory, Mode, Origin, Server, did_you_mean};
-use crate::pki::{CaCert, CertNames, Profile, REDACTED};
+use crate::pki::{CaCert, Profile, REDACTED};
 use crate::snippet::{self, SnippetCache};
-use crate::template::{ClusterUse, Templates};
+use crate::template::Templates;
 
 /// The user whose SSH keys the inventory sets, as on Fedora CoreOS.
 const CORE_USER: &str = "core";
-
-/// The CA whose certificate Ignition itself trusts for HTTPS fetches.
-pub const HTTP_CA: &str = "http";
-
-/// The enrollment script, its settings and its unit, on hosts with profiles.
-pub const ENROLL_SCRIPT: &str = "/usr/local/bin/coregen-enroll";
-pub const ENROLL_ENV: &str = "/etc/coregen/enroll.env";
-pub const ENROLL_UNIT: &str = "coregen-enroll.service";
-const ENROLL_TEMPLATE: &str = "coregen-enroll";
-
-/// Where a CA certificate is installed on the host; `update-ca-trust` picks
-/// it up from there.
-pub fn ca_anchor_path(ca: &str) -> String {
-    format!("/etc/pki/ca-trust/source/anchors/coregen-{ca}.crt")
-}
 
 pub struct Renderer<'a> {
     templates: &'a Templates,
     profiles: &'a BTreeMap<String, Profile>,
     server: Option<&'a Server>,
     spec: SpecVersion,
-    context: Context,
+    context: HostContext<'a>,
     encoder: Encoder,
     check: SpecCheck,
     /// The CA anchor files and Ignition's own TLS trust: the same for every
@@ -88,11 +72,7 @@ impl<'a> Renderer<'a> {
             profiles: &inventory.cluster.profiles,
             server: inventory.cluster.server.as_ref(),
             spec,
-            context: Context::from(shared_context(
-                inventory,
-                spec,
-                &cluster_use(inventory, templates),
-            )),
+            context: HostContext::new(inventory, templates, spec),
             encoder,
             check: SpecCheck::default(),
             ca_files,
@@ -100,6 +80,12 @@ impl<'a> Renderer<'a> {
             constant_script,
             snippets: SnippetCache::default(),
         }
+    }
+
+    /// The template context, to render a host's certificate names in (as
+    /// `serve` does, reusing its renderers).
+    pub fn context(&mut self) -> &mut HostContext<'a> {
+        &mut self.context
     }
 
     pub fn spec(&self) -> SpecVersion {
@@ -110,15 +96,14 @@ impl<'a> Renderer<'a> {
     /// `cluster.spec`).
     pub fn set_spec(&mut self, spec: SpecVersion) {
         self.spec = spec;
-        let data = self.context.data_mut();
-        data["cluster"]["spec"] = json!(spec.as_str());
+        self.context.set_spec(spec);
     }
 
     /// The config of `host`. `token` is its bootstrap token, written into
     /// the enrollment settings of a host with profiles; `None` writes
     /// [`REDACTED`] instead, for review and snapshots.
     pub fn render(&mut self, host: &Host, token: Option<&str>) -> Result<Config> {
-        self.set_host(host);
+        self.context.set_host(host);
         let mut built = build::Config {
             storage: Some(self.storage(host, token)?),
             systemd: Some(self.systemd(host)?),
@@ -156,7 +141,7 @@ impl<'a> Renderer<'a> {
                             "no template `{name}` (looked for templates/{name}.hbs)"
                         )));
                     }
-                    templates.render(name, context)
+                    context.render(name)
                 })?;
         self.check.config_with(
             built,
@@ -164,64 +149,6 @@ impl<'a> Renderer<'a> {
             &format!("host `{}`", host.name),
             |value| snippet::merge_into(value, &snippets),
         )
-    }
-
-    /// The names of `host`'s certificate of `profile`: its templates
-    /// rendered with the same context as the host's files.
-    pub fn cert_names(&mut self, host: &Host, profile: &Profile) -> Result<CertNames> {
-        self.set_host(host);
-        let in_profile = |e: Error| {
-            e.note(format!(
-                "in profile `{}` for host `{}`",
-                profile.name, host.name
-            ))
-        };
-        let render = |text: &String| {
-            self.templates
-                .render_str(text, &self.context)
-                .map_err(in_profile)
-        };
-        let common_name = render(&profile.common_name)?;
-        let mut dns_names = Vec::new();
-        for text in &profile.dns_names {
-            let name = render(text)?;
-            if !name.is_empty() && !dns_names.contains(&name) {
-                dns_names.push(name);
-            }
-        }
-        let mut ip_addresses = Vec::new();
-        for text in &profile.ip_addresses {
-            let rendered = render(text)?;
-            if rendered.is_empty() {
-                continue;
-            }
-            let ip: IpAddr = rendered.parse().map_err(|_| {
-                in_profile(Error::new(format!(
-                    "{text:?} renders to {rendered:?}, not an IP address"
-                )))
-            })?;
-            if !ip_addresses.contains(&ip) {
-                ip_addresses.push(ip);
-            }
-        }
-        Ok(CertNames {
-            common_name,
-            dns_names,
-            ip_addresses,
-        })
-    }
-
-    fn set_host(&mut self, host: &Host) {
-        let data = self.context.data_mut();
-        let map = data.as_object_mut().expect("the context is an object");
-        map.insert(
-            "host".into(),
-            serde_json::to_value(HostView::new(host)).expect("hosts serialize"),
-        );
-        map.insert(
-            "vars".into(),
-            serde_json::to_value(&host.vars).expect("TOML tables serialize"),
-        );
     }
 
     fn storage(&mut self, host: &Host, token: Option<&str>) -> Result<build::Storage> {
@@ -283,7 +210,7 @@ impl<'a> Renderer<'a> {
         let script = match &self.constant_script {
             Some(file) => file.clone(),
             None => {
-                let script = self.templates.render(ENROLL_TEMPLATE, &self.context)?;
+                let script = self.context.render(ENROLL_TEMPLATE)?;
                 script_file(&mut self.encoder, &script)
             }
         };
@@ -298,7 +225,7 @@ impl<'a> Renderer<'a> {
         if !host.profiles.is_empty() {
             let mut unit = build::Unit::new(ENROLL_UNIT.to_string());
             unit.enabled = Some(true);
-            unit.contents = Some(self.templates.render(ENROLL_UNIT, &self.context)?);
+            unit.contents = Some(self.context.render(ENROLL_UNIT)?);
             units.push(unit);
         }
         for entry in &host.units {
@@ -359,7 +286,7 @@ impl<'a> Renderer<'a> {
                     }
                     return Err(origin.error(msg));
                 }
-                self.templates.render(name, &self.context).map_err(|e| {
+                self.context.render(name).map_err(|e| {
                     e.note(format!(
                         "while rendering {} for host `{}`, declared at {}",
                         item.key(),
@@ -389,54 +316,6 @@ fn owner(
     )
 }
 
-/// `/etc/coregen/enroll.env`: shell assignments that the enrollment script
-/// sources. Every value is single-quoted, so no inventory value can run as
-/// code there.
-fn enroll_env(
-    host: &Host,
-    profiles: &BTreeMap<String, Profile>,
-    server: &Server,
-    token: &str,
-) -> String {
-    let mut env = format!(
-        "# coregen enrollment settings of {name}, read by {ENROLL_SCRIPT}.\n\
-         # The token enrolls this host once; the script wipes it afterwards.\n",
-        name = host.name
-    );
-    let mut set = |key: &str, value: &str| {
-        env.push_str(&format!("{key}={}\n", shell_quote(value)));
-    };
-    set("COREGEN_HOST", host.name.as_str());
-    set("COREGEN_URL", server.url.as_str());
-    set("COREGEN_TOKEN", token);
-    set("COREGEN_TLS_CA", &ca_anchor_path(HTTP_CA));
-    set("COREGEN_PROFILE_COUNT", &host.profiles.len().to_string());
-    for (i, name) in (1..).zip(&host.profiles) {
-        let profile = &profiles[name];
-        let key_type = profile.key_types.first().copied().unwrap_or_default();
-        set(&format!("COREGEN_PROFILE_{i}_NAME"), name);
-        set(&format!("COREGEN_PROFILE_{i}_KEY_TYPE"), key_type.as_str());
-        set(
-            &format!("COREGEN_PROFILE_{i}_KEY"),
-            profile.key_path.as_str(),
-        );
-        set(
-            &format!("COREGEN_PROFILE_{i}_CERT"),
-            profile.cert_path.as_str(),
-        );
-        set(&format!("COREGEN_PROFILE_{i}_CA"), profile.ca_path.as_str());
-        set(
-            &format!("COREGEN_PROFILE_{i}_TRUST"),
-            &ca_anchor_path(&profile.ca),
-        );
-    }
-    env
-}
-
-fn shell_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
-}
-
 fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
     (!items.is_empty()).then_some(items)
 }
@@ -463,100 +342,4 @@ fn plain_file(encoder: &mut Encoder, path: &str, contents: &[u8]) -> build::File
     file.overwrite = Some(true);
     file.contents = Some(resource(encoder, contents));
     file
-}
-
-/// What templates see of any host: enough to list peers and addresses.
-#[derive(Serialize)]
-struct HostSummary<'a> {
-    name: &'a str,
-    fqdn: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ip: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mac: Option<String>,
-    groups: &'a [String],
-}
-
-impl<'a> HostSummary<'a> {
-    fn new(host: &'a Host) -> HostSummary<'a> {
-        HostSummary {
-            name: host.name.as_str(),
-            fqdn: &host.fqdn,
-            ip: host.ip.map(|ip| ip.to_string()),
-            mac: host.mac.map(|mac| mac.to_string()),
-            groups: &host.groups,
-        }
-    }
-}
-
-/// What templates see of the host being rendered, as `host`.
-#[derive(Serialize)]
-struct HostView<'a> {
-    #[serde(flatten)]
-    summary: HostSummary<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    install_disk: Option<&'a str>,
-    vars: &'a toml::Table,
-}
-
-impl<'a> HostView<'a> {
-    fn new(host: &'a Host) -> HostView<'a> {
-        HostView {
-            summary: HostSummary::new(host),
-            install_disk: host.install_disk.as_ref().map(|d| d.as_str()),
-            vars: &host.vars,
-        }
-    }
-}
-
-/// What the templates, and the profiles' name templates, use of `hosts`
-/// and `groups`.
-fn cluster_use(inventory: &Inventory, templates: &Templates) -> ClusterUse {
-    let mut uses = templates.cluster_use().clone();
-    for profile in inventory.cluster.profiles.values() {
-        uses.scan(&profile.common_name);
-        profile.dns_names.iter().for_each(|t| uses.scan(t));
-        profile.ip_addresses.iter().for_each(|t| uses.scan(t));
-    }
-    uses
-}
-
-/// `cluster`, and as much of `hosts` and `groups` as `uses` says: the same
-/// for every host.
-fn shared_context(inventory: &Inventory, spec: SpecVersion, uses: &ClusterUse) -> Value {
-    let cluster = &inventory.cluster;
-    let summary = |h: &Host| serde_json::to_value(HostSummary::new(h)).expect("hosts serialize");
-    let hosts: Vec<Value> = if uses.hosts {
-        inventory.hosts.iter().map(summary).collect()
-    } else {
-        Vec::new()
-    };
-    let mut groups: Map<String, Value> = Map::new();
-    for (i, host) in inventory.hosts.iter().enumerate() {
-        for group in &host.groups {
-            if !uses.all_groups && !uses.groups.contains(group) {
-                continue;
-            }
-            let member = hosts.get(i).cloned().unwrap_or_else(|| summary(host));
-            let members = groups.entry(group.clone()).or_insert_with(|| json!([]));
-            members
-                .as_array_mut()
-                .expect("built as an array")
-                .push(member);
-        }
-    }
-    let mut cluster_view = json!({
-        "name": cluster.name.as_str(),
-        "spec": spec.as_str(),
-        "vars": cluster.vars,
-        "cas": cluster.cas.keys().collect::<Vec<_>>(),
-    });
-    if let Some(domain) = &cluster.domain {
-        cluster_view["domain"] = json!(domain.as_str());
-    }
-    json!({
-        "cluster": cluster_view,
-        "hosts": hosts,
-        "groups": groups,
-    })
 }

@@ -238,7 +238,7 @@ impl Out {
                 &format!(
                     "binary, {} bytes{gzip}, sha256 {}",
                     bytes.len(),
-                    crate::pki::hex(&Sha256::digest(&bytes))
+                    crate::pki::sha256_hex(&bytes)
                 ),
             ),
         }
@@ -297,14 +297,11 @@ fn cert_summary(pem: &str) -> Option<Vec<String>> {
         .is_some_and(|b| b.value.ca);
     lines.push(format!(
         "valid {} to {}{}",
-        crate::pki::rfc3339(cert.validity().not_before.to_datetime()),
-        crate::pki::rfc3339(cert.validity().not_after.to_datetime()),
+        crate::values::rfc3339(cert.validity().not_before.to_datetime()),
+        crate::values::rfc3339(cert.validity().not_after.to_datetime()),
         if ca { ", CA" } else { "" }
     ));
-    lines.push(format!(
-        "sha256 {}",
-        crate::pki::hex(&Sha256::digest(&pem.contents))
-    ));
+    lines.push(format!("sha256 {}", crate::pki::sha256_hex(&pem.contents)));
     Some(lines)
 }
 

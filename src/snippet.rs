@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::butane::{self, Options, Translated, ign};
+use crate::contract::{ENROLL_ENV, ENROLL_SCRIPT, ENROLL_UNIT, ca_anchor_path};
 use crate::error::{Error, Place, Result};
 use crate::ignition::SpecVersion;
 use crate::inventory::{Host, Snippet};
-use crate::render::{ENROLL_ENV, ENROLL_SCRIPT, ENROLL_UNIT, ca_anchor_path};
 
 /// The snippet files of a project.
 pub struct Snippets {

@@ -141,6 +141,8 @@ fn check(project: &Path) -> (bool, String) {
         .args(["render", "--all", "--check"])
         .output()
         .unwrap();
+    // 0 up to date, 1 stale; 2 would be trouble.
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -187,8 +189,19 @@ fn diff_and_check_catch_templates_vars_and_new_hosts_but_not_tokens() {
         diff.contains("\n-    | strategy = \"periodic\"\n+    | strategy = \"immediate\"\n"),
         "{diff}"
     );
+    // Trouble is not a difference: diff(1)'s exit code 2.
+    fs::write(&template, "{{#if}}").unwrap();
+    for args in [&["diff"][..], &["render", "--all", "--check"]] {
+        let out = coregen(dir).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
     fs::write(&template, original).unwrap();
     assert!(check(dir).0);
+    let out = coregen(dir)
+        .args(["render", "--all", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
 
     // A var of one host.
     let node3 = dir.join("hosts/node3.toml");

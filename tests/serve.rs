@@ -487,3 +487,41 @@ fn two_hundred_hosts_enroll_at_once() {
         .count();
     assert_eq!(enrolled, HOSTS);
 }
+
+/// serve resolves the `http` CA when it starts: with `[ca.http]` gone from
+/// cluster.toml it refuses to start, even though `pki/http/` is still
+/// there, instead of panicking on the first pointer config it serves.
+#[test]
+fn serve_refuses_to_start_without_the_http_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    fs::create_dir_all(&hosts).unwrap();
+    let cluster = |with_http: bool| {
+        let http = if with_http {
+            "[ca.http]\nusages = [\"server-auth\"]\n"
+        } else {
+            ""
+        };
+        format!(
+            "name = \"small\"\n[server]\nurl = \"https://127.0.0.1:8443\"\n{http}\
+             [ca.etcd]\nusages = [\"server-auth\", \"client-auth\"]\n"
+        )
+    };
+    fs::write(hosts.join("cluster.toml"), cluster(true)).unwrap();
+    fs::write(hosts.join("node1.toml"), "ip = \"10.0.0.11\"\n").unwrap();
+    run_ok(coregen(dir.path()).args(["ca", "init"]));
+    assert!(dir.path().join("pki/http/ca.crt").exists());
+
+    fs::write(hosts.join("cluster.toml"), cluster(false)).unwrap();
+    let err = common::run_err(coregen(dir.path()).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--url",
+        "https://127.0.0.1:0",
+    ]));
+    assert!(
+        err.contains("coregen serve needs the `http` CA: declare [ca.http]"),
+        "{err}"
+    );
+}

@@ -3,15 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::boot;
 use crate::cli::PxeArgs;
-use crate::error::{Error, Result};
-use crate::ignition::SpecVersion;
-use crate::inventory::Host;
-use crate::output::{self, Access, Staged};
-use crate::pki::CaCert;
-use crate::project::{MissingCa, Project};
-use crate::render::HTTP_CA;
+use coregen::boot;
+use coregen::contract::HTTP_CA;
+use coregen::error::{Error, Result};
+use coregen::ignition::SpecVersion;
+use coregen::inventory::Host;
+use coregen::output::{self, Access, Staged};
+use coregen::pki::CaCert;
+use coregen::project::{MissingCa, Project};
 
 use super::{note, spec_of, under};
 

@@ -6,9 +6,9 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use crate::butane::{Options, translate_document};
 use crate::cli::ButaneArgs;
-use crate::error::{Error, Result};
+use coregen::butane::{Options, translate_document};
+use coregen::error::{Error, Result};
 
 pub(super) fn butane(args: &ButaneArgs) -> Result<()> {
     let input = match read_input(args.input.as_deref()) {
@@ -31,7 +31,7 @@ pub(super) fn butane(args: &ButaneArgs) -> Result<()> {
         }
     };
     if args.strict && !outcome.report.is_empty() {
-        eprintln!("{}", crate::butane::STRICT_WARNINGS);
+        eprintln!("{}", coregen::butane::STRICT_WARNINGS);
         return Err(Error::reported());
     }
     if args.check {
@@ -62,7 +62,7 @@ fn read_input(input: Option<&Path>) -> std::result::Result<Vec<u8>, String> {
         }
     };
     let name = path.display();
-    let go = crate::butane::go_error_text;
+    let go = coregen::butane::go_error_text;
     let mut file = std::fs::File::open(path)
         .map_err(|e| format!("failed to open {name}: open {name}: {}", go(&e)))?;
     file.read_to_end(&mut data)

@@ -7,10 +7,10 @@ use time::OffsetDateTime;
 
 use super::note;
 use crate::cli::ServeArgs;
-use crate::error::Result;
-use crate::pki::{HostState, StateDb, rfc3339, unix_now};
-use crate::project::Project;
-use crate::serve::{self, Options};
+use coregen::error::Result;
+use coregen::project::Project;
+use coregen::serve::{self, Options};
+use coregen::state::{HostState, rfc3339, unix_now};
 
 pub(super) fn serve(root: &Path, pki_dir: PathBuf, args: &ServeArgs) -> Result<()> {
     let project = Project::load(root, pki_dir)?;
@@ -36,9 +36,8 @@ pub(super) fn serve(root: &Path, pki_dir: PathBuf, args: &ServeArgs) -> Result<(
 
 pub(super) fn list(root: &Path, pki_dir: PathBuf) -> Result<()> {
     let project = Project::load(root, pki_dir)?;
-    let path = project.pki.state_db_path();
-    let states = if path.exists() {
-        StateDb::open(&path)?.host_states()?
+    let states = if project.has_state() {
+        project.state()?.host_states()?
     } else {
         Vec::new()
     };
@@ -109,7 +108,7 @@ pub(super) fn reset(root: &Path, pki_dir: PathBuf, hosts: &[String]) -> Result<(
     for name in hosts {
         project.inventory.host(name)?;
     }
-    let mut db = StateDb::open(&project.pki.state_db_path())?;
+    let db = project.state()?;
     let now = unix_now();
     for name in hosts {
         if db.reset_host(name, now)? {

@@ -27,11 +27,11 @@ mod pki;
 mod review;
 
 use crate::cli::{CaCommand, Cli, Command, HostCommand, RenderArgs, SpecArg};
-use crate::error::{Error, Result};
-use crate::ignition::SpecVersion;
-use crate::output::{self, Access};
-use crate::project::{MissingCa, Project, Tokens};
-use crate::scaffold;
+use coregen::error::{Error, Result};
+use coregen::ignition::SpecVersion;
+use coregen::output::{self, Access};
+use coregen::project::{MissingCa, Project, Tokens};
+use coregen::scaffold;
 
 pub fn run(cli: Cli) -> Result<()> {
     let pki_dir = cli.pki.clone().unwrap_or_else(|| under(&cli.dir, "pki"));
@@ -100,7 +100,7 @@ fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
     let tokens = if args.redact {
         Tokens::new()
     } else {
-        project.mint_tokens(&hosts, crate::pki::unix_now())?
+        project.mint_tokens(&hosts, coregen::state::unix_now())?
     };
 
     if args.stdout {

@@ -3,16 +3,14 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use time::OffsetDateTime;
-
 use super::note;
 use crate::cli::SignArgs;
-use crate::error::{Error, Result};
-use crate::inventory::Host;
-use crate::output::Access;
-use crate::pki::{IssuedRecord, Profile, StateDb, check_csr, rfc3339};
-use crate::project::Project;
-use crate::render::Renderer;
+use coregen::context::HostContext;
+use coregen::error::{Error, Result};
+use coregen::inventory::Host;
+use coregen::output::Access;
+use coregen::pki::{Holder, LeafRequest, Profile, check_csr};
+use coregen::project::Project;
 
 pub(super) fn ca_init(root: &Path, pki_dir: PathBuf, names: &[String]) -> Result<()> {
     let project = Project::load(root, pki_dir)?;
@@ -133,44 +131,28 @@ pub(super) fn sign(root: &Path, pki_dir: PathBuf, args: &SignArgs) -> Result<()>
     }
 
     let csr_bytes = read_csr(&args.csr)?;
-    let csr = check_csr(&csr_bytes)
-        .map_err(|msg| Error::new(msg).at(crate::error::Place::file(&args.csr)))?;
-    let names = Renderer::new(
+    let csr = check_csr(&csr_bytes).map_err(|e| e.at(coregen::error::Place::file(&args.csr)))?;
+    let names = HostContext::new(
         &project.inventory,
         &project.templates,
-        &[],
         project.inventory.cluster.spec,
     )
     .cert_names(host, profile)?;
-    let signer = project.pki.signer(&profile.ca)?;
-    let issued = signer.sign(&csr, profile, &names)?;
-
-    let extra: Vec<&String> = csr
-        .requested_names
-        .iter()
-        .filter(|n| !names.all().contains(n))
-        .collect();
-    if !extra.is_empty() {
-        let list: Vec<&str> = extra.iter().map(|s| s.as_str()).collect();
-        note(&format!(
-            "the CSR asked for {}; the certificate carries the names of profile `{}` instead: {}",
-            list.join(", "),
-            profile.name,
-            names.all().join(", ")
-        ));
+    let leaf = LeafRequest {
+        holder: Holder {
+            name: host.name.as_str(),
+            fqdn: &host.fqdn,
+        },
+        profile,
+        names,
+        csr: &csr,
     }
-
+    .check()
+    .map_err(|e| e.at(coregen::error::Place::file(&args.csr)))?;
+    let signer = project.pki.signer(&profile.ca)?;
+    let issued = leaf.issue(&signer)?;
     // The record is durable before the certificate leaves coregen.
-    let mut db = StateDb::open(&project.pki.state_db_path())?;
-    db.record_issued(&IssuedRecord {
-        issued_at: rfc3339(OffsetDateTime::now_utc()),
-        serial: issued.serial.clone(),
-        host: host.name.to_string(),
-        profile: profile.name.clone(),
-        ca: profile.ca.clone(),
-        not_after: rfc3339(issued.not_after),
-        sha256: issued.sha256.clone(),
-    })?;
+    project.state()?.record_issued(&issued.record)?;
 
     let mut pem = issued.pem;
     if args.chain {
@@ -178,15 +160,15 @@ pub(super) fn sign(root: &Path, pki_dir: PathBuf, args: &SignArgs) -> Result<()>
     }
     match &args.out {
         Some(out) => {
-            let staged = crate::output::stage(out.clone(), pem.as_bytes(), Access::Public)?;
-            crate::output::commit(vec![staged])?;
+            let staged = coregen::output::stage(out.clone(), pem.as_bytes(), Access::Public)?;
+            coregen::output::commit(vec![staged])?;
             note(&format!(
                 "issued {} for {} (profile {}, CA {}, serial {}) to {}",
-                names.common_name,
+                leaf.names().common_name,
                 host.name,
                 profile.name,
                 profile.ca,
-                issued.serial,
+                issued.record.serial,
                 out.display()
             ));
         }
@@ -199,7 +181,7 @@ pub(super) fn sign(root: &Path, pki_dir: PathBuf, args: &SignArgs) -> Result<()>
 
 fn read_csr(path: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    let limit = crate::pki::MAX_CSR_BYTES as u64 + 1;
+    let limit = coregen::pki::MAX_CSR_BYTES as u64 + 1;
     let result = if path == Path::new("-") {
         std::io::stdin().take(limit).read_to_end(&mut bytes)
     } else {
@@ -214,11 +196,10 @@ pub(super) fn audit(root: &Path, pki_dir: PathBuf, host: Option<&str>) -> Result
     if let Some(host) = host {
         project.inventory.host(host)?;
     }
-    let path = project.pki.state_db_path();
-    if !path.exists() {
+    if !project.has_state() {
         return Ok(());
     }
-    let db = StateDb::open(&path)?;
+    let db = project.state()?;
     let mut out = std::io::stdout().lock();
     for record in db.issued(host)? {
         let line = serde_json::to_string(&record).expect("records serialize");
@@ -231,15 +212,14 @@ pub(super) fn audit(root: &Path, pki_dir: PathBuf, host: Option<&str>) -> Result
 pub(super) fn certs(root: &Path, pki_dir: PathBuf, host: &str) -> Result<()> {
     let project = Project::load(root, pki_dir)?;
     let host = project.inventory.host(host)?;
-    let mut renderer = Renderer::new(
+    let mut context = HostContext::new(
         &project.inventory,
         &project.templates,
-        &[],
         project.inventory.cluster.spec,
     );
     for name in &host.profiles {
         let profile = &project.inventory.cluster.profiles[name];
-        let names = renderer.cert_names(host, profile)?;
+        let names = context.cert_names(host, profile)?;
         let usages: Vec<&str> = profile.usages.iter().map(|u| u.as_str()).collect();
         let ips: Vec<String> = names.ip_addresses.iter().map(|ip| ip.to_string()).collect();
         sayln!("{name}\tCA {}\t{}", profile.ca, usages.join(","));

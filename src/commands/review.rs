@@ -1,5 +1,5 @@
 //! `coregen show`, `coregen diff` and `coregen render --check`: configs in
-//! their readable form ([`crate::review`]), and how `out/` compares with a
+//! their readable form ([`coregen::review`]), and how `out/` compares with a
 //! fresh render. Nothing here writes a file or mints a token: fresh
 //! renders are redacted, and so is what is read from `out/`.
 
@@ -7,10 +7,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{DiffArgs, ShowArgs, SpecArg};
-use crate::error::{Error, Place, Result};
-use crate::inventory::Host;
-use crate::project::{MissingCa, Project, Tokens};
-use crate::review;
+use coregen::error::{Error, Kind, Place, Result};
+use coregen::inventory::Host;
+use coregen::project::{MissingCa, Project, Tokens};
+use coregen::review;
 
 use super::{spec_of, under};
 
@@ -53,7 +53,8 @@ pub(super) fn diff(root: &Path, pki_dir: PathBuf, args: &DiffArgs) -> Result<()>
         stale.len(),
         out_dir.display(),
         names(&stale)
-    )))
+    ))
+    .with_kind(Kind::Differs))
 }
 
 /// `render --check`: the stale hosts, as an error, or nothing.
@@ -76,6 +77,7 @@ pub(super) fn check(
         out_dir.display(),
         list.join(", ")
     ))
+    .with_kind(Kind::Differs)
     .note("--check wrote nothing"))
 }
 

@@ -1,6 +1,6 @@
 //! The Ignition spec versions coregen writes, and what each one allows.
 
-use crate::named::named_enum;
+use crate::values::named_enum;
 
 /// A config spec version that coregen can write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -16,7 +16,6 @@
 //! the right line.
 
 mod load;
-mod names;
 mod raw;
 mod server;
 mod source;
@@ -26,7 +25,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use names::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
+pub use crate::values::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
 pub use server::{Boot, BootUrl, Server, ServerUrl, Ttl, UrlHost};
 pub use source::did_you_mean;
 

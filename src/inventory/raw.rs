@@ -10,10 +10,10 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::names::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
 use super::server::{Boot, ServerUrl, Ttl};
 use crate::ignition::SpecVersion;
 use crate::pki::{KeyType, Usage};
+use crate::values::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
 
 /// `hosts/cluster.toml`.
 #[derive(Debug, Deserialize)]

@@ -12,7 +12,9 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, de};
+use serde::Deserialize;
+
+use crate::values::deserialize_from_str;
 
 /// `[server]`, resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,12 +147,6 @@ fn is_dns_name(s: &str) -> bool {
         })
 }
 
-impl<'de> Deserialize<'de> for ServerUrl {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(de::Error::custom)
-    }
-}
-
 impl fmt::Display for ServerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.url)
@@ -199,12 +195,6 @@ impl FromStr for BootUrl {
     }
 }
 
-impl<'de> Deserialize<'de> for BootUrl {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(de::Error::custom)
-    }
-}
-
 /// A lifetime such as `90s`, `30m`, `1h` or `2d`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ttl(Duration);
@@ -242,12 +232,6 @@ impl FromStr for Ttl {
     }
 }
 
-impl<'de> Deserialize<'de> for Ttl {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(de::Error::custom)
-    }
-}
-
 impl fmt::Display for Ttl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0.as_secs();
@@ -259,6 +243,10 @@ impl fmt::Display for Ttl {
         }
     }
 }
+
+deserialize_from_str!(ServerUrl);
+deserialize_from_str!(BootUrl);
+deserialize_from_str!(Ttl);
 
 #[cfg(test)]
 mod tests {

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyUsagePurpose,
-    SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
 
 use super::CaSpec;
+use super::serial::{random_serial, sha256_hex};
 use crate::error::{Error, Result};
 
 /// The `pki/` folder.
@@ -38,7 +38,6 @@ pub struct CaInfo {
 
 impl CaCert {
     pub fn info(&self) -> Result<CaInfo> {
-        use sha2::{Digest, Sha256};
         use x509_parser::prelude::FromDer;
         let bad = |what: &str| Error::new(format!("CA `{}`: {what}", self.name));
         let (_, pem) = x509_parser::pem::parse_x509_pem(self.pem.as_bytes())
@@ -64,7 +63,7 @@ impl CaCert {
                 .to_datetime()
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
-            sha256: super::sign::hex(&Sha256::digest(&pem.contents)),
+            sha256: sha256_hex(&pem.contents),
         })
     }
 }
@@ -196,16 +195,6 @@ fn ca_params(name: &str, spec: &CaSpec, cluster: &str) -> Result<CertificatePara
     Ok(params)
 }
 
-/// 16 random bytes with the top bit cleared, so the DER integer stays
-/// positive at full length (RFC 5280 allows up to 20 octets).
-pub(crate) fn random_serial() -> Result<SerialNumber> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::new(format!("the system random source failed: {e}")))?;
-    bytes[0] &= 0x7f;
-    Ok(SerialNumber::from_slice(&bytes))
-}
-
 fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
@@ -258,13 +247,5 @@ mod tests {
         // Nothing staged is left next to the CA.
         let entries: Vec<_> = fs::read_dir(pki.dir()).unwrap().collect();
         assert_eq!(entries.len(), 1);
-    }
-
-    #[test]
-    fn serials_are_positive_and_distinct() {
-        let a = random_serial().unwrap();
-        let b = random_serial().unwrap();
-        assert_ne!(a, b);
-        assert!(a.as_ref()[0] < 0x80);
     }
 }

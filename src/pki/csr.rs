@@ -65,8 +65,13 @@ impl PublicKeyData for CsrKey {
     }
 }
 
-/// Parses and checks a CSR given as PEM or DER.
-pub fn check_csr(input: &[u8]) -> Result<CheckedCsr, String> {
+/// Parses and checks a CSR given as PEM or DER. Its faults are errors of
+/// kind [`crate::error::Kind::Invalid`].
+pub fn check_csr(input: &[u8]) -> crate::error::Result<CheckedCsr> {
+    check(input).map_err(crate::error::Error::invalid)
+}
+
+fn check(input: &[u8]) -> Result<CheckedCsr, String> {
     if input.len() > MAX_CSR_BYTES {
         return Err(format!(
             "the CSR is {} bytes; at most {MAX_CSR_BYTES} are accepted",

@@ -3,7 +3,7 @@
 
 use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm};
 
-use crate::named::named_enum;
+use crate::values::named_enum;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum KeyType {
@@ -25,6 +25,10 @@ impl KeyType {
         KeyType::Rsa3072,
         KeyType::Rsa4096,
     ];
+
+    pub fn is_rsa(self) -> bool {
+        matches!(self, KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -9,21 +9,23 @@
 
 mod ca;
 mod csr;
+mod issue;
 mod key_type;
 mod profile;
+mod serial;
 mod sign;
-mod state;
 mod token;
 
 pub use ca::{CaCert, CaInfo, Pki};
 pub use csr::{CheckedCsr, MAX_CSR_BYTES, check_csr};
+pub use issue::{
+    CheckedLeaf, Holder, Issuance, IssuedRecord, LeafRequest, SERVER_PROFILE, issue_server,
+    printable,
+};
 pub use key_type::KeyType;
 pub use profile::{Profile, Usage};
-pub(crate) use sign::hex;
-pub use sign::{CertNames, Issued, Signer};
-pub use state::{
-    Checked, Enrollment, HostState, IssuedRecord, Op, Refusal, StateDb, rfc3339, unix_now,
-};
+pub use serial::{hex, sha256_hex};
+pub use sign::{CertNames, Signer};
 pub use token::{
     MAX_TOKEN_LEN, MintedToken, PresentedToken, REDACTED, mint as mint_token, parse as parse_token,
 };

@@ -7,8 +7,8 @@
 //! names, usages and validity come from here, rendered for the host.
 
 use super::KeyType;
-use crate::inventory::AbsPath;
-use crate::named::named_enum;
+use crate::values::AbsPath;
+use crate::values::named_enum;
 
 /// An extended key usage that coregen issues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

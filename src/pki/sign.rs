@@ -1,5 +1,6 @@
-//! Issuing a leaf certificate: a checked CSR's public key, with everything
-//! else (subject, names, usages, validity) from the host's profile.
+//! A CA loaded with its key, and the X.509 of a leaf certificate: a public
+//! key with names, usages and a validity. Which key may get which names and
+//! usages is [`super::issue`]'s policy; this module only signs.
 
 use std::net::IpAddr;
 
@@ -7,12 +8,11 @@ use rcgen::{
     CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, PublicKeyData, SanType,
 };
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use super::ca::random_serial;
-use super::csr::CheckedCsr;
-use super::{KeyType, Profile, Usage};
+use super::Usage;
+use super::issue::Signed;
+use super::serial::{hex, random_serial, sha256_hex};
 use crate::error::{Error, Result};
 
 /// The names a certificate carries, rendered from a profile for one host.
@@ -44,17 +44,6 @@ pub struct Signer {
     cert_pem: String,
 }
 
-/// A certificate just issued, with what the audit log records of it.
-#[derive(Clone, Debug)]
-pub struct Issued {
-    pub pem: String,
-    /// Lower-case hex, as `openssl x509 -serial` shows it (without colons).
-    pub serial: String,
-    pub not_after: OffsetDateTime,
-    /// SHA-256 of the DER certificate, lower-case hex.
-    pub sha256: String,
-}
-
 impl Signer {
     pub fn new(name: &str, cert_pem: String, key_pem: &str) -> Result<Signer> {
         let key = KeyPair::from_pem(key_pem).map_err(|e| {
@@ -78,50 +67,16 @@ impl Signer {
         &self.cert_pem
     }
 
-    /// Signs `csr` under `profile`. Refuses a profile of another CA (the
-    /// separation of duties) and a key type the profile does not allow.
-    pub fn sign(&self, csr: &CheckedCsr, profile: &Profile, names: &CertNames) -> Result<Issued> {
-        if profile.ca != self.name {
-            return Err(Error::new(format!(
-                "CA `{}` does not sign profile `{}`; only CA `{}` does",
-                self.name, profile.name, profile.ca
-            )));
-        }
-        let allowed = match &csr.key.key_type {
-            Ok(key_type) => profile.key_types.contains(key_type),
-            Err(_) => false,
-        };
-        if !allowed {
-            let names: Vec<&str> = profile.key_types.iter().map(|k| k.as_str()).collect();
-            return Err(Error::new(format!(
-                "profile `{}` does not allow {} keys (it allows {})",
-                profile.name,
-                csr.key.type_name(),
-                names.join(", ")
-            )));
-        }
-
-        let rsa = matches!(
-            csr.key.key_type,
-            Ok(KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
-        );
-        self.issue(&csr.key, names, &profile.usages, profile.validity_days, rsa)
-            .map_err(|e| e.note(format!("in profile `{}`", profile.name)))
-    }
-
-    /// A server certificate for `coregen serve` itself, for `key`.
-    pub fn sign_server(&self, key: &KeyPair, names: &CertNames, days: u32) -> Result<Issued> {
-        self.issue(key, names, &[Usage::ServerAuth], days, false)
-    }
-
-    fn issue(
+    /// Signs a leaf certificate for `key` with `names` and `usages`. The
+    /// policy is [`super::issue`]'s, which alone calls this.
+    pub(super) fn sign(
         &self,
         key: &impl PublicKeyData,
         names: &CertNames,
         usages: &[Usage],
         validity_days: u32,
         rsa: bool,
-    ) -> Result<Issued> {
+    ) -> Result<Signed> {
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, names.common_name.as_str());
@@ -158,21 +113,11 @@ impl Signer {
         let cert = params
             .signed_by(key, &self.issuer)
             .map_err(|e| Error::new(format!("CA `{}` cannot sign", self.name)).with_source(e))?;
-        Ok(Issued {
+        Ok(Signed {
             pem: cert.pem(),
             serial: hex(serial.as_ref()),
             not_after: params.not_after,
-            sha256: hex(&Sha256::digest(cert.der())),
+            sha256: sha256_hex(cert.der()),
         })
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }

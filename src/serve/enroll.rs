@@ -9,53 +9,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-
-use crate::error::{Error, Result};
+use crate::contract::{CaItem, CertItem, EnrollAnswer, EnrollRequest};
+use crate::error::{Error, Kind, Result};
 use crate::inventory::Host;
-use crate::pki::{CaCert, CertNames, IssuedRecord, Profile, Signer, check_csr, rfc3339};
-
-/// `{"csrs": [{"profile": "etcd-peer", "csr": "-----BEGIN CERTIFICATE REQUEST-----..."}]}`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollRequest {
-    pub csrs: Vec<CsrItem>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CsrItem {
-    pub profile: String,
-    /// PEM.
-    pub csr: String,
-}
-
-/// The answer. Its strings never hold `"`, `,`, `[`, `]`, `{` or `}`
-/// (they are PEM, names, hex and times), which lets the host's shell
-/// script read it without a JSON parser.
-#[derive(Debug, Serialize)]
-pub struct EnrollAnswer {
-    pub host: String,
-    pub certificates: Vec<CertItem>,
-    pub ca_certificates: Vec<CaItem>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CertItem {
-    pub profile: String,
-    pub ca: String,
-    pub serial: String,
-    pub not_after: String,
-    pub sha256: String,
-    pub certificate: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CaItem {
-    pub name: String,
-    pub certificate: String,
-}
+use crate::pki::{
+    CaCert, CertNames, Holder, IssuedRecord, LeafRequest, Profile, Signer, check_csr, printable,
+};
 
 /// Why a request is refused: the client's fault (400), against policy
 /// (403), or coregen's own trouble (500, details only in the log).
@@ -64,6 +23,17 @@ pub enum Rejection {
     BadRequest(String),
     Forbidden(String),
     Internal(Error),
+}
+
+impl From<Error> for Rejection {
+    /// By the error's kind.
+    fn from(e: Error) -> Rejection {
+        match e.kind() {
+            Kind::Invalid => Rejection::BadRequest(e.to_string()),
+            Kind::Refused => Rejection::Forbidden(e.to_string()),
+            Kind::Failed | Kind::Differs => Rejection::Internal(e),
+        }
+    }
 }
 
 /// The certificates issued for a request, with their audit records.
@@ -113,65 +83,45 @@ impl Authority<'_> {
         let mut checked = Vec::with_capacity(request.csrs.len());
         for item in &request.csrs {
             let profile = &self.profiles[&item.profile];
-            let csr = check_csr(item.csr.as_bytes()).map_err(|msg| {
-                Rejection::BadRequest(format!("profile `{}`: {msg}", profile.name))
-            })?;
-            let allowed = csr
-                .key
-                .key_type
-                .as_ref()
-                .is_ok_and(|k| profile.key_types.contains(k));
-            if !allowed {
-                return Err(Rejection::Forbidden(format!(
-                    "profile `{}` does not allow {} keys",
-                    profile.name,
-                    csr.key.type_name()
-                )));
-            }
-            let cert_names = names(profile).map_err(Rejection::Internal)?;
-            let mut allowed_names = cert_names.all();
-            allowed_names.extend([host.name.to_string(), host.fqdn.clone()]);
-            if let Some(other) = csr
-                .requested_names
-                .iter()
-                .find(|n| !allowed_names.contains(n))
-            {
-                return Err(Rejection::Forbidden(format!(
-                    "the CSR for profile `{}` asks for the name {:?}, which host {} does not have",
-                    profile.name,
-                    printable(other),
-                    host.name
-                )));
-            }
-            checked.push((profile, csr, cert_names));
+            let in_profile = |e: Error| e.note(format!("profile `{}`", profile.name));
+            let csr = check_csr(item.csr.as_bytes()).map_err(|e| Rejection::from(in_profile(e)))?;
+            let names = names(profile).map_err(Rejection::Internal)?;
+            checked.push((profile, csr, names));
         }
+        // Every CSR passes the policy before any is signed.
+        let holder = Holder {
+            name: host.name.as_str(),
+            fqdn: &host.fqdn,
+        };
+        let leaves = checked
+            .iter()
+            .map(|(profile, csr, names)| {
+                LeafRequest {
+                    holder,
+                    profile,
+                    names: names.clone(),
+                    csr,
+                }
+                .check()
+                .map_err(Rejection::from)
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
 
-        let now = OffsetDateTime::now_utc();
-        let mut records = Vec::with_capacity(checked.len());
-        let mut certificates = Vec::with_capacity(checked.len());
-        for (profile, csr, cert_names) in checked {
-            let signer = &self.signers[&profile.ca];
-            let issued = signer
-                .sign(&csr, profile, &cert_names)
-                .map_err(Rejection::Internal)?;
-            let not_after = rfc3339(issued.not_after);
-            records.push(IssuedRecord {
-                issued_at: rfc3339(now),
-                serial: issued.serial.clone(),
-                host: host.name.to_string(),
-                profile: profile.name.clone(),
-                ca: profile.ca.clone(),
-                not_after: not_after.clone(),
-                sha256: issued.sha256.clone(),
-            });
+        let mut records = Vec::with_capacity(leaves.len());
+        let mut certificates = Vec::with_capacity(leaves.len());
+        for (leaf, (profile, _, _)) in leaves.iter().zip(&checked) {
+            let issued = leaf
+                .issue(&self.signers[&profile.ca])
+                .map_err(Rejection::from)?;
             certificates.push(CertItem {
                 profile: profile.name.clone(),
                 ca: profile.ca.clone(),
-                serial: issued.serial,
-                not_after,
-                sha256: issued.sha256,
+                serial: issued.record.serial.clone(),
+                not_after: issued.record.not_after.clone(),
+                sha256: issued.record.sha256.clone(),
                 certificate: issued.pem,
             });
+            records.push(issued.record);
         }
         let mut cas: Vec<&str> = certificates.iter().map(|c| c.ca.as_str()).collect();
         cas.sort_unstable();
@@ -193,13 +143,4 @@ impl Authority<'_> {
             },
         })
     }
-}
-
-/// Untrusted text for an error message: short, and without control
-/// characters.
-fn printable(s: &str) -> String {
-    s.chars()
-        .take(64)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }

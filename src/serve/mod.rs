@@ -41,17 +41,16 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-pub use enroll::{CaItem, CertItem, CsrItem, EnrollAnswer, EnrollRequest};
 pub use routes::MAX_ENROLL_BODY;
 
+use crate::contract::{EnrollRequest, HTTP_CA};
 use crate::error::{Error, Result};
 use crate::ignition::{Config, SpecVersion};
 use crate::inventory::{Host, Server, ServerUrl, Ttl};
-use crate::pki::{
-    CaCert, Checked, MintedToken, PresentedToken, Signer, StateDb, mint_token, unix_now,
-};
+use crate::pki::{CaCert, MintedToken, PresentedToken, Signer, mint_token};
 use crate::project::{MissingCa, Project};
 use crate::render::Renderer;
+use crate::state::{Checked, State, unix_now};
 use enroll::{Authority, Issuance, Rejection};
 use limit::FailureLimit;
 use routes::Peer;
@@ -83,9 +82,11 @@ pub struct Options {
 pub struct App {
     project: &'static Project,
     cas: &'static [CaCert],
+    /// The CA hosts trust for HTTPS, resolved at start.
+    http_ca: &'static CaCert,
     signers: BTreeMap<String, Signer>,
     renderers: Mutex<Vec<Renderer<'static>>>,
-    readers: Mutex<Vec<StateDb>>,
+    state: State,
     writer: Writer,
     limit: FailureLimit,
     require_source_ip: bool,
@@ -129,6 +130,12 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
         token_ttl,
     });
 
+    if !project.inventory.cluster.cas.contains_key(HTTP_CA) {
+        return Err(Error::new(format!(
+            "coregen serve needs the `{HTTP_CA}` CA: declare [ca.{HTTP_CA}] in hosts/cluster.toml \
+             (it signs the server's certificate, and hosts trust it to fetch their configs)"
+        )));
+    }
     let cas = project.ca_certs(MissingCa::Create, &mut |msg| note(msg))?;
     let mut signers = BTreeMap::new();
     let mut needed: Vec<&str> = project
@@ -138,7 +145,7 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
         .values()
         .map(|p| p.ca.as_str())
         .collect();
-    needed.push(crate::render::HTTP_CA);
+    needed.push(HTTP_CA);
     for name in needed {
         if !signers.contains_key(name) {
             let signer = project.pki.signer(name).map_err(|e| {
@@ -148,7 +155,7 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
         }
     }
     let (server_cert, outcome) =
-        ServerCert::ensure(&project.pki, &signers[crate::render::HTTP_CA], &url)?;
+        ServerCert::ensure(&project.pki, project.state()?, &signers[HTTP_CA], &url)?;
     let cert_path = ServerCert::cert_path(&project.pki);
     match outcome {
         Outcome::Kept => note(&format!("server certificate {}", cert_path.display())),
@@ -159,16 +166,21 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
     }
     let tls = server_cert.rustls_config()?;
 
-    let db_path = project.pki.state_db_path();
-    let writer = Writer::start(StateDb::open(&db_path)?)?;
+    let state = project.state()?.clone();
+    let writer = Writer::start(state.clone())?;
     let project: &'static Project = Box::leak(Box::new(project));
     let cas: &'static [CaCert] = cas.leak();
+    let http_ca = cas
+        .iter()
+        .find(|ca| ca.name == HTTP_CA)
+        .expect("declared, so created or loaded above");
     let app: &'static App = Box::leak(Box::new(App {
         project,
         cas,
+        http_ca,
         signers,
         renderers: Mutex::new(Vec::new()),
-        readers: Mutex::new(Vec::new()),
+        state,
         writer,
         limit: FailureLimit::new(options.max_token_failures, Duration::from_secs(60)),
         require_source_ip: options.require_source_ip,
@@ -332,14 +344,7 @@ impl App {
     }
 
     fn check_token(&self, token: &PresentedToken, now: i64) -> Result<Checked> {
-        let pooled = self.readers.lock().expect("not poisoned").pop();
-        let db = match pooled {
-            Some(db) => db,
-            None => StateDb::open(&self.project.pki.state_db_path())?,
-        };
-        let result = db.check_token(token, now);
-        self.readers.lock().expect("not poisoned").push(db);
-        result
+        self.state.check_token(token, now)
     }
 
     fn issue(
@@ -352,6 +357,6 @@ impl App {
             signers: &self.signers,
             cas: self.cas,
         };
-        self.with_renderer(|r| authority.issue(host, request, |p| r.cert_names(host, p)))
+        self.with_renderer(|r| authority.issue(host, request, |p| r.context().cert_names(host, p)))
     }
 }

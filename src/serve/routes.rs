@@ -18,10 +18,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::App;
-use super::enroll::{EnrollRequest, Rejection};
+use super::enroll::Rejection;
+use crate::contract::EnrollRequest;
 use crate::ignition::SpecVersion;
 use crate::inventory::{Host, MacAddr};
-use crate::pki::{Enrollment, MAX_TOKEN_LEN, Op, Refusal, parse_token, unix_now};
+use crate::pki::{MAX_TOKEN_LEN, parse_token};
+use crate::state::{Enrollment, Op, Refusal, unix_now};
 
 /// The largest enrollment body: room for a dozen RSA-4096 CSRs.
 pub const MAX_ENROLL_BODY: usize = 64 * 1024;
@@ -186,12 +188,7 @@ async fn pointer(
         .and_then(|name| app.project.inventory.find_host(name))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such host"))?;
     let spec = spec_or_default(app, query.spec.as_deref())?;
-    let http_ca = app
-        .cas
-        .iter()
-        .find(|ca| ca.name == crate::render::HTTP_CA)
-        .expect("serve does not start without the http CA");
-    let config = crate::boot::pointer(host, app.url(), http_ca, spec)
+    let config = crate::boot::pointer(host, app.url(), app.http_ca, spec)
         .map_err(|e| internal("making a pointer config", e))?;
     Ok((
         [(header::CONTENT_TYPE, IGNITION_TYPE)],

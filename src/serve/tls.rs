@@ -21,7 +21,8 @@ use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 use crate::error::{Error, Result};
 use crate::inventory::{ServerUrl, UrlHost};
-use crate::pki::{CertNames, IssuedRecord, KeyType, Pki, Signer, StateDb, rfc3339};
+use crate::pki::{CertNames, KeyType, Pki, Signer, issue_server};
+use crate::state::State;
 
 /// The server certificate's lifetime, and how long before its end it is
 /// renewed.
@@ -51,7 +52,12 @@ impl ServerCert {
 
     /// The current server certificate for `url`, issued anew when needed
     /// by `http` and recorded in the audit log.
-    pub fn ensure(pki: &Pki, http: &Signer, url: &ServerUrl) -> Result<(ServerCert, Outcome)> {
+    pub fn ensure(
+        pki: &Pki,
+        state: &State,
+        http: &Signer,
+        url: &ServerUrl,
+    ) -> Result<(ServerCert, Outcome)> {
         let (cert_path, key_path) = (Self::cert_path(pki), Self::key_path(pki));
         if let (Ok(cert_pem), Ok(key_pem)) = (
             std::fs::read_to_string(&cert_path),
@@ -65,7 +71,7 @@ impl ServerCert {
             .generate()
             .map_err(|e| Error::new("cannot generate the server key").with_source(e))?;
         let names = names_for(url);
-        let issued = http.sign_server(&key, &names, VALIDITY_DAYS)?;
+        let issued = issue_server(http, &key, &names, VALIDITY_DAYS)?;
         let dir = cert_path.parent().expect("a file in pki/serve");
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -76,23 +82,14 @@ impl ServerCert {
         replace(&key_path, key_pem.as_bytes(), 0o600)?;
         replace(&cert_path, issued.pem.as_bytes(), 0o644)?;
 
-        let mut db = StateDb::open(&pki.state_db_path())?;
-        db.record_issued(&IssuedRecord {
-            issued_at: rfc3339(time::OffsetDateTime::now_utc()),
-            serial: issued.serial.clone(),
-            host: names.common_name.clone(),
-            profile: "coregen-serve".into(),
-            ca: http.name().to_string(),
-            not_after: rfc3339(issued.not_after),
-            sha256: issued.sha256.clone(),
-        })?;
+        state.record_issued(&issued.record)?;
         Ok((
             ServerCert {
                 cert_pem: issued.pem,
                 key_pem,
             },
             Outcome::Issued {
-                serial: issued.serial,
+                serial: issued.record.serial,
             },
         ))
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
-use crate::pki::{Checked, Op, StateDb, unix_now};
+use crate::state::{Checked, Op, State, unix_now};
 
 /// More than this many writes wait for the next batch, so that one batch
 /// does not keep its first request waiting for too long.
@@ -42,9 +42,9 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread, which owns `db` until every [`Writer`]
-    /// handle is dropped.
-    pub fn start(mut db: StateDb) -> Result<Writer> {
+    /// Starts the writer thread, which writes to `db` until every
+    /// [`Writer`] handle is dropped.
+    pub fn start(db: State) -> Result<Writer> {
         let (jobs, queue) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("state-writer".into())

@@ -1,26 +1,87 @@
-//! Validated scalar values of the inventory: host names, MAC addresses, file
-//! modes, absolute paths and systemd unit names.
+//! Validated scalar values shared by the inventory, the PKI and the
+//! command line: host names, domains, MAC addresses, file modes, absolute
+//! paths and systemd unit names, and the two macros that give such types
+//! their string forms.
 //!
 //! Each type checks itself while it is deserialized, so an invalid value is
 //! reported by the TOML reader with its exact place; code past the inventory
-//! loader never sees an unchecked one.
+//! loader never sees an unchecked one. This module is a leaf: it imports
+//! nothing of the crate, so any module may use it.
 
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use serde::{Serialize, Serializer};
 
-/// Implements `Deserialize` through `FromStr`, so the parse error becomes the
-/// message at the value's place.
+/// Implements serde's `Deserialize` through `FromStr`, so that the parse
+/// error becomes the message at the value's place. The one way a string
+/// value of this crate is deserialized. The optional second argument says
+/// what was expected when the value is not a string at all.
 macro_rules! deserialize_from_str {
     ($ty:ty) => {
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                s.parse().map_err(de::Error::custom)
+        $crate::values::deserialize_from_str!($ty, "a string");
+    };
+    ($ty:ty, $expecting:expr) => {
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Visitor;
+                impl serde::de::Visitor<'_> for Visitor {
+                    type Value = $ty;
+
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str($expecting)
+                    }
+
+                    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<$ty, E> {
+                        s.parse().map_err(E::custom)
+                    }
+                }
+                d.deserialize_str(Visitor)
             }
         }
     };
+}
+
+/// `named_enum!(Type, |input| "message for an unknown name")`, for the
+/// enums named by string (spec versions, key types, usages): the type must
+/// have `const ALL: [Type; N]` and `fn as_str(self) -> &'static str`; this
+/// gives `Display`, `FromStr` and `Deserialize`.
+macro_rules! named_enum {
+    ($ty:ty, $unknown:expr) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                <$ty>::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| ($unknown)(s))
+            }
+        }
+
+        $crate::values::deserialize_from_str!($ty);
+    };
+}
+
+pub(crate) use {deserialize_from_str, named_enum};
+
+/// Seconds since the Unix epoch: how token and enrollment times are kept.
+pub fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A time as the audit log records it: RFC 3339, UTC, whole seconds.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// A host name: one DNS label (RFC 1123), lower case. It is also the file
@@ -177,24 +238,6 @@ impl FromStr for Mode {
     }
 }
 
-impl<'de> Deserialize<'de> for Mode {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl de::Visitor<'_> for Visitor {
-            type Value = Mode;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a mode as a string of octal digits, such as \"0644\"")
-            }
-
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Mode, E> {
-                s.parse().map_err(E::custom)
-            }
-        }
-        d.deserialize_str(Visitor)
-    }
-}
-
 /// An absolute, normalized path on the host: starts with `/`, and has no
 /// empty, `.` or `..` component and no trailing slash.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -323,6 +366,7 @@ impl fmt::Display for DropinName {
 }
 
 deserialize_from_str!(HostName);
+deserialize_from_str!(Mode, "a mode as a string of octal digits, such as \"0644\"");
 deserialize_from_str!(Domain);
 deserialize_from_str!(MacAddr);
 deserialize_from_str!(AbsPath);

@@ -1,0 +1,121 @@
+//! The enrollment contract: what a host with certificate profiles and
+//! coregen agree on. The paths on the host (the script, its settings, its
+//! unit, where CA certificates are installed), the format of
+//! `/etc/coregen/enroll.env`, which CA Ignition itself trusts for HTTPS, and
+//! the JSON of `POST /v1/enroll`.
+//!
+//! Rendering writes this contract into configs, `serve` answers by it and
+//! `boot` points Ignition at it; each imports it from here. It holds data
+//! and formats only: no rendering, no checks, no I/O.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::inventory::{Host, Server};
+use crate::pki::Profile;
+
+/// The CA whose certificate Ignition itself trusts for HTTPS fetches.
+pub const HTTP_CA: &str = "http";
+
+/// The enrollment script, its settings and its unit, on hosts with profiles,
+/// and the built-in template the script comes from.
+pub const ENROLL_SCRIPT: &str = "/usr/local/bin/coregen-enroll";
+pub const ENROLL_ENV: &str = "/etc/coregen/enroll.env";
+pub const ENROLL_UNIT: &str = "coregen-enroll.service";
+pub const ENROLL_TEMPLATE: &str = "coregen-enroll";
+
+/// Where a CA certificate is installed on the host; `update-ca-trust` picks
+/// it up from there.
+pub fn ca_anchor_path(ca: &str) -> String {
+    format!("/etc/pki/ca-trust/source/anchors/coregen-{ca}.crt")
+}
+
+/// `/etc/coregen/enroll.env`: shell assignments that the enrollment script
+/// sources. Every value is single-quoted, so no inventory value can run as
+/// code there.
+pub fn enroll_env(
+    host: &Host,
+    profiles: &BTreeMap<String, Profile>,
+    server: &Server,
+    token: &str,
+) -> String {
+    let mut env = format!(
+        "# coregen enrollment settings of {name}, read by {ENROLL_SCRIPT}.\n\
+         # The token enrolls this host once; the script wipes it afterwards.\n",
+        name = host.name
+    );
+    let mut set = |key: &str, value: &str| {
+        env.push_str(&format!("{key}={}\n", shell_quote(value)));
+    };
+    set("COREGEN_HOST", host.name.as_str());
+    set("COREGEN_URL", server.url.as_str());
+    set("COREGEN_TOKEN", token);
+    set("COREGEN_TLS_CA", &ca_anchor_path(HTTP_CA));
+    set("COREGEN_PROFILE_COUNT", &host.profiles.len().to_string());
+    for (i, name) in (1..).zip(&host.profiles) {
+        let profile = &profiles[name];
+        let key_type = profile.key_types.first().copied().unwrap_or_default();
+        set(&format!("COREGEN_PROFILE_{i}_NAME"), name);
+        set(&format!("COREGEN_PROFILE_{i}_KEY_TYPE"), key_type.as_str());
+        set(
+            &format!("COREGEN_PROFILE_{i}_KEY"),
+            profile.key_path.as_str(),
+        );
+        set(
+            &format!("COREGEN_PROFILE_{i}_CERT"),
+            profile.cert_path.as_str(),
+        );
+        set(&format!("COREGEN_PROFILE_{i}_CA"), profile.ca_path.as_str());
+        set(
+            &format!("COREGEN_PROFILE_{i}_TRUST"),
+            &ca_anchor_path(&profile.ca),
+        );
+    }
+    env
+}
+
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// `{"csrs": [{"profile": "etcd-peer", "csr": "-----BEGIN CERTIFICATE REQUEST-----..."}]}`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub csrs: Vec<CsrItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsrItem {
+    pub profile: String,
+    /// PEM.
+    pub csr: String,
+}
+
+/// The answer. Its strings never hold `"`, `,`, `[`, `]`, `{` or `}`
+/// (they are PEM, names, hex and times), which lets the host's shell
+/// script read it without a JSON parser.
+#[derive(Debug, Serialize)]
+pub struct EnrollAnswer {
+    pub host: String,
+    pub certificates: Vec<CertItem>,
+    pub ca_certificates: Vec<CaItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CertItem {
+    pub profile: String,
+    pub ca: String,
+    pub serial: String,
+    pub not_after: String,
+    pub sha256: String,
+    pub certificate: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaItem {
+    pub name: String,
+    pub certificate: String,
+}

@@ -1,0 +1,322 @@
+//! The SQLite backend of [`Store`]: `pki/state.db`, an embedded database
+//! on the provisioning machine.
+//!
+//! The schema is versioned with `PRAGMA user_version` and grows only by
+//! appending to [`MIGRATIONS`]. Writes are committed with
+//! `synchronous=FULL` in WAL mode, so a record is on disk before the
+//! certificate it describes leaves coregen. One connection writes (write
+//! transactions are `BEGIN IMMEDIATE`, so they take SQLite's write lock
+//! first and see everything committed before them, by any process); reads
+//! use a small pool of connections of their own, which WAL lets run
+//! beside the writer.
+
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{Access, HostState, IssuedRecord, Store, TokenRecord, Tx};
+use crate::error::{Error, Result};
+
+/// Each entry moves the schema one version up; never edit a released one.
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE issued (
+        id         INTEGER PRIMARY KEY,
+        issued_at  TEXT NOT NULL,
+        serial     TEXT NOT NULL UNIQUE,
+        host       TEXT NOT NULL,
+        profile    TEXT NOT NULL,
+        ca         TEXT NOT NULL,
+        not_after  TEXT NOT NULL,
+        sha256     TEXT NOT NULL
+    );
+    CREATE INDEX issued_by_host ON issued (host);",
+    // Times are Unix seconds.
+    "CREATE TABLE tokens (
+        id          TEXT PRIMARY KEY,
+        host        TEXT NOT NULL,
+        secret_hash BLOB NOT NULL,
+        issued_at   INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE hosts (
+        name             TEXT PRIMARY KEY,
+        token_issued_at  INTEGER,
+        token_expires_at INTEGER,
+        enrolled_at      INTEGER,
+        enrolled_from    TEXT,
+        reset_at         INTEGER
+    ) WITHOUT ROWID;",
+];
+
+/// Idle read connections kept for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating with mode 0600 if needed) and migrates `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        if !path.exists() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
+            }
+            // Created here, not by SQLite, to get the mode right from the start.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| Error::io(path, "create", e))?;
+        }
+        let mut conn = connect(path)?;
+        migrate(&mut conn).map_err(|e| db_error(path, e))?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
+        .and_then(|()| conn.busy_timeout(std::time::Duration::from_secs(10)))
+        // The tables are small and a server keeps several connections:
+        // 512 KiB of page cache each instead of SQLite's 2 MiB.
+        .and_then(|()| conn.pragma_update(None, "cache_size", -512))
+        .map_err(|e| db_error(path, e))?;
+    Ok(conn)
+}
+
+fn db_error(path: &Path, e: rusqlite::Error) -> Error {
+    Error::new(format!("state database {}", path.display())).with_source(e)
+}
+
+impl Store for SqliteStore {
+    fn transaction(
+        &self,
+        access: Access,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+    ) -> Result<()> {
+        let mut run = |conn: &mut Connection, behavior| {
+            let tx = conn
+                .transaction_with_behavior(behavior)
+                .map_err(|e| db_error(&self.path, e))?;
+            f(&mut SqliteTx {
+                tx: &tx,
+                path: &self.path,
+            })?;
+            tx.commit().map_err(|e| db_error(&self.path, e))
+        };
+        match access {
+            Access::Write => {
+                let mut conn = self.writer.lock().expect("no panic while holding it");
+                run(&mut conn, TransactionBehavior::Immediate)
+            }
+            Access::Read => {
+                let pooled = self.readers.lock().expect("not poisoned").pop();
+                let mut conn = match pooled {
+                    Some(conn) => conn,
+                    None => connect(&self.path)?,
+                };
+                let result = run(&mut conn, TransactionBehavior::Deferred);
+                let mut readers = self.readers.lock().expect("not poisoned");
+                if readers.len() < MAX_IDLE_READERS {
+                    readers.push(conn);
+                }
+                result
+            }
+        }
+    }
+}
+
+struct SqliteTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    path: &'a Path,
+}
+
+impl SqliteTx<'_> {
+    fn err(&self, e: rusqlite::Error) -> Error {
+        db_error(self.path, e)
+    }
+}
+
+fn host_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<HostState> {
+    Ok(HostState {
+        name: row.get(0)?,
+        token_issued_at: row.get(1)?,
+        token_expires_at: row.get(2)?,
+        enrolled_at: row.get(3)?,
+        enrolled_from: row.get(4)?,
+        reset_at: row.get(5)?,
+    })
+}
+
+const HOST_COLUMNS: &str =
+    "name, token_issued_at, token_expires_at, enrolled_at, enrolled_from, reset_at";
+
+impl Tx for SqliteTx<'_> {
+    fn token(&mut self, id: &str) -> Result<Option<TokenRecord>> {
+        self.tx
+            .prepare_cached(
+                "SELECT id, host, secret_hash, issued_at, expires_at, used_at
+                 FROM tokens WHERE id = ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(params![id], |row| {
+                    Ok(TokenRecord {
+                        id: row.get(0)?,
+                        host: row.get(1)?,
+                        secret_hash: row.get(2)?,
+                        issued_at: row.get(3)?,
+                        expires_at: row.get(4)?,
+                        used_at: row.get(5)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    fn host(&mut self, name: &str) -> Result<Option<HostState>> {
+        self.tx
+            .prepare_cached(&format!("SELECT {HOST_COLUMNS} FROM hosts WHERE name = ?1"))
+            .and_then(|mut stmt| stmt.query_row(params![name], host_row).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    fn hosts(&mut self) -> Result<Vec<HostState>> {
+        self.tx
+            .prepare_cached(&format!("SELECT {HOST_COLUMNS} FROM hosts ORDER BY name"))
+            .and_then(|mut stmt| stmt.query_map([], host_row)?.collect())
+            .map_err(|e| self.err(e))
+    }
+
+    fn issued(&mut self, host: Option<&str>) -> Result<Vec<IssuedRecord>> {
+        self.tx
+            .prepare_cached(
+                "SELECT issued_at, serial, host, profile, ca, not_after, sha256 FROM issued
+                 WHERE ?1 IS NULL OR host = ?1 ORDER BY id",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(params![host], |row| {
+                    Ok(IssuedRecord {
+                        issued_at: row.get(0)?,
+                        serial: row.get(1)?,
+                        host: row.get(2)?,
+                        profile: row.get(3)?,
+                        ca: row.get(4)?,
+                        not_after: row.get(5)?,
+                        sha256: row.get(6)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    fn put_token(&mut self, t: &TokenRecord) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO tokens (id, host, secret_hash, issued_at, expires_at, used_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET
+                   host = excluded.host, secret_hash = excluded.secret_hash,
+                   issued_at = excluded.issued_at, expires_at = excluded.expires_at,
+                   used_at = excluded.used_at",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    t.id,
+                    t.host,
+                    t.secret_hash,
+                    t.issued_at,
+                    t.expires_at,
+                    t.used_at
+                ])
+            })
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    fn put_host(&mut self, h: &HostState) -> Result<()> {
+        self.tx
+            .prepare_cached(&format!(
+                "INSERT INTO hosts ({HOST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (name) DO UPDATE SET
+                   token_issued_at = excluded.token_issued_at,
+                   token_expires_at = excluded.token_expires_at,
+                   enrolled_at = excluded.enrolled_at,
+                   enrolled_from = excluded.enrolled_from,
+                   reset_at = excluded.reset_at"
+            ))
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    h.name,
+                    h.token_issued_at,
+                    h.token_expires_at,
+                    h.enrolled_at,
+                    h.enrolled_from,
+                    h.reset_at
+                ])
+            })
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    fn add_issued(&mut self, r: &IssuedRecord) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO issued (issued_at, serial, host, profile, ca, not_after, sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    r.issued_at,
+                    r.serial,
+                    r.host,
+                    r.profile,
+                    r.ca,
+                    r.not_after,
+                    r.sha256
+                ])
+            })
+            .map(drop)
+            .map_err(|e| {
+                Error::new("cannot record the issued certificate").with_source(self.err(e))
+            })
+    }
+
+    fn delete_tokens_expired_before(&mut self, time: i64) -> Result<usize> {
+        self.tx
+            .prepare_cached("DELETE FROM tokens WHERE expires_at < ?1")
+            .and_then(|mut stmt| stmt.execute(params![time]))
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let done = usize::try_from(version).unwrap_or(0);
+    for (i, migration) in (0i64..).zip(MIGRATIONS).skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
