@@ -22,7 +22,11 @@ use crate::ignition::decode_data_url;
 use crate::pki::REDACTED;
 
 /// The readable form of the Ignition config `bytes`, or why it is not one.
-pub fn show(bytes: &[u8]) -> Result<String, String> {
+pub fn show(bytes: &[u8]) -> crate::error::Result<String> {
+    readable(bytes).map_err(crate::error::Error::invalid)
+}
+
+fn readable(bytes: &[u8]) -> Result<String, String> {
     ignition_config::Config::parse_slice(bytes)
         .map_err(|e| format!("not an Ignition config: {e}"))?;
     let config: Value =

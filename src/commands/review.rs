@@ -30,7 +30,7 @@ pub(super) fn show(root: &Path, pki_dir: PathBuf, args: &ShowArgs) -> Result<()>
         }
         (None, Some(file)) => {
             let bytes = read_config(file)?;
-            review::show(&bytes).map_err(|msg| Error::new(msg).at(Place::file(file)))?
+            review::show(&bytes).map_err(|e| e.at(Place::file(file)))?
         }
         (None, None) => unreachable!("clap requires --host or FILE"),
     };
@@ -106,7 +106,7 @@ fn compare(
         let (old, why) = match std::fs::read(&path) {
             Ok(bytes) => match review::show(&bytes) {
                 Ok(text) => (text, "changed"),
-                Err(msg) => (format!("({msg})\n"), "unreadable"),
+                Err(e) => (format!("({e})\n"), "unreadable"),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), "missing"),
             Err(e) => return Err(Error::io(&path, "read", e)),
@@ -132,10 +132,10 @@ fn compare(
             if known.contains(stem) {
                 continue;
             }
-            let old = match std::fs::read(&path).map(|b| review::show(&b)) {
-                Ok(Ok(text)) => text,
-                _ => "(unreadable)\n".to_string(),
-            };
+            let old = std::fs::read(&path)
+                .ok()
+                .and_then(|b| review::show(&b).ok())
+                .unwrap_or_else(|| "(unreadable)\n".to_string());
             report(&review::diff(
                 &old,
                 "",
@@ -153,7 +153,7 @@ fn fresh(project: &Project, hosts: &[&Host], spec: &SpecArg) -> Result<Vec<(Stri
     let cas = project.ca_certs(MissingCa::Refuse, &mut |_| {})?;
     let spec = spec_of(project, spec);
     project.render_each(hosts, &cas, spec, &Tokens::new(), |host, config| {
-        let text = review::show(&config.to_bytes(false)).map_err(Error::new)?;
+        let text = review::show(&config.to_bytes(false))?;
         Ok((host.name.to_string(), text))
     })
 }

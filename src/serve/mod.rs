@@ -50,7 +50,7 @@ use crate::inventory::{Host, Server, ServerUrl, Ttl};
 use crate::pki::{CaCert, MintedToken, PresentedToken, Signer, mint_token};
 use crate::project::{MissingCa, Project};
 use crate::render::Renderer;
-use crate::state::{Checked, State, unix_now};
+use crate::state::{State, Verdict, unix_now};
 use enroll::{Authority, Issuance, Rejection};
 use limit::FailureLimit;
 use routes::Peer;
@@ -343,7 +343,7 @@ impl App {
         })
     }
 
-    fn check_token(&self, token: &PresentedToken, now: i64) -> Result<Checked> {
+    fn check_token(&self, token: &PresentedToken, now: i64) -> Result<Verdict> {
         self.state.check_token(token, now)
     }
 

@@ -23,7 +23,7 @@ use crate::contract::EnrollRequest;
 use crate::ignition::SpecVersion;
 use crate::inventory::{Host, MacAddr};
 use crate::pki::{MAX_TOKEN_LEN, parse_token};
-use crate::state::{Enrollment, Op, Refusal, unix_now};
+use crate::state::{Enrollment, Op, Refusal, Verdict, unix_now};
 
 /// The largest enrollment body: room for a dozen RSA-4096 CSRs.
 pub const MAX_ENROLL_BODY: usize = 64 * 1024;
@@ -282,11 +282,12 @@ async fn ignition(
             )
         })?;
     if let Some(token) = token {
-        app.writer
+        let minted = app
+            .writer
             .write(Op::Mint(vec![token]))
             .await
-            .map_err(|e| unavailable("storing the token", e))?
-            .expect("minting is never refused");
+            .map_err(|e| unavailable("storing the token", e))?;
+        debug_assert_eq!(minted, Verdict::Allowed(()), "minting is never refused");
     }
     tracing::info!(host = %host.name, peer = %peer.ip(), %spec, "served config");
     Ok((
@@ -326,8 +327,8 @@ async fn enroll(
     };
     let now = unix_now();
     let host_name = match app.check_token(&token, now) {
-        Ok(Ok(host)) => host,
-        Ok(Err(refusal)) => return Err(app.refused(ip, None, refusal)),
+        Ok(Verdict::Allowed(host)) => host,
+        Ok(Verdict::Refused(refusal)) => return Err(app.refused(ip, None, refusal)),
         Err(e) => return Err(unavailable("reading the state database", e)),
     };
     let host = app.project.inventory.find_host(&host_name).ok_or_else(|| {
@@ -376,7 +377,7 @@ async fn enroll(
         }))
         .await
         .map_err(|e| unavailable("recording the enrollment", e))?;
-    if let Err(refusal) = verdict {
+    if let Verdict::Refused(refusal) = verdict {
         return Err(app.refused(ip, Some(host), refusal));
     }
     tracing::info!(host = %host.name, peer = %ip, serials = ?serials, "enrolled");

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
-use crate::state::{Checked, Op, State, unix_now};
+use crate::state::{Op, State, Verdict, unix_now};
 
 /// More than this many writes wait for the next batch, so that one batch
 /// does not keep its first request waiting for too long.
@@ -33,7 +33,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 struct Job {
     op: Op,
-    done: oneshot::Sender<std::result::Result<Checked<()>, String>>,
+    done: oneshot::Sender<Result<Verdict<()>>>,
 }
 
 #[derive(Clone)]
@@ -74,7 +74,8 @@ impl Writer {
                         Err(e) => {
                             tracing::error!("state database: {e}");
                             for done in waiting {
-                                let _ = done.send(Err(e.to_string()));
+                                let err = Error::new(format!("cannot write the state: {e}"));
+                                let _ = done.send(Err(err));
                             }
                         }
                     }
@@ -91,7 +92,7 @@ impl Writer {
     }
 
     /// Applies `op` with the next batch and returns once it is on disk.
-    pub async fn write(&self, op: Op) -> Result<Checked<()>> {
+    pub async fn write(&self, op: Op) -> Result<Verdict<()>> {
         let (done, answer) = oneshot::channel();
         self.jobs
             .send(Job { op, done })
@@ -99,6 +100,5 @@ impl Writer {
         answer
             .await
             .map_err(|_| Error::new("the database writer has stopped"))?
-            .map_err(|msg| Error::new(format!("cannot write the state database: {msg}")))
     }
 }

@@ -136,8 +136,25 @@ impl Refusal {
     }
 }
 
-/// The answer to a check: the host (or `T`), or why not.
-pub type Checked<T = String> = std::result::Result<T, Refusal>;
+/// The answer to a check or an operation: allowed (with the host, or
+/// `T`), or refused and why. A refusal is an answer, not an error: the
+/// store worked.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict<T = String> {
+    Allowed(T),
+    Refused(Refusal),
+}
+
+impl<T> Verdict<T> {
+    /// The same verdict with the allowed value mapped.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Verdict<U> {
+        match self {
+            Verdict::Allowed(t) => Verdict::Allowed(f(t)),
+            Verdict::Refused(r) => Verdict::Refused(r),
+        }
+    }
+}
 
 /// Whether `presented` may enroll at `now`, given its stored `token` and
 /// the state of that token's host: the one rule of enrollment. The host is
@@ -147,18 +164,18 @@ pub fn verdict(
     token: Option<&TokenRecord>,
     host: Option<&HostState>,
     now: i64,
-) -> Checked {
+) -> Verdict {
     let Some(token) = token.filter(|t| presented.matches(&t.secret_hash)) else {
-        return Err(Refusal::InvalidToken);
+        return Verdict::Refused(Refusal::InvalidToken);
     };
     if token.used_at.is_some() {
-        Err(Refusal::Spent)
+        Verdict::Refused(Refusal::Spent)
     } else if now >= token.expires_at {
-        Err(Refusal::Expired)
+        Verdict::Refused(Refusal::Expired)
     } else if host.is_some_and(|h| h.enrolled_at.is_some()) {
-        Err(Refusal::Enrolled)
+        Verdict::Refused(Refusal::Enrolled)
     } else {
-        Ok(token.host.clone())
+        Verdict::Allowed(token.host.clone())
     }
 }
 
@@ -195,7 +212,7 @@ impl State {
 
     /// Whether `token` may enroll now, and for which host. A fast check
     /// before the work of signing; [`State::apply`] checks again.
-    pub fn check_token(&self, token: &PresentedToken, now: i64) -> Result<Checked> {
+    pub fn check_token(&self, token: &PresentedToken, now: i64) -> Result<Verdict> {
         self.read(|tx| check(tx, token, now))
     }
 
@@ -203,7 +220,7 @@ impl State {
     /// and says for each whether it was done or refused. A refused
     /// operation writes nothing; an error of the store fails the whole
     /// batch.
-    pub fn apply(&self, ops: &[Op]) -> Result<Vec<Checked<()>>> {
+    pub fn apply(&self, ops: &[Op]) -> Result<Vec<Verdict<()>>> {
         self.write(|tx| {
             let mut results = Vec::with_capacity(ops.len());
             for op in ops {
@@ -253,7 +270,7 @@ impl State {
     }
 }
 
-fn check(tx: &mut dyn Tx, token: &PresentedToken, now: i64) -> Result<Checked> {
+fn check(tx: &mut dyn Tx, token: &PresentedToken, now: i64) -> Result<Verdict> {
     let stored = tx.token(&token.id)?;
     let host = match &stored {
         Some(t) => tx.host(&t.host)?,
@@ -262,7 +279,7 @@ fn check(tx: &mut dyn Tx, token: &PresentedToken, now: i64) -> Result<Checked> {
     Ok(verdict(token, stored.as_ref(), host.as_ref(), now))
 }
 
-fn mint(tx: &mut dyn Tx, tokens: &[MintedToken]) -> Result<Checked<()>> {
+fn mint(tx: &mut dyn Tx, tokens: &[MintedToken]) -> Result<Verdict<()>> {
     for token in tokens {
         tx.put_token(&TokenRecord {
             id: token.id.clone(),
@@ -280,14 +297,14 @@ fn mint(tx: &mut dyn Tx, tokens: &[MintedToken]) -> Result<Checked<()>> {
         host.token_expires_at = Some(token.expires_at);
         tx.put_host(&host)?;
     }
-    Ok(Ok(()))
+    Ok(Verdict::Allowed(()))
 }
 
-fn enroll(tx: &mut dyn Tx, e: &Enrollment) -> Result<Checked<()>> {
+fn enroll(tx: &mut dyn Tx, e: &Enrollment) -> Result<Verdict<()>> {
     match check(tx, &e.token, e.now)? {
-        Ok(host) if host == e.host => {}
-        Ok(_) => return Ok(Err(Refusal::InvalidToken)),
-        Err(refusal) => return Ok(Err(refusal)),
+        Verdict::Allowed(host) if host == e.host => {}
+        Verdict::Allowed(_) => return Ok(Verdict::Refused(Refusal::InvalidToken)),
+        refused => return Ok(refused.map(drop)),
     }
     let mut token = tx.token(&e.token.id)?.expect("checked just now");
     token.used_at = Some(e.now);
@@ -302,7 +319,7 @@ fn enroll(tx: &mut dyn Tx, e: &Enrollment) -> Result<Checked<()>> {
     for record in &e.issued {
         tx.add_issued(record)?;
     }
-    Ok(Ok(()))
+    Ok(Verdict::Allowed(()))
 }
 
 #[cfg(test)]
@@ -361,16 +378,16 @@ mod tests {
         let ok = db
             .apply(&[Op::Mint(vec![t1.clone(), t2.clone(), t3.clone()])])
             .unwrap();
-        assert_eq!(ok, vec![Ok(())]);
+        assert_eq!(ok, vec![Verdict::Allowed(())]);
 
         let presented = crate::pki::parse_token(&t1.text).unwrap();
         assert_eq!(
             db.check_token(&presented, 1050).unwrap(),
-            Ok("node1".into())
+            Verdict::Allowed("node1".into())
         );
         assert_eq!(
             db.check_token(&presented, 1100).unwrap(),
-            Err(Refusal::Expired)
+            Verdict::Refused(Refusal::Expired)
         );
 
         // Within one batch: a token for another host, then the real thing,
@@ -384,10 +401,14 @@ mod tests {
             .unwrap();
         assert_eq!(
             results,
-            vec![Err(Refusal::InvalidToken), Ok(()), Err(Refusal::Spent)]
+            vec![
+                Verdict::Refused(Refusal::InvalidToken),
+                Verdict::Allowed(()),
+                Verdict::Refused(Refusal::Spent)
+            ]
         );
         let results = db.apply(&[enrollment(&t3, "node1", 1060)]).unwrap();
-        assert_eq!(results, vec![Err(Refusal::Enrolled)]);
+        assert_eq!(results, vec![Verdict::Refused(Refusal::Enrolled)]);
 
         assert!(db.reset_host("node1", 1070).unwrap());
         assert!(
@@ -400,7 +421,10 @@ mod tests {
                 enrollment(&t3, "node1", 1080),
             ])
             .unwrap();
-        assert_eq!(results, vec![Err(Refusal::Spent), Ok(())]);
+        assert_eq!(
+            results,
+            vec![Verdict::Refused(Refusal::Spent), Verdict::Allowed(())]
+        );
 
         let states = db.host_states().unwrap();
         assert_eq!(states.len(), 2);
