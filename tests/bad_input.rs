@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{coregen, example_project, run_err, run_ok, snapshot_tree};
+use common::{coregen, edit_file, example_project, run_err, run_ok, snapshot_tree, write_file};
 
 /// Renders the example once, applies `edit`, renders again with `args`, and
 /// checks that this fails with every one of `expected` in its message while
@@ -37,25 +37,11 @@ fn assert_rejected(edit: impl FnOnce(&Path), args: &[&str], expected: &[&str]) {
     assert_eq!(before, snapshot_tree(&dir.join("out")), "out/ changed");
 }
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    let path = dir.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
-
-/// Replaces `from` (which must be there) by `to` in one inventory file.
-fn replace(dir: &Path, rel: &str, from: &str, to: &str) {
-    let path = dir.join(rel);
-    let text = fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{rel} has no {from:?}");
-    fs::write(&path, text.replacen(from, to, 1)).unwrap();
-}
-
 #[test]
 fn toml_syntax_error() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/node1.toml",
                 "ip = \"10.0.0.11\"",
@@ -70,7 +56,7 @@ fn toml_syntax_error() {
 #[test]
 fn unknown_key_suggests_the_right_one() {
     assert_rejected(
-        |d| replace(d, "hosts/node1.toml", "groups =", "grups ="),
+        |d| edit_file(d, "hosts/node1.toml", "groups =", "grups ="),
         &[],
         &["hosts/node1.toml:1:1: grups: unknown key `grups` (did you mean `groups`?)"],
     );
@@ -80,7 +66,7 @@ fn unknown_key_suggests_the_right_one() {
 fn unknown_key_in_a_nested_table() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/groups/etcd.toml",
                 "enabled = true",
@@ -97,7 +83,7 @@ fn unknown_key_in_a_nested_table() {
 #[test]
 fn group_that_does_not_exist() {
     assert_rejected(
-        |d| replace(d, "hosts/node2.toml", "[\"etcd\"]", "[\"etcdd\"]"),
+        |d| edit_file(d, "hosts/node2.toml", "[\"etcd\"]", "[\"etcdd\"]"),
         &[],
         &[
             "hosts/node2.toml:1:11: groups[0]: no group `etcdd`",
@@ -110,7 +96,7 @@ fn group_that_does_not_exist() {
 fn template_that_does_not_exist() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/groups/etcd.toml",
                 "template = \"etcd-member.service\"",
@@ -129,7 +115,7 @@ fn template_that_does_not_exist() {
 fn undefined_template_variable() {
     assert_rejected(
         |d| {
-            write(
+            write_file(
                 d,
                 "templates/zincati-updates.toml.hbs",
                 "[updates]\nstrategy = \"{{vars.update_strategy}}\"\n",
@@ -168,7 +154,7 @@ fn same_file_path_twice_in_one_file() {
 fn invalid_unit_name() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/groups/etcd.toml",
                 "name = \"etcd-member.service\"",
@@ -184,7 +170,7 @@ fn invalid_unit_name() {
 fn relative_file_path() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/groups/worker.toml",
                 "\"/etc/sysctl.d/90-coregen-worker.conf\"",
@@ -202,7 +188,7 @@ fn relative_file_path() {
 fn invalid_mode() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/groups/etcd.toml",
                 "mode = \"0700\"",
@@ -217,7 +203,7 @@ fn invalid_mode() {
 #[test]
 fn mode_as_a_decimal_integer() {
     assert_rejected(
-        |d| replace(d, "hosts/groups/all.toml", "mode = \"0644\"", "mode = 644"),
+        |d| edit_file(d, "hosts/groups/all.toml", "mode = \"0644\"", "mode = 644"),
         &[],
         &[
             "hosts/groups/all.toml:11:8: files[1].mode:",
@@ -229,7 +215,7 @@ fn mode_as_a_decimal_integer() {
 #[test]
 fn bad_mac() {
     assert_rejected(
-        |d| replace(d, "hosts/node3.toml", "52:54:00:c0:4e:13", "52:54:00:c0:4e"),
+        |d| edit_file(d, "hosts/node3.toml", "52:54:00:c0:4e:13", "52:54:00:c0:4e"),
         &[],
         &["hosts/node3.toml:3:7: mac: \"52:54:00:c0:4e\" is not a MAC address"],
     );
@@ -238,7 +224,7 @@ fn bad_mac() {
 #[test]
 fn bad_ip() {
     assert_rejected(
-        |d| replace(d, "hosts/node3.toml", "10.0.0.13", "10.0.0.300"),
+        |d| edit_file(d, "hosts/node3.toml", "10.0.0.13", "10.0.0.300"),
         &[],
         &["hosts/node3.toml:2:6: ip: invalid IP address syntax"],
     );
@@ -248,7 +234,7 @@ fn bad_ip() {
 fn duplicate_mac() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/node3.toml",
                 "52:54:00:c0:4e:13",
@@ -286,7 +272,7 @@ fn host_that_does_not_exist() {
 fn unsupported_spec_version_in_cluster_toml() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/cluster.toml",
                 "spec = \"3.4.0\"",
@@ -316,7 +302,7 @@ fn unsupported_spec_version_on_the_command_line() {
 fn field_the_chosen_spec_lacks() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/groups/all.toml",
                 "mode = \"0644\"",
@@ -334,7 +320,7 @@ fn field_the_chosen_spec_lacks() {
 fn both_template_and_contents() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/groups/all.toml",
                 "template = \"zincati-updates.toml\"",
@@ -365,7 +351,7 @@ fn host_only_key_in_a_group_file() {
 fn template_syntax_error() {
     assert_rejected(
         |d| {
-            write(
+            write_file(
                 d,
                 "templates/zincati-updates.toml.hbs",
                 "a\n{{#if vars}}\nb\n",
@@ -384,14 +370,14 @@ fn template_syntax_error() {
 
 /// Replaces node4's own snippet (templates/lb.bu.hbs) with `text`.
 fn node4_snippet(d: &Path, text: &str) {
-    write(d, "templates/lb.bu.hbs", text);
+    write_file(d, "templates/lb.bu.hbs", text);
 }
 
 #[test]
 fn snippet_that_does_not_exist() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/groups/worker.toml",
                 "\"worker.bu\"",
@@ -410,7 +396,7 @@ fn snippet_that_does_not_exist() {
 fn snippet_name_that_leaves_templates() {
     assert_rejected(
         |d| {
-            replace(
+            edit_file(
                 d,
                 "hosts/groups/worker.toml",
                 "\"worker.bu\"",
@@ -553,7 +539,7 @@ fn snippet_template_with_an_undefined_variable() {
 fn snippet_local_file_outside_templates() {
     assert_rejected(
         |d| {
-            write(d, "secret.txt", "not for hosts\n");
+            write_file(d, "secret.txt", "not for hosts\n");
             node4_snippet(
                 d,
                 "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/x\n      \

@@ -10,33 +10,30 @@ mod common;
 use std::fs;
 use std::process::Command;
 
-use common::{IGNITION, ScratchRoot, Serve, coregen, example_project, fresh_project, run_ok, tool};
+use common::{
+    IGNITION, ScratchRoot, Serve, coregen, edit_file, example_project, fresh_project,
+    ignition_validate, needs, run_ok,
+};
 
 const HOSTS: [&str; 4] = ["node1", "node2", "node3", "node4"];
 
 #[test]
 fn ignition_follows_the_pointer_trusting_only_its_ca() {
-    if tool(IGNITION).is_none() || tool("curl").is_none() {
+    if !needs(&[IGNITION, "curl"]) {
         return;
     }
     let project = fresh_project();
     let serve = Serve::start(project.path(), &[]);
-    let cluster = project.path().join("hosts/cluster.toml");
-    let text = fs::read_to_string(&cluster).unwrap();
-    fs::write(&cluster, text.replace("https://10.0.0.2:8443", &serve.url)).unwrap();
+    edit_file(
+        project.path(),
+        "hosts/cluster.toml",
+        "https://10.0.0.2:8443",
+        &serve.url,
+    );
     run_ok(coregen(project.path()).args(["pxe", "--host", "node1", "--spec", "3.3.0"]));
     let pointer = project.path().join("out/node1.pointer.ign");
 
-    let scratch = ScratchRoot::new();
-    for stage in ["fetch", "files"] {
-        let out = scratch.ignition(stage, &pointer);
-        let log = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && !log.contains("CRITICAL"),
-            "ignition -stage {stage}:\n{log}\nserver:\n{}",
-            serve.log()
-        );
-    }
+    let scratch = ScratchRoot::fetched(&pointer, &serve);
     let root = scratch.root();
     assert_eq!(
         fs::read_to_string(root.join("etc/hostname")).unwrap(),
@@ -69,7 +66,7 @@ fn ignition_follows_the_pointer_trusting_only_its_ca() {
 
 #[test]
 fn every_pointer_validates_and_its_initrd_holds_it_byte_for_byte() {
-    if tool("ignition-validate").is_none() || tool("cpio").is_none() || tool("gzip").is_none() {
+    if !needs(&["ignition-validate", "cpio", "gzip"]) {
         return;
     }
     let project = example_project();
@@ -77,7 +74,12 @@ fn every_pointer_validates_and_its_initrd_holds_it_byte_for_byte() {
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 12);
     for host in HOSTS {
         let pointer = project.path().join(format!("out/{host}.pointer.ign"));
-        run_ok(Command::new("ignition-validate").arg(&pointer));
+        let validated = ignition_validate(&pointer);
+        assert!(
+            validated.status.success(),
+            "{host}: {}",
+            String::from_utf8_lossy(&validated.stderr)
+        );
         let text = fs::read_to_string(&pointer).unwrap();
         assert!(text.contains(&format!(
             "\"source\": \"https://10.0.0.2:8443/ignition/{host}?spec=3.3.0\""
@@ -172,43 +174,33 @@ fn the_ipxe_script_has_each_argument_once_with_the_right_urls() {
 
 #[test]
 fn serve_gives_the_same_boot_files_over_plain_http() {
-    if tool("curl").is_none() {
+    if !needs(&["curl"]) {
         return;
     }
     let project = fresh_project();
-    let plain = common::free_local_addr();
-    let cluster = project.path().join("hosts/cluster.toml");
-    let text = fs::read_to_string(&cluster).unwrap();
-    fs::write(
-        &cluster,
-        text.replace("http://10.0.0.2:8080", &format!("http://{plain}")),
-    )
-    .unwrap();
-    let serve = Serve::start(project.path(), &["--http-listen", &plain.to_string()]);
+    let serve = Serve::start(project.path(), &["--http-listen", "127.0.0.1:0"]);
     let http = |path: &str| {
-        let out = run_ok(
-            Command::new("curl")
-                .args(["--silent", "--fail"])
-                .arg(format!("http://{plain}{path}")),
-        );
-        String::from_utf8(out.stdout).unwrap()
+        let (status, body) = serve.http(path);
+        assert_eq!(status, 200, "{path}: {body}");
+        body
     };
 
+    // The chain script names the plain-HTTP URL of cluster.toml's [boot],
+    // where hosts reach this endpoint.
     let chain = http("/boot.ipxe");
     assert!(chain.starts_with("#!ipxe\n"), "{chain}");
     assert!(
-        chain.contains(&format!("\nchain http://{plain}/ipxe?mac=${{net0/mac}}\n")),
+        chain.contains("\nchain http://10.0.0.2:8080/ipxe?mac=${net0/mac}\n"),
         "{chain}"
     );
 
     // Written with the same URL as serve answers on.
-    fs::write(
-        &cluster,
-        fs::read_to_string(&cluster)
-            .unwrap()
-            .replace("https://10.0.0.2:8443", &serve.url),
-    )
-    .unwrap();
+    edit_file(
+        project.path(),
+        "hosts/cluster.toml",
+        "https://10.0.0.2:8443",
+        &serve.url,
+    );
     run_ok(coregen(project.path()).args(["pxe", "--host", "node2"]));
     let script = http("/ipxe?mac=52:54:00:c0:4e:12");
     assert_eq!(

@@ -11,7 +11,10 @@ use std::path::Path;
 use std::process::Command;
 
 use base64::Engine;
-use common::{IGNITION, ScratchRoot, Serve, coregen, fresh_project, run_ok, snapshot_tree, tool};
+use common::{
+    IGNITION, ScratchRoot, Serve, coregen, fresh_project, needs, openssl, openssl_verify,
+    openssl_x509, path_str, run_ok, snapshot_tree,
+};
 
 /// A pointer config: it trusts the http CA and replaces itself with the
 /// config that the server renders for `host`.
@@ -65,33 +68,18 @@ fn run_enroll(root: &Path, bin: &Path) -> std::process::Output {
         .unwrap()
 }
 
-fn openssl(args: &[&str], files: &[&Path]) -> String {
-    let out = run_ok(Command::new("openssl").args(args).args(files));
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn ignition_fetches_node1_over_https_and_the_script_enrolls_it() {
-    if tool(IGNITION).is_none() || tool("openssl").is_none() || tool("curl").is_none() {
+    if !needs(&[IGNITION, "openssl", "curl"]) {
         return;
     }
     let project = fresh_project();
     let serve = Serve::start(project.path(), &[]);
 
     // 1. The real Ignition engine: fetch through the pointer, then files.
-    let scratch = ScratchRoot::new();
-    let pointer = scratch.dir.path().join("pointer.ign");
+    let pointer = project.path().join("node1.pointer.ign");
     fs::write(&pointer, pointer_config(&serve, "node1")).unwrap();
-    for stage in ["fetch", "files"] {
-        let out = scratch.ignition(stage, &pointer);
-        let log = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && !log.contains("CRITICAL"),
-            "ignition -stage {stage} failed:\n{log}{}\nserver:\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            serve.log()
-        );
-    }
+    let scratch = ScratchRoot::fetched(&pointer, &serve);
     let root = scratch.root();
     assert_eq!(
         fs::read_to_string(root.join("etc/hostname")).unwrap(),
@@ -134,27 +122,19 @@ fn ignition_fetches_node1_over_https_and_the_script_enrolls_it() {
     ] {
         let cert = pki.join(format!("{name}.crt"));
         let key = pki.join(format!("{name}.key"));
-        let verified = openssl(&["verify", "-CAfile"], &[&etcd_ca, &cert]);
-        assert!(verified.trim().ends_with(": OK"), "{verified}");
-        let text = openssl(
-            &[
-                "x509",
-                "-noout",
-                "-subject",
-                "-ext",
-                "subjectAltName",
-                "-in",
-            ],
-            &[&cert],
+        assert!(
+            openssl_verify(&etcd_ca, &cert),
+            "{name}: openssl verify fails"
         );
+        let text = openssl_x509(&cert, &["-subject", "-ext", "subjectAltName"]);
         assert!(
             text.contains("CN = node1") || text.contains("CN=node1"),
             "{text}"
         );
         assert!(text.contains(sans), "{name}: {text}");
         assert_eq!(
-            openssl(&["x509", "-noout", "-pubkey", "-in"], &[&cert]),
-            openssl(&["pkey", "-pubout", "-in"], &[&key]),
+            openssl_x509(&cert, &["-pubkey"]).as_bytes(),
+            openssl(&["pkey", "-pubout", "-in", path_str(&key)]).stdout,
         );
         assert_eq!(
             fs::metadata(&key).unwrap().permissions().mode() & 0o777,
@@ -171,11 +151,7 @@ fn ignition_fetches_node1_over_https_and_the_script_enrolls_it() {
     );
     let https = root.join("etc/pki/coregen/https.crt");
     let http_ca = project.path().join("pki/http/ca.crt");
-    assert!(
-        openssl(&["verify", "-CAfile"], &[&http_ca, &https])
-            .trim()
-            .ends_with(": OK")
-    );
+    assert!(openssl_verify(&http_ca, &https));
 
     // 4. What travelled: one request, CSRs only, no private key.
     let bodies: Vec<String> = fs::read_dir(&capture)

@@ -7,9 +7,10 @@ mod common;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
-use common::{IGNITION, REPO, ScratchRoot, coregen, example_project, run_ok, tool};
+use common::{
+    IGNITION, REPO, coregen, example_project, ignition_validate, needs, render_and_apply, run_ok,
+};
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path)
@@ -25,15 +26,15 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn ignition_validate_accepts_every_example_host() {
-    let Some(validate) = tool("ignition-validate") else {
+    if !needs(&["ignition-validate"]) {
         return;
-    };
+    }
     let project = example_project();
     // Debian's ignition-validate (2.14) knows specs up to 3.3.0.
     run_ok(coregen(project.path()).args(["render", "--all", "--spec", "3.3.0"]));
     for host in ["node1", "node2", "node3", "node4"] {
         let path = project.path().join(format!("out/{host}.ign"));
-        let out = Command::new(&validate).arg(&path).output().unwrap();
+        let out = ignition_validate(&path);
         assert!(
             out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
             "ignition-validate rejects {host}:\n{}{}",
@@ -46,9 +47,9 @@ fn ignition_validate_accepts_every_example_host() {
 #[test]
 fn ignition_validate_rejects_a_broken_config() {
     // The check above is only worth something if the tool says no.
-    let Some(validate) = tool("ignition-validate") else {
+    if !needs(&["ignition-validate"]) {
         return;
-    };
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.ign");
     fs::write(
@@ -56,19 +57,17 @@ fn ignition_validate_rejects_a_broken_config() {
         r#"{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"relative"}]}}"#,
     )
     .unwrap();
-    let out = Command::new(&validate).arg(&path).output().unwrap();
+    let out = ignition_validate(&path);
     assert!(!out.status.success());
 }
 
 #[test]
 fn the_ignition_engine_applies_node1() {
-    if tool(IGNITION).is_none() {
+    if !needs(&[IGNITION]) {
         return;
     }
     let project = example_project();
-    run_ok(coregen(project.path()).args(["render", "--host", "node1", "--spec", "3.3.0"]));
-    let scratch = ScratchRoot::new();
-    scratch.apply(&project.path().join("out/node1.ign"));
+    let (_, scratch) = render_and_apply(project.path(), "node1", &[]);
     let root = scratch.root();
 
     assert_eq!(read(&root.join("etc/hostname")), "node1\n");
@@ -160,13 +159,11 @@ fn the_ignition_engine_applies_node1() {
 
 #[test]
 fn the_ignition_engine_applies_node4_drop_ins() {
-    if tool(IGNITION).is_none() {
+    if !needs(&[IGNITION]) {
         return;
     }
     let project = example_project();
-    run_ok(coregen(project.path()).args(["render", "--host", "node4", "--spec", "3.3.0"]));
-    let scratch = ScratchRoot::new();
-    scratch.apply(&project.path().join("out/node4.ign"));
+    let (_, scratch) = render_and_apply(project.path(), "node4", &[]);
     let root = scratch.root();
 
     assert_eq!(

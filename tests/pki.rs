@@ -5,39 +5,26 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use common::{coregen, example_project, run_err, run_ok, tool};
+use common::{
+    Csr, ED25519, P256, P384, RSA1024, RSA2048, RSA3072, RSA4096, coregen, edit_file,
+    fresh_project, needs, openssl, openssl_csr, openssl_verify, openssl_x509, path_str, run_err,
+    run_ok,
+};
 
 /// The example project with freshly made CAs (the fixture has no keys).
 fn project_with_cas() -> tempfile::TempDir {
-    let project = example_project();
-    fs::remove_dir_all(project.path().join("pki")).unwrap();
+    let project = fresh_project();
     run_ok(coregen(project.path()).args(["ca", "init"]));
     project
 }
 
-fn openssl(args: &[&str]) -> std::process::Output {
-    run_ok(Command::new("openssl").args(args))
-}
-
-/// A key and CSR made by openssl in `dir`; returns the CSR's path.
-fn make_csr(dir: &Path, name: &str, newkey: &[&str], extra: &[&str]) -> PathBuf {
-    let key = dir.join(format!("{name}.key"));
-    let csr = dir.join(format!("{name}.csr"));
-    // No name: the certificate's names come from the profile.
-    let mut args = vec!["req", "-new", "-nodes", "-subj", "/O=coregen tests"];
-    args.extend_from_slice(newkey);
-    args.extend_from_slice(&[
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        csr.to_str().unwrap(),
-    ]);
-    args.extend_from_slice(extra);
-    openssl(&args);
-    csr
+/// A key and CSR made by openssl in `dir`, asking for no name (the
+/// certificate's names come from the profile), with `extra` arguments to
+/// `openssl req`.
+fn make_csr(dir: &Path, name: &str, key: &[&str], extra: &[&str]) -> Csr {
+    openssl_csr(dir, name, key, "/O=coregen tests", extra)
 }
 
 fn sign(project: &Path, host: &str, profile: &str, csr: &Path, out: &Path) -> std::process::Output {
@@ -50,21 +37,8 @@ fn sign(project: &Path, host: &str, profile: &str, csr: &Path, out: &Path) -> st
     )
 }
 
-fn verify(ca: &Path, cert: &Path) -> bool {
-    Command::new("openssl")
-        .arg("verify")
-        .arg("-CAfile")
-        .arg(ca)
-        .arg(cert)
-        .output()
-        .unwrap()
-        .status
-        .success()
-}
-
 fn text(cert: &Path) -> String {
-    let out = openssl(&["x509", "-noout", "-text", "-in", cert.to_str().unwrap()]);
-    String::from_utf8(out.stdout).unwrap()
+    openssl_x509(cert, &["-text"])
 }
 
 fn audit_lines(project: &Path) -> Vec<serde_json::Value> {
@@ -80,21 +54,21 @@ fn audit_lines(project: &Path) -> Vec<serde_json::Value> {
 /// CSR may ask for the host's own names, but not for another.
 #[test]
 fn a_csr_asking_for_a_name_the_host_lacks_is_refused() {
-    if tool("openssl").is_none() {
+    if !needs(&["openssl"]) {
         return;
     }
     let project = project_with_cas();
     let dir = tempfile::tempdir().unwrap();
-    let p256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
     let own = make_csr(
         dir.path(),
         "own",
-        &p256,
+        P256,
         &[
             "-addext",
             "subjectAltName=DNS:node1.cluster.internal,IP:10.0.0.11",
         ],
-    );
+    )
+    .path;
     sign(
         project.path(),
         "node1",
@@ -106,9 +80,10 @@ fn a_csr_asking_for_a_name_the_host_lacks_is_refused() {
     let evil = make_csr(
         dir.path(),
         "evil",
-        &p256,
+        P256,
         &["-addext", "subjectAltName=DNS:evil.example"],
-    );
+    )
+    .path;
     let cert = dir.path().join("evil.crt");
     let err = run_err(
         coregen(project.path())
@@ -132,37 +107,35 @@ fn a_csr_asking_for_a_name_the_host_lacks_is_refused() {
 
 #[test]
 fn every_key_type_is_signed_with_the_profiles_names() {
-    if tool("openssl").is_none() {
+    if !needs(&["openssl"]) {
         return;
     }
     let project = project_with_cas();
     let dir = tempfile::tempdir().unwrap();
     let etcd_ca = project.path().join("pki/etcd/ca.crt");
-    let kinds: [(&str, &[&str]); 5] = [
-        (
-            "p256",
-            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-        ),
-        (
-            "p384",
-            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
-        ),
-        ("rsa2048", &["-newkey", "rsa:2048"]),
-        ("rsa4096", &["-newkey", "rsa:4096"]),
-        ("ed25519", &["-newkey", "ed25519"]),
+    let kinds = [
+        ("p256", P256),
+        ("p384", P384),
+        ("rsa2048", RSA2048),
+        ("rsa4096", RSA4096),
+        ("ed25519", ED25519),
     ];
     let mut serials = Vec::new();
-    for (name, newkey) in kinds {
+    for (name, key) in kinds {
         let csr = make_csr(
             dir.path(),
             name,
-            newkey,
+            key,
             &["-addext", "subjectAltName=DNS:node1"],
-        );
+        )
+        .path;
         let cert = dir.path().join(format!("{name}.crt"));
         sign(project.path(), "node1", "etcd-peer", &csr, &cert);
 
-        assert!(verify(&etcd_ca, &cert), "{name}: openssl verify fails");
+        assert!(
+            openssl_verify(&etcd_ca, &cert),
+            "{name}: openssl verify fails"
+        );
         let t = text(&cert);
         assert!(t.contains("Subject: CN = node1\n"), "{name}:\n{t}");
         assert!(
@@ -189,13 +162,15 @@ fn every_key_type_is_signed_with_the_profiles_names() {
         );
 
         // The certificate carries exactly the CSR's public key.
-        let csr_key = openssl(&["req", "-noout", "-pubkey", "-in", csr.to_str().unwrap()]).stdout;
-        let cert_key =
-            openssl(&["x509", "-noout", "-pubkey", "-in", cert.to_str().unwrap()]).stdout;
-        assert_eq!(csr_key, cert_key, "{name}: public key differs");
+        let csr_key = openssl(&["req", "-noout", "-pubkey", "-in", path_str(&csr)]).stdout;
+        let cert_key = openssl_x509(&cert, &["-pubkey"]);
+        assert_eq!(
+            String::from_utf8(csr_key).unwrap(),
+            cert_key,
+            "{name}: public key differs"
+        );
 
-        let serial = openssl(&["x509", "-noout", "-serial", "-in", cert.to_str().unwrap()]).stdout;
-        serials.push(String::from_utf8(serial).unwrap());
+        serials.push(openssl_x509(&cert, &["-serial"]));
     }
     serials.sort();
     serials.dedup();
@@ -213,17 +188,7 @@ fn every_key_type_is_signed_with_the_profiles_names() {
     }
     // The recorded fingerprint is the certificate's.
     let last = dir.path().join("ed25519.crt");
-    let fp = openssl(&[
-        "x509",
-        "-noout",
-        "-fingerprint",
-        "-sha256",
-        "-in",
-        last.to_str().unwrap(),
-    ])
-    .stdout;
-    let fp = String::from_utf8(fp)
-        .unwrap()
+    let fp = openssl_x509(&last, &["-fingerprint", "-sha256"])
         .replace(':', "")
         .to_lowercase();
     assert!(fp.contains(records[4]["sha256"].as_str().unwrap()), "{fp}");
@@ -231,17 +196,12 @@ fn every_key_type_is_signed_with_the_profiles_names() {
 
 #[test]
 fn chain_and_stdout() {
-    if tool("openssl").is_none() {
+    if !needs(&["openssl"]) {
         return;
     }
     let project = project_with_cas();
     let dir = tempfile::tempdir().unwrap();
-    let csr = make_csr(
-        dir.path(),
-        "k",
-        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-        &[],
-    );
+    let csr = make_csr(dir.path(), "k", P256, &[]).path;
     let out = run_ok(
         coregen(project.path())
             .args([
@@ -269,27 +229,26 @@ fn chain_and_stdout() {
 
 #[test]
 fn duties_stay_separate() {
-    if tool("openssl").is_none() {
+    if !needs(&["openssl"]) {
         return;
     }
     let project = project_with_cas();
     let dir = tempfile::tempdir().unwrap();
-    let newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-    let csr = make_csr(dir.path(), "k", &newkey, &[]);
+    let csr = make_csr(dir.path(), "k", P256, &[]).path;
     let etcd_cert = dir.path().join("etcd.crt");
     let https_cert = dir.path().join("https.crt");
     sign(project.path(), "node1", "etcd-client", &csr, &etcd_cert);
     sign(project.path(), "node1", "https", &csr, &https_cert);
     let etcd_ca = project.path().join("pki/etcd/ca.crt");
     let http_ca = project.path().join("pki/http/ca.crt");
-    assert!(verify(&etcd_ca, &etcd_cert));
+    assert!(openssl_verify(&etcd_ca, &etcd_cert));
     assert!(
-        !verify(&http_ca, &etcd_cert),
+        !openssl_verify(&http_ca, &etcd_cert),
         "an etcd certificate verifies against the http CA"
     );
-    assert!(verify(&http_ca, &https_cert));
+    assert!(openssl_verify(&http_ca, &https_cert));
     assert!(
-        !verify(&etcd_ca, &https_cert),
+        !openssl_verify(&etcd_ca, &https_cert),
         "an https certificate verifies against the etcd CA"
     );
     let t = text(&etcd_cert);
@@ -297,15 +256,12 @@ fn duties_stay_separate() {
 
     // The http CA's duty is server certificates: a profile that asks it for
     // client certificates does not load, so nothing can be signed with it.
-    let cluster = project.path().join("hosts/cluster.toml");
-    let text = fs::read_to_string(&cluster).unwrap();
-    let edited = text.replacen(
+    edit_file(
+        project.path(),
+        "hosts/cluster.toml",
         "ca = \"http\"\nusages = [\"server-auth\"]",
         "ca = \"http\"\nusages = [\"server-auth\", \"client-auth\"]",
-        1,
     );
-    assert_ne!(text, edited);
-    fs::write(&cluster, edited).unwrap();
     let err = run_err(
         coregen(project.path())
             .args(["sign", "--host", "node1", "--profile", "https", "--csr"])
@@ -335,15 +291,14 @@ fn assert_refused(project: &Path, host: &str, profile: &str, csr: &Path, expecte
 
 #[test]
 fn bad_requests_are_refused() {
-    if tool("openssl").is_none() {
+    if !needs(&["openssl"]) {
         return;
     }
     let project = project_with_cas();
     let p = project.path();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let p256 = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-    let good = make_csr(d, "good", &p256, &[]);
+    let good = make_csr(d, "good", P256, &[]).path;
 
     let malformed = d.join("malformed.csr");
     fs::write(
@@ -390,18 +345,18 @@ fn bad_requests_are_refused() {
     openssl(&[
         "req",
         "-in",
-        good.to_str().unwrap(),
+        path_str(&good),
         "-outform",
         "DER",
         "-out",
-        der.to_str().unwrap(),
+        path_str(&der),
     ]);
     let mut bytes = fs::read(&der).unwrap();
     *bytes.last_mut().unwrap() ^= 0x01;
     fs::write(&der, bytes).unwrap();
     assert_refused(p, "node1", "etcd-peer", &der, "signature does not verify");
 
-    let weak = make_csr(d, "weak", &["-newkey", "rsa:1024"], &[]);
+    let weak = make_csr(d, "weak", RSA1024, &[]).path;
     assert_refused(
         p,
         "node1",
@@ -410,7 +365,7 @@ fn bad_requests_are_refused() {
         "RSA key of 1024 bits is too weak",
     );
 
-    let rsa3072 = make_csr(d, "rsa3072", &["-newkey", "rsa:3072"], &[]);
+    let rsa3072 = make_csr(d, "rsa3072", RSA3072, &[]).path;
     assert_refused(
         p,
         "node1",
@@ -422,9 +377,10 @@ fn bad_requests_are_refused() {
     let ca_csr = make_csr(
         d,
         "ca",
-        &p256,
+        P256,
         &["-addext", "basicConstraints=critical,CA:TRUE"],
-    );
+    )
+    .path;
     assert_refused(p, "node1", "etcd-peer", &ca_csr, "the CSR asks for CA:TRUE");
 
     assert_refused(p, "node9", "etcd-peer", &good, "no host `node9`");
@@ -443,12 +399,12 @@ fn bad_requests_are_refused() {
 
 #[test]
 fn refuses_to_overwrite_a_certificate() {
-    if tool("openssl").is_none() {
+    if !needs(&["openssl"]) {
         return;
     }
     let project = project_with_cas();
     let dir = tempfile::tempdir().unwrap();
-    let csr = make_csr(dir.path(), "k", &["-newkey", "ed25519"], &[]);
+    let csr = make_csr(dir.path(), "k", ED25519, &[]).path;
     let out = dir.path().join("k.crt");
     fs::write(&out, "keep me").unwrap();
     let err = run_err(
@@ -515,11 +471,10 @@ fn ca_list_show_and_certs() {
 
 #[test]
 fn every_ca_key_type_makes_a_valid_ca() {
-    if tool("openssl").is_none() {
+    if !needs(&["openssl"]) {
         return;
     }
-    let project = example_project();
-    fs::remove_dir_all(project.path().join("pki")).unwrap();
+    let project = fresh_project();
     let cluster = project.path().join("hosts/cluster.toml");
     let mut toml = fs::read_to_string(&cluster).unwrap();
     for kt in ["ecdsa-p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096"] {
@@ -534,6 +489,6 @@ fn every_ca_key_type_makes_a_valid_ca() {
         assert!(t.contains("Certificate Sign, CRL Sign"), "{kt}:\n{t}");
         assert!(t.contains("X509v3 Subject Key Identifier"), "{kt}:\n{t}");
         // Self-signed: it verifies against itself.
-        assert!(verify(&crt, &crt), "{kt}");
+        assert!(openssl_verify(&crt, &crt), "{kt}");
     }
 }

@@ -5,7 +5,9 @@ mod common;
 
 use std::fs;
 
-use common::{coregen, example_project, run_err, run_ok, snapshot_tree};
+use common::{
+    coregen, edit_file, example_project, fresh_project, run_err, run_ok, snapshot_tree, write_file,
+};
 use ignition_config::Config;
 
 const HOSTS: [&str; 4] = ["node1", "node2", "node3", "node4"];
@@ -106,8 +108,7 @@ fn the_etcd_unit_lists_all_three_peers() {
 
 #[test]
 fn missing_cas_are_created_on_render_and_said_on_stderr() {
-    let project = example_project();
-    fs::remove_dir_all(project.path().join("pki")).unwrap();
+    let project = fresh_project();
 
     let err =
         run_err(coregen(project.path()).args(["render", "--host", "node1", "--no-create-ca"]));
@@ -139,8 +140,7 @@ fn missing_cas_are_created_on_render_and_said_on_stderr() {
 
 #[test]
 fn no_private_key_is_rendered() {
-    let project = example_project();
-    fs::remove_dir_all(project.path().join("pki")).unwrap();
+    let project = fresh_project();
     render_all(project.path(), &[]);
     for host in HOSTS {
         let text = fs::read_to_string(project.path().join(format!("out/{host}.ign"))).unwrap();
@@ -160,8 +160,7 @@ fn no_private_key_is_rendered() {
 
 #[test]
 fn validate_writes_nothing() {
-    let project = example_project();
-    fs::remove_dir_all(project.path().join("pki")).unwrap();
+    let project = fresh_project();
     let before = snapshot_tree(project.path());
     let out = run_ok(coregen(project.path()).arg("validate"));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 4 host(s)"));
@@ -186,8 +185,7 @@ fn init_scaffolds_an_inventory_that_renders_at_once() {
 
 #[test]
 fn ca_init_never_overwrites() {
-    let project = example_project();
-    fs::remove_dir_all(project.path().join("pki")).unwrap();
+    let project = fresh_project();
     run_ok(coregen(project.path()).args(["ca", "init", "etcd"]));
     assert!(!project.path().join("pki/http").exists());
     let key = project.path().join("pki/etcd/ca.key");
@@ -206,6 +204,13 @@ fn ca_init_never_overwrites() {
     assert!(err.contains("no CA `nope`"), "{err}");
 }
 
+/// Replaces the example's Butane snippets: `group` for the worker group
+/// (templates/worker.bu), `host` for node4 alone (templates/lb.bu.hbs).
+fn write_snippets(dir: &std::path::Path, group: &str, host: &str) {
+    write_file(dir, "templates/worker.bu", group);
+    write_file(dir, "templates/lb.bu.hbs", host);
+}
+
 /// Snippets merge by Ignition's rules: the host's own snippet over its
 /// group's, units by name with their drop-ins by name, and over the
 /// inventory's own entries; identical snippet text renders identically.
@@ -213,21 +218,16 @@ fn ca_init_never_overwrites() {
 fn snippets_merge_in_order_over_the_inventory() {
     let project = example_project();
     let dir = project.path();
-    fs::write(
-        dir.join("templates/worker.bu"),
+    write_snippets(
+        dir,
         "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/who\n      contents:\n        \
          inline: group\n    - path: /etc/modules-load.d/coregen-worker.conf\n      contents:\n        \
          inline: overlay\nsystemd:\n  units:\n    - name: app.service\n      dropins:\n        \
          - name: 10-group.conf\n          contents: \"[Service]\\nNice=1\\n\"\n",
-    )
-    .unwrap();
-    fs::write(
-        dir.join("templates/lb.bu.hbs"),
         "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/who\n      contents:\n        \
          inline: \"{{host.name}}\"\nsystemd:\n  units:\n    - name: app.service\n      dropins:\n        \
          - name: 20-host.conf\n          contents: \"[Service]\\nNice=2\\n\"\n",
-    )
-    .unwrap();
+    );
     let out = run_ok(coregen(dir).args(["render", "--host", "node4", "--stdout", "--redact"]));
     let config = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
@@ -272,26 +272,20 @@ fn snippets_merge_in_order_over_the_inventory() {
 fn a_snippet_named_twice_applies_once_at_its_later_place() {
     let project = example_project();
     let dir = project.path();
-    fs::write(
-        dir.join("templates/worker.bu"),
+    write_snippets(
+        dir,
         "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/who\n      \
          contents:\n        inline: group\n    - path: /etc/issue.d/worker.issue\n      \
          append:\n        - inline: worker\n",
-    )
-    .unwrap();
-    fs::write(
-        dir.join("templates/lb.bu.hbs"),
         "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /etc/who\n      \
          contents:\n        inline: host\n",
-    )
-    .unwrap();
-    let host = fs::read_to_string(dir.join("hosts/node4.toml")).unwrap();
-    let host = host.replace(
+    );
+    edit_file(
+        dir,
+        "hosts/node4.toml",
         r#"butane = ["lb.bu.hbs"]"#,
         r#"butane = ["lb.bu.hbs", "worker.bu"]"#,
     );
-    assert!(host.contains("worker.bu"), "node4.toml lists its snippet");
-    fs::write(dir.join("hosts/node4.toml"), host).unwrap();
     let out = run_ok(coregen(dir).args(["render", "--host", "node4", "--stdout", "--redact"]));
     let config = String::from_utf8(out.stdout).unwrap();
     assert_eq!(

@@ -10,7 +10,10 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{IGNITION, ScratchRoot, coregen, example_project, run_err, run_ok, tool};
+use common::{
+    IGNITION, coregen, edit_file, example_project, needs, openssl_x509, render_and_apply, run_err,
+    run_ok,
+};
 
 fn stdout(out: std::process::Output) -> String {
     String::from_utf8(out.stdout).unwrap()
@@ -22,19 +25,14 @@ fn sh(script: &str) -> String {
 
 #[test]
 fn show_decodes_every_file_as_ignition_writes_it() {
-    if tool(IGNITION).is_none() || tool("openssl").is_none() {
+    if !needs(&[IGNITION, "openssl"]) {
         return;
     }
     let project = example_project();
-    run_ok(
-        coregen(project.path()).args(["render", "--host", "node1", "--spec", "3.3.0", "--redact"]),
-    );
-    let config_path = project.path().join("out/node1.ign");
+    let (config_path, scratch) = render_and_apply(project.path(), "node1", &["--redact"]);
     let shown = stdout(run_ok(
         coregen(project.path()).arg("show").arg(&config_path),
     ));
-    let scratch = ScratchRoot::new();
-    scratch.apply(&config_path);
 
     let config: serde_json::Value =
         serde_json::from_slice(&fs::read(&config_path).unwrap()).unwrap();
@@ -44,11 +42,7 @@ fn show_decodes_every_file_as_ignition_writes_it() {
         let on_disk = scratch.root().join(path.trim_start_matches('/'));
         let text = fs::read_to_string(&on_disk).unwrap();
         if text.starts_with("-----BEGIN CERTIFICATE-----") {
-            let fingerprint = stdout(run_ok(
-                Command::new("openssl")
-                    .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
-                    .arg(&on_disk),
-            ));
+            let fingerprint = openssl_x509(&on_disk, &["-fingerprint", "-sha256"]);
             let hex = fingerprint
                 .trim()
                 .rsplit('=')
@@ -81,7 +75,7 @@ fn show_decodes_every_file_as_ignition_writes_it() {
 
 #[test]
 fn show_decodes_percent_base64_gzip_and_binary_contents() {
-    if tool("gzip").is_none() || tool("base64").is_none() || tool("sha256sum").is_none() {
+    if !needs(&["gzip", "base64", "sha256sum"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -161,13 +155,14 @@ fn diff_and_check_catch_templates_vars_and_new_hosts_but_not_tokens() {
     assert!(stdout(run_ok(coregen(dir).arg("diff"))).is_empty());
 
     // A template change.
-    let template = dir.join("templates/zincati-updates.toml.hbs");
-    let original = fs::read_to_string(&template).unwrap();
-    fs::write(
-        &template,
-        original.replace("strategy = \"periodic\"", "strategy = \"immediate\""),
-    )
-    .unwrap();
+    let template = "templates/zincati-updates.toml.hbs";
+    let original = fs::read_to_string(dir.join(template)).unwrap();
+    edit_file(
+        dir,
+        template,
+        "strategy = \"periodic\"",
+        "strategy = \"immediate\"",
+    );
     let (ok, err) = check(dir);
     assert!(!ok);
     assert!(
@@ -190,12 +185,12 @@ fn diff_and_check_catch_templates_vars_and_new_hosts_but_not_tokens() {
         "{diff}"
     );
     // Trouble is not a difference: diff(1)'s exit code 2.
-    fs::write(&template, "{{#if}}").unwrap();
+    fs::write(dir.join(template), "{{#if}}").unwrap();
     for args in [&["diff"][..], &["render", "--all", "--check"]] {
         let out = coregen(dir).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
-    fs::write(&template, original).unwrap();
+    fs::write(dir.join(template), original).unwrap();
     assert!(check(dir).0);
     let out = coregen(dir)
         .args(["render", "--all", "--check"])
@@ -204,9 +199,9 @@ fn diff_and_check_catch_templates_vars_and_new_hosts_but_not_tokens() {
     assert_eq!(out.status.code(), Some(0));
 
     // A var of one host.
-    let node3 = dir.join("hosts/node3.toml");
-    let text = fs::read_to_string(&node3).unwrap();
-    fs::write(&node3, text.replace("\"00:30\"", "\"03:00\"")).unwrap();
+    let node3 = "hosts/node3.toml";
+    let text = fs::read_to_string(dir.join(node3)).unwrap();
+    edit_file(dir, node3, "\"00:30\"", "\"03:00\"");
     let (ok, err) = check(dir);
     assert!(!ok && err.contains("stale: node3 (changed);"), "{err}");
     let diff = stdout(coregen(dir).arg("diff").output().unwrap());
@@ -214,7 +209,7 @@ fn diff_and_check_catch_templates_vars_and_new_hosts_but_not_tokens() {
         diff.contains("-    | start_time = \"00:30\"\n+    | start_time = \"03:00\"\n"),
         "{diff}"
     );
-    fs::write(&node3, text).unwrap();
+    fs::write(dir.join(node3), text).unwrap();
 
     // A new host, and one that is gone.
     let node4 = fs::read_to_string(dir.join("hosts/node4.toml")).unwrap();

@@ -10,12 +10,12 @@ use std::fs;
 use std::process::{Command, Stdio};
 
 use common::{
-    P256, Serve, coregen, enroll_body, fresh_project, openssl_csr, run_ok, token_in_config, tool,
+    ED25519, P256, RSA1024, Serve, coregen, curl, edit_file, enroll_body, fresh_project, needs,
+    openssl_csr, run_ok, status_and_body, token_in_config,
 };
 
-fn tools() -> bool {
-    tool("curl").is_some() && tool("openssl").is_some()
-}
+/// What every test here runs: the server's clients.
+const CLIENTS: &[&str] = &["curl", "openssl"];
 
 fn error_of(body: &str) -> String {
     let v: serde_json::Value =
@@ -25,39 +25,30 @@ fn error_of(body: &str) -> String {
 
 /// node4 (a worker) has one profile, `https`; this is a good request for it.
 fn node4_request(dir: &std::path::Path) -> String {
-    let csr = openssl_csr(dir, "node4", P256, "/CN=node4");
-    enroll_body(&[("https", &csr)])
+    let csr = openssl_csr(dir, "node4", P256, "/CN=node4", &[]);
+    enroll_body(&[("https", &csr.pem)])
 }
 
 #[test]
 fn public_endpoints_and_config_lookups() {
-    if !tools() {
+    if !needs(CLIENTS) {
         return;
     }
     let project = fresh_project();
-    let plain = common::free_local_addr();
-    let serve = Serve::start(project.path(), &["--http-listen", &plain.to_string()]);
+    let serve = Serve::start(project.path(), &["--http-listen", "127.0.0.1:0"]);
     assert_eq!(
         serve.curl("/healthz", &[]),
         (200, r#"{"status":"ok"}"#.into())
     );
 
     // Plain HTTP serves CA certificates, never a config.
-    let http = |path: &str| {
-        let out = Command::new("curl")
-            .args(["--silent", "--write-out", "\n%{http_code}"])
-            .arg(format!("http://{plain}{path}"))
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let ca = http("/ca/http.crt");
+    let (status, ca) = serve.http("/ca/http.crt");
     assert!(
-        ca.starts_with("-----BEGIN CERTIFICATE-----") && ca.ends_with("\n200"),
-        "{ca}"
+        status == 200 && ca.starts_with("-----BEGIN CERTIFICATE-----"),
+        "{status} {ca}"
     );
-    assert!(http("/ignition/node1").ends_with("\n404"));
-    assert!(http("/ignition?mac=52:54:00:c0:4e:11").ends_with("\n404"));
+    assert_eq!(serve.http("/ignition/node1").0, 404);
+    assert_eq!(serve.http("/ignition?mac=52:54:00:c0:4e:11").0, 404);
     let (status, pem) = serve.curl("/ca/etcd.crt", &[]);
     assert_eq!(status, 200);
     assert_eq!(
@@ -117,17 +108,16 @@ fn public_endpoints_and_config_lookups() {
         (405, "method not allowed here")
     );
     // Plain HTTP is not spoken on the HTTPS port.
-    let out = Command::new("curl")
-        .args(["--silent", "--max-time", "5"])
-        .arg(serve.url.replace("https://", "http://") + "/healthz")
-        .output()
-        .unwrap();
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("ok"));
+    let (_, body) = curl(
+        &(serve.url.replace("https://", "http://") + "/healthz"),
+        &["--max-time", "5"],
+    );
+    assert!(!body.contains("ok"), "{body}");
 }
 
 #[test]
 fn bad_enrollments_are_refused_with_a_reason() {
-    if !tools() {
+    if !needs(CLIENTS) {
         return;
     }
     let project = fresh_project();
@@ -156,19 +146,9 @@ fn bad_enrollments_are_refused_with_a_reason() {
     // Garbage and oversized bodies, with a good token: refused, and the
     // token is not spent by them.
     let too_big = "x".repeat(100 * 1024);
-    let node1_csr = openssl_csr(work.path(), "node1-peer", P256, "/CN=node1");
-    let rsa1024 = openssl_csr(
-        work.path(),
-        "weak",
-        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"],
-        "/CN=node4",
-    );
-    let ed25519_for_node2 = openssl_csr(
-        work.path(),
-        "other",
-        &["-algorithm", "ED25519"],
-        "/CN=node2",
-    );
+    let node1_csr = openssl_csr(work.path(), "node1-peer", P256, "/CN=node1", &[]).pem;
+    let rsa1024 = openssl_csr(work.path(), "weak", RSA1024, "/CN=node4", &[]).pem;
+    let ed25519_for_node2 = openssl_csr(work.path(), "other", ED25519, "/CN=node2", &[]).pem;
     for (body, status, reason) in [
         ("not json", 400, "not an enrollment request"),
         ("{\"csrs\": \"x\"}", 400, "not an enrollment request"),
@@ -242,7 +222,7 @@ fn bad_enrollments_are_refused_with_a_reason() {
 
 #[test]
 fn the_answer_has_the_documented_shape() {
-    if !tools() {
+    if !needs(CLIENTS) {
         return;
     }
     let project = fresh_project();
@@ -274,7 +254,7 @@ fn the_answer_has_the_documented_shape() {
 
 #[test]
 fn failed_tokens_are_rate_limited_per_address() {
-    if !tools() {
+    if !needs(CLIENTS) {
         return;
     }
     let project = fresh_project();
@@ -285,31 +265,24 @@ fn failed_tokens_are_rate_limited_per_address() {
     for _ in 0..3 {
         assert_eq!(serve.enroll("cgt1.wrong", &good).0, 401);
     }
-    let out = Command::new("curl")
-        .args(["--silent", "--include", "--cacert"])
-        .arg(&serve.ca)
-        .args(["--header", &format!("Authorization: Bearer {token}")])
-        .args(["--data-binary", &good])
-        .arg(format!("{}/v1/enroll", serve.url))
-        .output()
-        .unwrap();
-    let response = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    // Refused with the good token too, before it is looked at. (The
+    // failures are counted over a minute: far longer than these requests
+    // take.)
+    let (status, response) = serve.enroll_with(&token, &good, &["--include"]);
+    let response = response.to_lowercase();
+    assert_eq!(status, 429, "{response}");
     assert!(response.starts_with("http/1.1 429"), "{response}");
     assert!(response.contains("\nretry-after: "), "{response}");
 }
 
 #[test]
 fn require_source_ip_serves_hosts_only_to_their_own_address() {
-    if !tools() {
+    if !needs(CLIENTS) {
         return;
     }
     let project = fresh_project();
     // node4 lives on loopback for this test; node1 keeps 10.0.0.11.
-    let node4 = project.path().join("hosts/node4.toml");
-    let text = fs::read_to_string(&node4)
-        .unwrap()
-        .replace("10.0.0.14", "127.0.0.1");
-    fs::write(&node4, text).unwrap();
+    edit_file(project.path(), "hosts/node4.toml", "10.0.0.14", "127.0.0.1");
     let serve = Serve::start(project.path(), &["--require-source-ip"]);
     let (status, body) = serve.curl("/ignition/node1", &[]);
     assert_eq!(status, 403, "{body}");
@@ -324,27 +297,51 @@ fn require_source_ip_serves_hosts_only_to_their_own_address() {
 
 #[test]
 fn an_expired_token_is_refused() {
-    if !tools() {
+    if !needs(CLIENTS) {
         return;
     }
     let project = fresh_project();
-    let cluster = project.path().join("hosts/cluster.toml");
-    let text = fs::read_to_string(&cluster)
-        .unwrap()
-        .replace("token_ttl = \"1h\"", "token_ttl = \"1s\"");
-    fs::write(&cluster, text).unwrap();
+    edit_file(
+        project.path(),
+        "hosts/cluster.toml",
+        "token_ttl = \"1h\"",
+        "token_ttl = \"1s\"",
+    );
     let serve = Serve::start(project.path(), &[]);
-    let token = serve.token("node4");
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    // The server mints tokens with the inventory's TTL...
+    serve.token("node4");
+    let db = || {
+        let store = coregen::state::SqliteStore::open(&project.path().join("pki/state.db"));
+        coregen::state::State::new(store.unwrap())
+    };
+    let node4 = db()
+        .host_states()
+        .unwrap()
+        .into_iter()
+        .find(|h| h.name == "node4")
+        .expect("node4's token is recorded");
+    assert_eq!(
+        node4.token_expires_at.unwrap() - node4.token_issued_at.unwrap(),
+        1
+    );
+    // ...and refuses one past it. Rather than wait for that, a token for
+    // node4 that expired an hour ago goes into the running server's
+    // database, as `render` would have put it there.
+    let an_hour_ago = coregen::state::unix_now() - 3600;
+    let token = coregen::pki::mint_token("node4", 1, an_hour_ago).unwrap();
+    let done = db()
+        .apply(&[coregen::state::Op::Mint(vec![token.clone()])])
+        .unwrap();
+    assert_eq!(done, [coregen::state::Verdict::Allowed(())]);
     let work = tempfile::tempdir().unwrap();
-    let (status, body) = serve.enroll(&token, &node4_request(work.path()));
+    let (status, body) = serve.enroll(&token.text, &node4_request(work.path()));
     assert_eq!(status, 401, "{body}");
-    assert!(error_of(&body).contains("expired"));
+    assert!(error_of(&body).contains("expired"), "{body}");
 }
 
 #[test]
 fn tokens_and_enrollments_survive_a_restart() {
-    if !tools() {
+    if !needs(CLIENTS) {
         return;
     }
     let project = fresh_project();
@@ -374,7 +371,7 @@ fn tokens_and_enrollments_survive_a_restart() {
 
 #[test]
 fn render_mints_tokens_that_serve_accepts_and_redact_mints_none() {
-    if !tools() {
+    if !needs(CLIENTS) {
         return;
     }
     let project = fresh_project();
@@ -403,15 +400,22 @@ fn render_mints_tokens_that_serve_accepts_and_redact_mints_none() {
 /// 200 hosts of a generated inventory enroll at once.
 #[test]
 fn two_hundred_hosts_enroll_at_once() {
-    if !tools() {
+    if !needs(CLIENTS) {
         return;
     }
     const HOSTS: usize = 200;
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("cluster");
+    // In the profile these tests were built in, so that the library is
+    // not built again.
+    let mut generate = Command::new(env!("CARGO"));
+    generate.args(["run", "--quiet", "--example", "gen-inventory"]);
+    if !cfg!(debug_assertions) {
+        generate.arg("--release");
+    }
     run_ok(
-        Command::new(env!("CARGO"))
-            .args(["run", "--quiet", "--example", "gen-inventory", "--"])
+        generate
+            .arg("--")
             .arg(HOSTS.to_string())
             .arg(&project)
             .current_dir(common::REPO),
@@ -427,22 +431,18 @@ fn two_hundred_hosts_enroll_at_once() {
         let host = format!("host{i:05}");
         let config = fs::read_to_string(project.join(format!("out/{host}.ign"))).unwrap();
         let token = token_in_config(&config);
-        let csr = openssl_csr(&work, &host, P256, &format!("/CN={host}"));
+        let csr = openssl_csr(&work, &host, P256, &format!("/CN={host}"), &[]);
         let body = work.join(format!("{host}.json"));
-        fs::write(&body, enroll_body(&[("node", &csr)])).unwrap();
+        fs::write(&body, enroll_body(&[("node", &csr.pem)])).unwrap();
         clients.push((host, token, body));
     }
     let running: Vec<_> = clients
         .iter()
         .map(|(host, token, body)| {
-            let child = Command::new("curl")
-                .args(["--silent", "--show-error", "--cacert"])
-                .arg(&serve.ca)
-                .args(["--header", &format!("Authorization: Bearer {token}")])
-                .arg("--data-binary")
-                .arg(format!("@{}", body.display()))
-                .args(["--write-out", "\n%{http_code}"])
-                .arg(format!("{}/v1/enroll", serve.url))
+            let auth = format!("Authorization: Bearer {token}");
+            let data = format!("@{}", body.display());
+            let child = serve
+                .curl_command("/v1/enroll", &["--header", &auth, "--data-binary", &data])
                 .stdout(Stdio::piped())
                 .spawn()
                 .unwrap();
@@ -452,10 +452,9 @@ fn two_hundred_hosts_enroll_at_once() {
     let mut serials = HashSet::new();
     for (host, child) in running {
         let out = child.wait_with_output().unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
-        let (body, status) = text.rsplit_once('\n').unwrap();
-        assert_eq!(status, "200", "{host}: {body}");
-        let answer: serde_json::Value = serde_json::from_str(body).unwrap();
+        let (status, body) = status_and_body(&out.stdout);
+        assert_eq!(status, 200, "{host}: {body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(answer["host"], host.as_str());
         serials.insert(
             answer["certificates"][0]["serial"]

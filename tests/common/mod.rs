@@ -1,11 +1,17 @@
-//! Helpers shared by the integration tests: a scratch copy of the example
-//! project, running the real `coregen` binary, and finding the real tools
-//! (Ignition, openssl) that tests check our output with.
+//! Helpers shared by the integration tests: scratch copies of the example
+//! project, running the real `coregen` binary and `coregen serve`, and the
+//! real tools (Ignition, openssl, curl) that tests check our output with.
+//!
+//! A test that runs an external tool first asks [`needs`] for it; the
+//! Ignition engine runs only through [`ScratchRoot`], openssl only through
+//! [`openssl`] and the helpers built on it, and servers bind port 0 and
+//! say which port they got.
 #![allow(dead_code)] // each test binary uses a different part of this
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 
 pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -41,21 +47,74 @@ pub fn run_err(cmd: &mut Command) -> String {
     stderr
 }
 
+// ---- External tools ----
+
+/// The Ignition engine from Debian's `ignition` package.
+pub const IGNITION: &str = "/usr/lib/dracut/modules.d/30ignition/ignition";
+
+/// Whether every one of `tools` (a name looked up on PATH, or a path such
+/// as [`IGNITION`]) is installed. When some are not, prints one line that
+/// names the test and what is missing and returns false, and the test
+/// returns (or leaves out what needs them); with `COREGEN_REQUIRE_TOOLS=1`
+/// (as in CI) it panics instead.
+#[must_use]
+pub fn needs(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|name| !installed(name))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let missing = missing.join(", ");
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("this test");
+    let required = std::env::var("COREGEN_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{test} needs {missing}, not installed (COREGEN_REQUIRE_TOOLS=1 requires them); \
+         install Debian's packages for them (see .ci/run)"
+    );
+    eprintln!(
+        "skipped in {test}: what needs {missing} (not installed; \
+         set COREGEN_REQUIRE_TOOLS=1 to fail instead)"
+    );
+    false
+}
+
+fn installed(name: &str) -> bool {
+    if name.contains('/') {
+        return Path::new(name).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+}
+
+// ---- Projects ----
+
 /// A temporary copy of the example project (hosts/ and templates/) with the
 /// fixed test CA certificates of tests/fixtures/pki, so that rendered output
 /// is the same on every machine. The CA keys are not in the fixture:
 /// rendering never reads them.
 pub fn example_project() -> tempfile::TempDir {
+    copy_example(true)
+}
+
+/// A copy of the example project with no pki/: `coregen serve`, `render`
+/// and `ca init` create the CAs, keys included, as on a real first run.
+pub fn fresh_project() -> tempfile::TempDir {
+    copy_example(false)
+}
+
+fn copy_example(fixture_pki: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&Path::new(REPO).join("hosts"), &dir.path().join("hosts"));
-    copy_tree(
-        &Path::new(REPO).join("templates"),
-        &dir.path().join("templates"),
-    );
-    copy_tree(
-        &Path::new(REPO).join("tests/fixtures/pki"),
-        &dir.path().join("pki"),
-    );
+    let repo = Path::new(REPO);
+    copy_tree(&repo.join("hosts"), &dir.path().join("hosts"));
+    copy_tree(&repo.join("templates"), &dir.path().join("templates"));
+    if fixture_pki {
+        copy_tree(&repo.join("tests/fixtures/pki"), &dir.path().join("pki"));
+    }
     dir
 }
 
@@ -70,6 +129,21 @@ pub fn copy_tree(from: &Path, to: &Path) {
             fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// Writes `text` to `dir/rel`, making its folders.
+pub fn write_file(dir: &Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+/// Replaces the first `from` (which must be there) by `to` in `dir/rel`.
+pub fn edit_file(dir: &Path, rel: &str, from: &str, to: &str) {
+    let path = dir.join(rel);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{rel} has no {from:?}");
+    fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
 /// Every file below `dir` with its contents, for "nothing changed" checks.
@@ -93,37 +167,12 @@ fn collect(dir: &Path, files: &mut Vec<(PathBuf, Vec<u8>)>) {
     }
 }
 
-/// The path of an external tool, or `None` when it is missing and the test
-/// should be skipped. With `COREGEN_REQUIRE_TOOLS=1` (as in CI) a missing
-/// tool fails the test instead.
-pub fn tool(name: &str) -> Option<PathBuf> {
-    let found = if name.contains('/') {
-        Some(PathBuf::from(name)).filter(|p| p.is_file())
-    } else {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(name))
-                .find(|p| p.is_file())
-        })
-    };
-    if found.is_none() {
-        let required = std::env::var("COREGEN_REQUIRE_TOOLS").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "{name} is required (COREGEN_REQUIRE_TOOLS=1) but not installed; \
-             install Debian's package for it (see .ci/run)"
-        );
-        eprintln!("skipped: {name} is not installed (set COREGEN_REQUIRE_TOOLS=1 to fail instead)");
-    }
-    found
-}
-
-/// The Ignition engine from Debian's `ignition` package.
-pub const IGNITION: &str = "/usr/lib/dracut/modules.d/30ignition/ignition";
+// ---- The Ignition engine ----
 
 /// A scratch root that the real Ignition engine can apply a config to: the
 /// files it needs (passwd and group databases, an SELinux config) and a
-/// no-op `setfiles`. Kept inside a temporary folder of its own.
+/// no-op `setfiles`. Kept inside a temporary folder of its own. The one
+/// way the tests run the engine.
 pub struct ScratchRoot {
     pub dir: tempfile::TempDir,
 }
@@ -183,96 +232,214 @@ impl ScratchRoot {
             .expect("ignition starts")
     }
 
-    /// fetch-offline, then files: what a first boot does with a config
-    /// that needs no network.
-    pub fn apply(&self, config: &Path) {
-        for stage in ["fetch-offline", "files"] {
+    /// Runs `stages` in turn, each of which must succeed without a
+    /// CRITICAL line; `context` (a server's log, say) goes into the
+    /// message of a failure.
+    pub fn stages(&self, stages: &[&str], config: &Path, context: &dyn Fn() -> String) {
+        for stage in stages {
             let out = self.ignition(stage, config);
             let log = String::from_utf8_lossy(&out.stdout);
             assert!(
                 out.status.success() && !log.contains("CRITICAL"),
-                "ignition -stage {stage} failed:\n{log}{}",
-                String::from_utf8_lossy(&out.stderr)
+                "ignition -stage {stage} failed:\n{log}{}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                context()
             );
         }
     }
+
+    /// A new scratch root that boots from `pointer` as a first boot does
+    /// with a config from the network: fetch (from `serve`, whose log
+    /// goes into the message of a failure), then files.
+    pub fn fetched(pointer: &Path, serve: &Serve) -> ScratchRoot {
+        let scratch = ScratchRoot::new();
+        scratch.stages(&["fetch", "files"], pointer, &|| {
+            format!("server:\n{}", serve.log())
+        });
+        scratch
+    }
+
+    /// fetch-offline, then files: what a first boot does with a config
+    /// that needs no network.
+    pub fn apply(&self, config: &Path) {
+        self.stages(&["fetch-offline", "files"], config, &String::new);
+    }
 }
 
-/// A copy of the example project with an empty pki/: `coregen serve` and
-/// `render` create the CAs, keys included, as on a real first run.
-pub fn fresh_project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_tree(&Path::new(REPO).join("hosts"), &dir.path().join("hosts"));
-    copy_tree(
-        &Path::new(REPO).join("templates"),
-        &dir.path().join("templates"),
+/// Debian's `ignition-validate` (which knows specs up to 3.3.0) on `config`.
+pub fn ignition_validate(config: &Path) -> Output {
+    Command::new("ignition-validate")
+        .arg(config)
+        .output()
+        .expect("ignition-validate starts")
+}
+
+/// Renders `host` of `project` in spec 3.3.0 (which Debian's Ignition
+/// reads) with `extra` arguments, and applies it to a new scratch root.
+/// Returns the config's path and the root.
+pub fn render_and_apply(project: &Path, host: &str, extra: &[&str]) -> (PathBuf, ScratchRoot) {
+    run_ok(
+        coregen(project)
+            .args(["render", "--host", host, "--spec", "3.3.0"])
+            .args(extra),
     );
-    dir
+    let config = project.join(format!("out/{host}.ign"));
+    let scratch = ScratchRoot::new();
+    scratch.apply(&config);
+    (config, scratch)
 }
 
-/// A loopback address whose port is free now (the OS picked it), for a
-/// server a test starts.
-pub fn free_local_addr() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+// ---- openssl ----
+
+/// The real openssl with `args`: its output, panicking unless it succeeds.
+pub fn openssl(args: &[&str]) -> Output {
+    run_ok(Command::new("openssl").args(args))
 }
 
-/// A running `coregen serve` on 127.0.0.1 and a free port, stopped (and
-/// its log kept) when dropped.
+/// `openssl x509 -noout OPTIONS -in cert`: what it prints.
+pub fn openssl_x509(cert: &Path, options: &[&str]) -> String {
+    let mut args = vec!["x509", "-noout"];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&["-in", path_str(cert)]);
+    String::from_utf8(openssl(&args).stdout).unwrap()
+}
+
+/// Whether `openssl verify` accepts `cert` against the CA certificate `ca`.
+pub fn openssl_verify(ca: &Path, cert: &Path) -> bool {
+    Command::new("openssl")
+        .args(["verify", "-CAfile", path_str(ca), path_str(cert)])
+        .output()
+        .expect("openssl starts")
+        .status
+        .success()
+}
+
+/// `openssl genpkey` arguments for each kind of key.
+pub const P256: &[&str] = &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
+pub const P384: &[&str] = &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"];
+pub const ED25519: &[&str] = &["-algorithm", "ED25519"];
+pub const RSA1024: &[&str] = &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"];
+pub const RSA2048: &[&str] = &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"];
+pub const RSA3072: &[&str] = &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072"];
+pub const RSA4096: &[&str] = &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:4096"];
+
+/// A CSR made by the real openssl.
+pub struct Csr {
+    pub path: PathBuf,
+    pub pem: String,
+}
+
+/// A new key (`openssl genpkey` with `key`, one of [`P256`] and the like)
+/// and a CSR for it (`openssl req -new -subj SUBJECT`, then `extra`), in
+/// `dir` as NAME.key and NAME.csr.
+pub fn openssl_csr(dir: &Path, name: &str, key: &[&str], subject: &str, extra: &[&str]) -> Csr {
+    let key_path = dir.join(format!("{name}.key"));
+    let path = dir.join(format!("{name}.csr"));
+    let mut args = vec!["genpkey", "-quiet"];
+    args.extend_from_slice(key);
+    args.extend_from_slice(&["-out", path_str(&key_path)]);
+    openssl(&args);
+    let mut args = vec!["req", "-new", "-subj", subject, "-key", path_str(&key_path)];
+    args.extend_from_slice(&["-out", path_str(&path)]);
+    args.extend_from_slice(extra);
+    openssl(&args);
+    let pem = fs::read_to_string(&path).unwrap();
+    Csr { path, pem }
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
+// ---- curl and `coregen serve` ----
+
+/// curl with `args` against `url` (status written last); returns the HTTP
+/// status (0 when there was no answer) and the body.
+pub fn curl(url: &str, args: &[&str]) -> (u16, String) {
+    let out = curl_command(url, args).output().expect("curl starts");
+    status_and_body(&out.stdout)
+}
+
+/// The command [`curl`] runs, for a test that starts many at once; read
+/// its output with [`status_and_body`].
+pub fn curl_command(url: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("curl");
+    cmd.args(["--silent", "--show-error", "--write-out", "\n%{http_code}"])
+        .args(args)
+        .arg(url);
+    cmd
+}
+
+pub fn status_and_body(stdout: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(stdout);
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (status.trim().parse().unwrap_or(0), body.to_string())
+}
+
+/// A running `coregen serve` on 127.0.0.1, on the ports the OS gave it
+/// (it binds port 0 and says which ports it got), stopped (and its log
+/// kept) when dropped.
 pub struct Serve {
     child: std::process::Child,
-    log: std::sync::Arc<std::sync::Mutex<String>>,
+    log: Arc<Mutex<String>>,
+    /// `https://127.0.0.1:PORT`, as the server said.
     pub url: String,
+    /// `127.0.0.1:PORT` of the plain-HTTP endpoints, when `--http-listen
+    /// 127.0.0.1:0` was among the arguments.
+    pub plain: Option<String>,
     pub ca: PathBuf,
 }
+
+const SERVING: &str = "coregen: serving https://";
+const SERVING_PLAIN: &str = "coregen: serving CA certificates over plain HTTP on ";
 
 impl Serve {
     pub fn start(dir: &Path, extra: &[&str]) -> Serve {
         use std::io::BufRead;
-        let port = free_local_addr().port();
-        let url = format!("https://127.0.0.1:{port}");
+        let with_plain = extra.contains(&"--http-listen");
         let mut child = coregen(dir)
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--url",
-                &url,
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["--url", "https://127.0.0.1:0"])
             .args(extra)
             .env("COREGEN_LOG", "info")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("coregen serve starts");
-        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let log = Arc::new(Mutex::new(String::new()));
         let (ready_tx, ready) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
         std::thread::spawn(move || {
+            let (mut url, mut plain) = (None, None);
             for line in std::io::BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if line.contains("coregen: serving https://") {
-                    let _ = ready_tx.send(());
+                if let Some(rest) = line.strip_prefix(SERVING) {
+                    let authority = rest.split(' ').next().unwrap_or_default();
+                    url = Some(format!("https://{authority}"));
+                } else if let Some(addr) = line.strip_prefix(SERVING_PLAIN) {
+                    plain = Some(addr.trim().to_string());
+                }
+                if url.is_some() && (plain.is_some() || !with_plain) {
+                    let _ = ready_tx.send((url.take().unwrap(), plain.take()));
                 }
                 let mut log = sink.lock().unwrap();
                 log.push_str(&line);
                 log.push('\n');
             }
         });
-        if ready
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .is_err()
-        {
+        // A generous bound for a start that takes well under a second: a
+        // server that has not started by then is stuck.
+        let Ok((url, plain)) = ready.recv_timeout(std::time::Duration::from_secs(60)) else {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("coregen serve did not start:\n{}", log.lock().unwrap());
-        }
+        };
         Serve {
             child,
             log,
             url,
+            plain,
             ca: dir.join("pki/http/ca.crt"),
         }
     }
@@ -283,9 +450,13 @@ impl Serve {
 
     /// Stops the server with SIGTERM, as an operator or systemd would.
     pub fn stop(mut self) -> String {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
+        // The shell's own `kill`: std only sends SIGKILL.
+        run_ok(Command::new("sh").args([
+            "-c",
+            "kill -TERM \"$1\"",
+            "sh",
+            &self.child.id().to_string(),
+        ]));
         let status = self.child.wait().unwrap();
         assert!(
             status.success(),
@@ -298,33 +469,44 @@ impl Serve {
     /// curl against this server, trusting only the http CA. Returns the
     /// HTTP status and the body.
     pub fn curl(&self, path: &str, args: &[&str]) -> (u16, String) {
-        let out = Command::new("curl")
-            .args(["--silent", "--show-error", "--cacert"])
-            .arg(&self.ca)
-            .args(["--write-out", "\n%{http_code}"])
-            .args(args)
-            .arg(format!("{}{path}", self.url))
-            .output()
-            .expect("curl starts");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
-        (status.trim().parse().unwrap_or(0), body.to_string())
+        let out = self.curl_command(path, args).output().expect("curl starts");
+        status_and_body(&out.stdout)
+    }
+
+    /// The command [`Serve::curl`] runs.
+    pub fn curl_command(&self, path: &str, args: &[&str]) -> Command {
+        let mut all = vec!["--cacert", path_str(&self.ca)];
+        all.extend_from_slice(args);
+        curl_command(&format!("{}{path}", self.url), &all)
+    }
+
+    /// curl against the plain-HTTP endpoints: the status and the body.
+    pub fn http(&self, path: &str) -> (u16, String) {
+        let plain = self
+            .plain
+            .as_ref()
+            .expect("serve started with --http-listen");
+        curl(&format!("http://{plain}{path}"), &[])
+    }
+
+    /// POSTs `body` to /v1/enroll with `token`, and `extra` curl arguments.
+    pub fn enroll_with(&self, token: &str, body: &str, extra: &[&str]) -> (u16, String) {
+        let auth = format!("Authorization: Bearer {token}");
+        let mut args = vec![
+            "--header",
+            &auth,
+            "--header",
+            "Content-Type: application/json",
+            "--data-binary",
+            body,
+        ];
+        args.extend_from_slice(extra);
+        self.curl("/v1/enroll", &args)
     }
 
     /// POSTs `body` to /v1/enroll with `token`.
     pub fn enroll(&self, token: &str, body: &str) -> (u16, String) {
-        let auth = format!("Authorization: Bearer {token}");
-        self.curl(
-            "/v1/enroll",
-            &[
-                "--header",
-                &auth,
-                "--header",
-                "Content-Type: application/json",
-                "--data-binary",
-                body,
-            ],
-        )
+        self.enroll_with(token, body, &[])
     }
 
     /// Fetches `host`'s config and returns its bootstrap token.
@@ -341,6 +523,8 @@ impl Drop for Serve {
         let _ = self.child.wait();
     }
 }
+
+// ---- Configs and requests ----
 
 /// The contents of the file at `path` in an Ignition config.
 pub fn file_in_config(config: &str, path: &str) -> Option<Vec<u8>> {
@@ -369,30 +553,6 @@ pub fn token_in_config(config: &str) -> String {
         .expect("a token line")
         .to_string()
 }
-
-/// A new key and a CSR for it from the real openssl, in `dir`: returns the
-/// CSR's PEM.
-pub fn openssl_csr(dir: &Path, name: &str, key_args: &[&str], subject: &str) -> String {
-    let key = dir.join(format!("{name}.key"));
-    let csr = dir.join(format!("{name}.csr"));
-    run_ok(
-        Command::new("openssl")
-            .args(["genpkey", "-quiet"])
-            .args(key_args)
-            .arg("-out")
-            .arg(&key),
-    );
-    run_ok(
-        Command::new("openssl")
-            .args(["req", "-new", "-subj", subject, "-key"])
-            .arg(&key)
-            .arg("-out")
-            .arg(&csr),
-    );
-    fs::read_to_string(csr).unwrap()
-}
-
-pub const P256: &[&str] = &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
 
 /// An enrollment request body with these (profile, CSR PEM) pairs.
 pub fn enroll_body(csrs: &[(&str, &str)]) -> String {
