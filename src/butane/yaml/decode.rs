@@ -742,50 +742,31 @@ fn apply_outcome<T>(d: &mut Decoder, out: &mut T, outcome: Outcome<T>) -> bool {
     }
 }
 
-/// Go `string`.
-impl Decode for String {
-    fn go_type_name() -> String {
-        "string".to_string()
-    }
+/// `Decode` for a Go scalar type: `$go` is its Go name, `$convert` turns a
+/// scalar node into its value (or says why not).
+macro_rules! decode_scalar {
+    ($ty:ty, $go:literal, $convert:path) => {
+        #[doc = concat!("Go `", $go, "`.")]
+        impl Decode for $ty {
+            fn go_type_name() -> String {
+                $go.to_string()
+            }
 
-    fn decode(&mut self, d: &mut Decoder, node: &Node) -> Result<bool, Error> {
-        if node.kind() != Kind::Scalar {
-            return Ok(d.collection_type_error(node, &Self::go_type_name()));
+            fn decode(&mut self, d: &mut Decoder, node: &Node) -> Result<bool, Error> {
+                if node.kind() != Kind::Scalar {
+                    return Ok(d.collection_type_error(node, &Self::go_type_name()));
+                }
+                let outcome = $convert(node)?;
+                Ok(apply_outcome(d, self, outcome))
+            }
         }
-        let outcome = scalar_to_string(node)?;
-        Ok(apply_outcome(d, self, outcome))
-    }
+    };
 }
 
-/// Go `int` (64-bit).
-impl Decode for i64 {
-    fn go_type_name() -> String {
-        "int".to_string()
-    }
-
-    fn decode(&mut self, d: &mut Decoder, node: &Node) -> Result<bool, Error> {
-        if node.kind() != Kind::Scalar {
-            return Ok(d.collection_type_error(node, &Self::go_type_name()));
-        }
-        let outcome = scalar_to_int(node)?;
-        Ok(apply_outcome(d, self, outcome))
-    }
-}
-
-/// Go `bool`.
-impl Decode for bool {
-    fn go_type_name() -> String {
-        "bool".to_string()
-    }
-
-    fn decode(&mut self, d: &mut Decoder, node: &Node) -> Result<bool, Error> {
-        if node.kind() != Kind::Scalar {
-            return Ok(d.collection_type_error(node, &Self::go_type_name()));
-        }
-        let outcome = scalar_to_bool(node)?;
-        Ok(apply_outcome(d, self, outcome))
-    }
-}
+decode_scalar!(String, "string", scalar_to_string);
+// 64-bit, as on the platforms butane runs on.
+decode_scalar!(i64, "int", scalar_to_int);
+decode_scalar!(bool, "bool", scalar_to_bool);
 
 /// Go `*T`. `decoder.prepare` leaves the pointer alone for a null node (a
 /// null scalar then sets it to nil); otherwise it allocates the pointee,
