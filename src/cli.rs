@@ -122,7 +122,10 @@ pub enum Command {
     Pxe(PxeArgs),
 
     /// Show what a render would change in out/, as a unified diff of the
-    /// readable form; exit 1 when anything differs.
+    /// readable form; exit 1 when anything differs, 2 on trouble.
+    ///
+    /// Without --host: every host, and the configs in out/ of hosts that
+    /// are gone.
     #[command(after_help = "Examples:\n  \
         coregen diff                     every host\n  \
         coregen diff --host node1")]
@@ -176,21 +179,10 @@ pub struct ButaneArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = host_required())]
 pub struct PxeArgs {
-    /// A host (repeatable).
-    #[arg(long = "host", value_name = "HOST", required_unless_present = "all")]
-    pub hosts: Vec<String>,
-
-    /// Every host.
-    #[arg(long, conflicts_with = "hosts")]
-    pub all: bool,
-
-    /// Where to write [default: DIR/out].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-
     #[command(flatten)]
-    pub spec: SpecArg,
+    pub scope: Scope,
 }
 
 #[derive(Debug, Args)]
@@ -214,21 +206,10 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// A host to compare (repeatable) [default: every host, and configs in
-    /// out/ of hosts that are gone].
-    #[arg(long = "host", value_name = "HOST")]
-    pub hosts: Vec<String>,
-
-    /// Every host (the default).
-    #[arg(long, conflicts_with = "hosts")]
-    pub all: bool,
-
-    /// The folder of rendered configs [default: DIR/out].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-
+    // Without --host, every host, and configs in out/ of hosts that are
+    // gone (said in the command's help).
     #[command(flatten)]
-    pub spec: SpecArg,
+    pub scope: Scope,
 }
 
 #[derive(Debug, Args)]
@@ -300,18 +281,10 @@ pub struct SignArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = host_required())]
 pub struct RenderArgs {
-    /// A host to render (repeatable).
-    #[arg(long = "host", value_name = "HOST", required_unless_present = "all")]
-    pub hosts: Vec<String>,
-
-    /// Render every host.
-    #[arg(long, conflicts_with = "hosts")]
-    pub all: bool,
-
-    /// Where to write the configs [default: DIR/out].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub scope: Scope,
 
     /// Print the config on standard output instead of writing a file
     /// (one host only).
@@ -340,9 +313,41 @@ pub struct RenderArgs {
     /// config differs from a fresh render, or is missing). For CI.
     #[arg(long, conflicts_with = "stdout")]
     pub check: bool,
+}
+
+/// What `render`, `pxe` and `diff` work on: which hosts, the folder of
+/// configs, the spec.
+#[derive(Debug, Args)]
+pub struct Scope {
+    #[command(flatten)]
+    pub select: HostArgs,
+
+    /// The folder of configs [default: DIR/out].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 
     #[command(flatten)]
     pub spec: SpecArg,
+}
+
+/// Which hosts: some by name, or all.
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    /// A host (repeatable).
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+
+    /// Every host.
+    #[arg(long, conflicts_with = "hosts")]
+    pub all: bool,
+}
+
+/// For commands that must be told which hosts: `--host` or `--all`.
+fn host_required() -> clap::ArgGroup {
+    clap::ArgGroup::new("which-hosts")
+        .args(["hosts", "all"])
+        .multiple(true)
+        .required(true)
 }
 
 #[derive(Debug, Args)]

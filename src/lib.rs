@@ -32,6 +32,7 @@ pub mod butane;
 pub mod context;
 pub mod contract;
 pub mod error;
+pub mod files;
 pub mod ignition;
 pub mod inventory;
 pub mod output;

@@ -110,20 +110,7 @@ impl Templates {
     pub fn load(dir: &Path) -> Result<Templates> {
         let mut templates = Templates::built_in();
         templates.snippets = Snippets::new(dir.to_path_buf());
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(templates),
-            Err(e) => return Err(Error::io(dir, "read", e)),
-        };
-        let mut paths = Vec::new();
-        for entry in entries {
-            let path = entry.map_err(|e| Error::io(dir, "read", e))?.path();
-            if path.extension().is_some_and(|e| e == "hbs") {
-                paths.push(path);
-            }
-        }
-        paths.sort();
-        for path in paths {
+        for path in crate::files::with_extension(dir, "hbs")? {
             let name = path
                 .file_stem()
                 .and_then(|s| s.to_str())
@@ -292,16 +279,14 @@ mod tests {
     #[test]
     fn built_ins_compile_and_match_the_templates_folder() {
         let t = Templates::built_in();
-        let mut in_folder: Vec<String> =
-            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/templates"))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|e| e == "hbs"))
-                .map(|p| p.file_stem().unwrap().to_str().unwrap().to_string())
-                // The example inventory's Butane snippets are not built-ins.
-                .filter(|name| !name.ends_with(".bu"))
-                .collect();
-        in_folder.sort();
+        let folder = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates"));
+        let in_folder: Vec<String> = crate::files::with_extension(folder, "hbs")
+            .unwrap()
+            .into_iter()
+            .map(|p| p.file_stem().unwrap().to_str().unwrap().to_string())
+            // The example inventory's Butane snippets are not built-ins.
+            .filter(|name| !name.ends_with(".bu"))
+            .collect();
         let built_in: Vec<&str> = t.names().collect();
         assert_eq!(
             built_in, in_folder,

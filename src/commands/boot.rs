@@ -1,9 +1,8 @@
 //! `coregen pxe` (and `render --pxe`): each host's iPXE script, pointer
 //! config and pointer initrd, written next to the configs in `out/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::cli::PxeArgs;
 use coregen::boot;
 use coregen::contract::HTTP_CA;
 use coregen::error::{Error, Result};
@@ -11,22 +10,22 @@ use coregen::ignition::SpecVersion;
 use coregen::inventory::Host;
 use coregen::output::{self, Access, Staged};
 use coregen::pki::CaCert;
-use coregen::project::{MissingCa, Project};
+use coregen::project::Project;
 
-use super::{note, spec_of, under};
+use super::note;
+use super::settings::Settings;
 
-pub(super) fn pxe(root: &Path, pki_dir: PathBuf, args: &PxeArgs) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
-    let hosts = project.select_hosts(if args.all { &[] } else { &args.hosts })?;
-    let cas = project.ca_certs(MissingCa::Create, &mut |msg| note(msg))?;
-    let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
-    output::ensure_dir(&out_dir)?;
+pub(super) fn pxe(settings: &Settings) -> Result<()> {
+    let project = settings.project()?;
+    let hosts = settings.hosts(&project)?;
+    let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
+    output::ensure_dir(&settings.out)?;
     let staged = stage(
         &project,
         &hosts,
         &cas,
-        spec_of(&project, &args.spec),
-        &out_dir,
+        settings.spec(&project),
+        &settings.out,
     )?;
     super::report(output::commit(staged)?)
 }

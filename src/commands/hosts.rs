@@ -1,19 +1,17 @@
 //! `coregen serve` and `coregen host list|reset`: the commands around
 //! hosts booting and enrolling.
 
-use std::path::{Path, PathBuf};
-
 use time::OffsetDateTime;
 
 use super::note;
+use super::settings::Settings;
 use crate::cli::ServeArgs;
 use coregen::error::Result;
-use coregen::project::Project;
 use coregen::serve::{self, Options};
 use coregen::state::{HostState, rfc3339, unix_now};
 
-pub(super) fn serve(root: &Path, pki_dir: PathBuf, args: &ServeArgs) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
+pub(super) fn serve(settings: &Settings, args: &ServeArgs) -> Result<()> {
+    let project = settings.project()?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("COREGEN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -34,8 +32,8 @@ pub(super) fn serve(root: &Path, pki_dir: PathBuf, args: &ServeArgs) -> Result<(
     )
 }
 
-pub(super) fn list(root: &Path, pki_dir: PathBuf) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
+pub(super) fn list(settings: &Settings) -> Result<()> {
+    let project = settings.project()?;
     let states = if project.has_state() {
         project.state()?.host_states()?
     } else {
@@ -103,8 +101,8 @@ fn row(name: &str, enrolls: bool, state: Option<&HostState>, now: i64) -> [Strin
     [name.to_string(), what, since, detail]
 }
 
-pub(super) fn reset(root: &Path, pki_dir: PathBuf, hosts: &[String]) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
+pub(super) fn reset(settings: &Settings, hosts: &[String]) -> Result<()> {
+    let project = settings.project()?;
     for name in hosts {
         project.inventory.host(name)?;
     }

@@ -3,7 +3,7 @@
 //! `main`, which prints them and picks the exit code.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// `print!` that returns an error instead of panicking when stdout is
 /// closed; `main` ends quietly on that error.
@@ -25,42 +25,35 @@ mod butane;
 mod hosts;
 mod pki;
 mod review;
+mod settings;
 
-use crate::cli::{CaCommand, Cli, Command, HostCommand, RenderArgs, SpecArg};
+use crate::cli::{CaCommand, Cli, Command, HostCommand, RenderArgs};
 use coregen::error::{Error, Result};
-use coregen::ignition::SpecVersion;
 use coregen::output::{self, Access};
-use coregen::project::{MissingCa, Project, Tokens};
+use coregen::project::Tokens;
 use coregen::scaffold;
+use settings::Settings;
 
 pub fn run(cli: Cli) -> Result<()> {
-    let pki_dir = cli.pki.clone().unwrap_or_else(|| under(&cli.dir, "pki"));
+    let settings = Settings::resolve(&cli);
+    let s = &settings;
     match cli.command {
-        Command::Render(args) => render(&cli.dir, pki_dir, &args),
-        Command::Validate(spec) => validate(&cli.dir, pki_dir, &spec),
+        Command::Render(args) => render(s, &args),
+        Command::Validate(_) => validate(s),
         Command::Init { dir } => init(&dir),
-        Command::Ca(CaCommand::Init { names }) => pki::ca_init(&cli.dir, pki_dir, &names),
-        Command::Ca(CaCommand::List) => pki::ca_list(&cli.dir, pki_dir),
-        Command::Ca(CaCommand::Show { name }) => pki::ca_show(&cli.dir, pki_dir, &name),
-        Command::Sign(args) => pki::sign(&cli.dir, pki_dir, &args),
-        Command::Audit { host } => pki::audit(&cli.dir, pki_dir, host.as_deref()),
-        Command::Certs { host } => pki::certs(&cli.dir, pki_dir, &host),
-        Command::Serve(args) => hosts::serve(&cli.dir, pki_dir, &args),
-        Command::Host(HostCommand::List) => hosts::list(&cli.dir, pki_dir),
-        Command::Host(HostCommand::Reset { hosts }) => hosts::reset(&cli.dir, pki_dir, &hosts),
-        Command::Show(args) => review::show(&cli.dir, pki_dir, &args),
-        Command::Pxe(args) => boot::pxe(&cli.dir, pki_dir, &args),
-        Command::Diff(args) => review::diff(&cli.dir, pki_dir, &args),
+        Command::Ca(CaCommand::Init { names }) => pki::ca_init(s, &names),
+        Command::Ca(CaCommand::List) => pki::ca_list(s),
+        Command::Ca(CaCommand::Show { name }) => pki::ca_show(s, &name),
+        Command::Sign(args) => pki::sign(s, &args),
+        Command::Audit { host } => pki::audit(s, host.as_deref()),
+        Command::Certs { host } => pki::certs(s, &host),
+        Command::Serve(args) => hosts::serve(s, &args),
+        Command::Host(HostCommand::List) => hosts::list(s),
+        Command::Host(HostCommand::Reset { hosts }) => hosts::reset(s, &hosts),
+        Command::Show(args) => review::show(s, &args),
+        Command::Pxe(_) => boot::pxe(s),
+        Command::Diff(_) => review::diff(s),
         Command::Butane(args) => butane::butane(&args),
-    }
-}
-
-/// `root/rel`, without the `./` that reads badly in messages.
-fn under(root: &Path, rel: &str) -> PathBuf {
-    if root == Path::new(".") {
-        PathBuf::from(rel)
-    } else {
-        root.join(rel)
     }
 }
 
@@ -75,27 +68,16 @@ pub(crate) fn note(message: &str) {
     eprintln!("coregen: {message}");
 }
 
-fn spec_of(project: &Project, arg: &SpecArg) -> SpecVersion {
-    arg.spec.unwrap_or(project.inventory.cluster.spec)
-}
-
-fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
+fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
+    let project = settings.project()?;
     if args.check {
-        let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
-        let names = if args.all { &[][..] } else { &args.hosts[..] };
-        review::check(&project, names, &out_dir, &args.spec)?;
-        note(&format!("{} is up to date", out_dir.display()));
+        review::check(settings, &project)?;
+        note(&format!("{} is up to date", settings.out.display()));
         return Ok(());
     }
-    let hosts = project.select_hosts(if args.all { &[] } else { &args.hosts })?;
-    let missing = if args.no_create_ca {
-        MissingCa::Refuse
-    } else {
-        MissingCa::Create
-    };
-    let cas = project.ca_certs(missing, &mut |msg| note(msg))?;
-    let spec = spec_of(&project, &args.spec);
+    let hosts = settings.hosts(&project)?;
+    let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
+    let spec = settings.spec(&project);
     let pretty = !args.compact;
     let tokens = if args.redact {
         Tokens::new()
@@ -115,8 +97,8 @@ fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
             .map_err(|e| Error::new("cannot write to standard output").with_source(e));
     }
 
-    let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
-    output::ensure_dir(&out_dir)?;
+    let out_dir = &settings.out;
+    output::ensure_dir(out_dir)?;
     let mut staged = project.render_each(&hosts, &cas, spec, &tokens, |host, config| {
         // A config that holds a live token is a secret until it is used.
         let access = if tokens.contains_key(host.name.as_str()) {
@@ -131,7 +113,7 @@ fn render(root: &Path, pki_dir: PathBuf, args: &RenderArgs) -> Result<()> {
         )
     })?;
     if args.pxe {
-        staged.extend(boot::stage(&project, &hosts, &cas, spec, &out_dir)?);
+        staged.extend(boot::stage(&project, &hosts, &cas, spec, out_dir)?);
     }
     report(output::commit(staged)?)
 }
@@ -147,9 +129,9 @@ fn report(written: output::Written) -> Result<()> {
     Ok(())
 }
 
-fn validate(root: &Path, pki_dir: PathBuf, spec: &SpecArg) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
-    let cas = project.ca_certs(MissingCa::Skip, &mut |_| {})?;
+fn validate(settings: &Settings) -> Result<()> {
+    let project = settings.project()?;
+    let cas = project.ca_certs(settings.missing_ca, &mut |_| {})?;
     let missing: Vec<&str> = project
         .inventory
         .cluster
@@ -164,8 +146,8 @@ fn validate(root: &Path, pki_dir: PathBuf, spec: &SpecArg) -> Result<()> {
             missing.join(", ")
         ));
     }
-    let spec = spec_of(&project, spec);
-    let hosts = project.select_hosts(&[])?;
+    let spec = settings.spec(&project);
+    let hosts = settings.hosts(&project)?;
     project.render_each(&hosts, &cas, spec, &Tokens::new(), |_, _| Ok(()))?;
     sayln!(
         "ok: {} host(s), {} template(s), spec {spec}",

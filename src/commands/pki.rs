@@ -1,9 +1,10 @@
 //! The PKI commands: `ca init|list|show`, `sign`, `audit` and `certs`.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::note;
+use super::settings::Settings;
 use crate::cli::SignArgs;
 use coregen::context::HostContext;
 use coregen::error::{Error, Result};
@@ -12,8 +13,8 @@ use coregen::output::Access;
 use coregen::pki::{Holder, LeafRequest, Profile, check_csr};
 use coregen::project::Project;
 
-pub(super) fn ca_init(root: &Path, pki_dir: PathBuf, names: &[String]) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
+pub(super) fn ca_init(settings: &Settings, names: &[String]) -> Result<()> {
+    let project = settings.project()?;
     let cluster = &project.inventory.cluster;
     let selected: Vec<&String> = if names.is_empty() {
         cluster.cas.keys().collect()
@@ -55,8 +56,8 @@ pub(super) fn ca_init(root: &Path, pki_dir: PathBuf, names: &[String]) -> Result
     }
 }
 
-pub(super) fn ca_list(root: &Path, pki_dir: PathBuf) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
+pub(super) fn ca_list(settings: &Settings) -> Result<()> {
+    let project = settings.project()?;
     let cluster = &project.inventory.cluster;
     for name in cluster.cas.keys() {
         let profiles: Vec<&str> = cluster
@@ -86,8 +87,8 @@ pub(super) fn ca_list(root: &Path, pki_dir: PathBuf) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn ca_show(root: &Path, pki_dir: PathBuf, name: &str) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
+pub(super) fn ca_show(settings: &Settings, name: &str) -> Result<()> {
+    let project = settings.project()?;
     if !project.inventory.cluster.cas.contains_key(name) {
         return Err(Error::new(format!("no CA `{name}` in hosts/cluster.toml")));
     }
@@ -117,8 +118,8 @@ fn host_profile<'a>(project: &'a Project, host: &Host, name: &str) -> Result<&'a
     Ok(profile)
 }
 
-pub(super) fn sign(root: &Path, pki_dir: PathBuf, args: &SignArgs) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
+pub(super) fn sign(settings: &Settings, args: &SignArgs) -> Result<()> {
+    let project = settings.project()?;
     let host = project.inventory.host(&args.host)?;
     let profile = host_profile(&project, host, &args.profile)?;
     if let Some(out) = &args.out
@@ -191,8 +192,8 @@ fn read_csr(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-pub(super) fn audit(root: &Path, pki_dir: PathBuf, host: Option<&str>) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
+pub(super) fn audit(settings: &Settings, host: Option<&str>) -> Result<()> {
+    let project = settings.project()?;
     if let Some(host) = host {
         project.inventory.host(host)?;
     }
@@ -209,8 +210,8 @@ pub(super) fn audit(root: &Path, pki_dir: PathBuf, host: Option<&str>) -> Result
     Ok(())
 }
 
-pub(super) fn certs(root: &Path, pki_dir: PathBuf, host: &str) -> Result<()> {
-    let project = Project::load(root, pki_dir)?;
+pub(super) fn certs(settings: &Settings, host: &str) -> Result<()> {
+    let project = settings.project()?;
     let host = project.inventory.host(host)?;
     let mut context = HostContext::new(
         &project.inventory,

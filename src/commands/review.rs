@@ -6,24 +6,24 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{DiffArgs, ShowArgs, SpecArg};
+use crate::cli::ShowArgs;
 use coregen::error::{Error, Kind, Place, Result};
 use coregen::inventory::Host;
-use coregen::project::{MissingCa, Project, Tokens};
+use coregen::project::{Project, Tokens};
 use coregen::review;
 
-use super::{spec_of, under};
+use super::settings::Settings;
 
 /// Configs larger than this are not Ignition configs anyone wrote by hand
 /// or with coregen; refuse rather than read them whole.
 const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
 
-pub(super) fn show(root: &Path, pki_dir: PathBuf, args: &ShowArgs) -> Result<()> {
+pub(super) fn show(settings: &Settings, args: &ShowArgs) -> Result<()> {
     let text = match (&args.host, &args.file) {
         (Some(host), _) => {
-            let project = Project::load(root, pki_dir)?;
+            let project = settings.project()?;
             let host = project.inventory.host(host)?;
-            fresh(&project, &[host], &args.spec)?
+            fresh(settings, &project, &[host])?
                 .pop()
                 .expect("one host")
                 .1
@@ -38,10 +38,10 @@ pub(super) fn show(root: &Path, pki_dir: PathBuf, args: &ShowArgs) -> Result<()>
     Ok(())
 }
 
-pub(super) fn diff(root: &Path, pki_dir: PathBuf, args: &DiffArgs) -> Result<()> {
-    let out_dir = args.out.clone().unwrap_or_else(|| under(root, "out"));
-    let project = Project::load(root, pki_dir)?;
-    let stale = compare(&project, &args.hosts, &out_dir, &args.spec, &mut |d| {
+pub(super) fn diff(settings: &Settings) -> Result<()> {
+    let out_dir = &settings.out;
+    let project = settings.project()?;
+    let stale = compare(settings, &project, &mut |d| {
         say!("{d}");
         Ok(())
     })?;
@@ -58,13 +58,9 @@ pub(super) fn diff(root: &Path, pki_dir: PathBuf, args: &DiffArgs) -> Result<()>
 }
 
 /// `render --check`: the stale hosts, as an error, or nothing.
-pub(super) fn check(
-    project: &Project,
-    hosts: &[String],
-    out_dir: &Path,
-    spec: &SpecArg,
-) -> Result<()> {
-    let stale = compare(project, hosts, out_dir, spec, &mut |_| Ok(()))?;
+pub(super) fn check(settings: &Settings, project: &Project) -> Result<()> {
+    let out_dir = &settings.out;
+    let stale = compare(settings, project, &mut |_| Ok(()))?;
     if stale.is_empty() {
         return Ok(());
     }
@@ -89,19 +85,18 @@ fn names(stale: &[(String, &str)]) -> String {
         .join(", ")
 }
 
-/// Compares `out_dir`'s configs of `names` (every host, and configs of
-/// hosts that are gone, when empty) with a fresh render, handing each diff
-/// to `report`. Returns the hosts that differ, with how.
+/// Compares the configs in `out/` of the hosts named (every host, and
+/// configs of hosts that are gone, when none is) with a fresh render,
+/// handing each diff to `report`. Returns the hosts that differ, with how.
 fn compare(
+    settings: &Settings,
     project: &Project,
-    names: &[String],
-    out_dir: &Path,
-    spec: &SpecArg,
     report: &mut dyn FnMut(&str) -> Result<()>,
 ) -> Result<Vec<(String, &'static str)>> {
-    let hosts = project.select_hosts(names)?;
+    let out_dir = &settings.out;
+    let hosts = settings.hosts(project)?;
     let mut stale = Vec::new();
-    for (name, new) in fresh(project, &hosts, spec)? {
+    for (name, new) in fresh(settings, project, &hosts)? {
         let path = out_dir.join(format!("{name}.ign"));
         let (old, why) = match std::fs::read(&path) {
             Ok(bytes) => match review::show(&bytes) {
@@ -122,7 +117,7 @@ fn compare(
             stale.push((name, why));
         }
     }
-    if names.is_empty() {
+    if settings.host_names().is_empty() {
         let known: BTreeSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
         for path in configs_in(out_dir)? {
             let stem = path
@@ -149,34 +144,25 @@ fn compare(
 }
 
 /// Each host's fresh render in readable form, redacted.
-fn fresh(project: &Project, hosts: &[&Host], spec: &SpecArg) -> Result<Vec<(String, String)>> {
-    let cas = project.ca_certs(MissingCa::Refuse, &mut |_| {})?;
-    let spec = spec_of(project, spec);
+fn fresh(settings: &Settings, project: &Project, hosts: &[&Host]) -> Result<Vec<(String, String)>> {
+    let cas = project.ca_certs(settings.missing_ca, &mut |_| {})?;
+    let spec = settings.spec(project);
     project.render_each(hosts, &cas, spec, &Tokens::new(), |host, config| {
         let text = review::show(&config.to_bytes(false))?;
         Ok((host.name.to_string(), text))
     })
 }
 
+/// The host configs in `dir`: not pointer configs, not temporary files.
 fn configs_in(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(dir, "read", e)),
-    };
-    let mut paths = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(|e| Error::io(dir, "read", e))?.path();
+    let mut paths = coregen::files::with_extension(dir, "ign")?;
+    paths.retain(|path| {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        // Only host configs: not pointer configs, not temporary files.
-        if name.ends_with(".ign") && !name.starts_with('.') && !name.ends_with(".pointer.ign") {
-            paths.push(path);
-        }
-    }
-    paths.sort();
+        !name.starts_with('.') && !name.ends_with(".pointer.ign")
+    });
     Ok(paths)
 }
 

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use toml::Spanned;
@@ -38,14 +38,14 @@ pub(super) fn load(root: &Path) -> Result<Inventory> {
     let (cluster, cluster_layer) = resolve_cluster(&cluster_src)?;
 
     let mut groups = BTreeMap::new();
-    for path in toml_files(&hosts_dir.join("groups"))? {
+    for path in crate::files::with_extension(&hosts_dir.join("groups"), "toml")? {
         let name = file_stem(&path)?;
         let src = SourceFile::read(&path)?;
         groups.insert(name, resolve_layer(&src, Kind::Group, &cluster)?);
     }
 
     let mut hosts = Vec::new();
-    for path in toml_files(&hosts_dir)? {
+    for path in crate::files::with_extension(&hosts_dir, "toml")? {
         if path == cluster_path {
             continue;
         }
@@ -60,24 +60,6 @@ pub(super) fn load(root: &Path) -> Result<Inventory> {
         hosts,
         by_mac,
     })
-}
-
-/// The `.toml` files directly in `dir`, sorted; none when `dir` is absent.
-fn toml_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(dir, "read", e)),
-    };
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(|e| Error::io(dir, "read", e))?.path();
-        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 /// A host or group name from its file name, checked like a host name.
