@@ -15,6 +15,7 @@
 //! found later (a missing template, an undefined variable) still points at
 //! the right line.
 
+mod layer;
 mod load;
 mod raw;
 mod server;

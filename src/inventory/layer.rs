@@ -1,0 +1,312 @@
+//! One inventory file (cluster.toml, a group, a host) resolved into a
+//! [`Layer`]: what it contributes to a host, checked. And the merge of
+//! layers, in the order cluster, groups, host.
+//!
+//! Merge rules: tables (`vars`) merge deeply and later scalars win; name
+//! lists (`groups`, SSH keys, kernel arguments) union in order; units are
+//! keyed by name and files and directories by path, and a later layer's
+//! entry replaces an earlier one where it stood.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use toml::Spanned;
+
+use super::raw::{RawDropin, RawFile, RawLayer, RawUnit};
+use super::source::{SourceFile, did_you_mean};
+use super::{
+    Cluster, Contents, Directory, Dropin, FileEntry, KernelArguments, Mode, Snippet, Unit,
+};
+use crate::error::Result;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Group,
+    Host,
+}
+
+/// What one file contributes to a host.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Layer {
+    pub(super) profiles: Vec<String>,
+    pub(super) ssh_authorized_keys: Vec<String>,
+    pub(super) vars: toml::Table,
+    pub(super) kernel_arguments: KernelArguments,
+    pub(super) units: Vec<Arc<Unit>>,
+    pub(super) files: Vec<Arc<FileEntry>>,
+    pub(super) directories: Vec<Arc<super::Directory>>,
+    pub(super) butane: Vec<Arc<Snippet>>,
+}
+
+impl Layer {
+    pub(super) fn merge(&mut self, later: &Layer) {
+        union(&mut self.profiles, &later.profiles);
+        union(&mut self.ssh_authorized_keys, &later.ssh_authorized_keys);
+        merge_tables(&mut self.vars, &later.vars);
+        union(
+            &mut self.kernel_arguments.should_exist,
+            &later.kernel_arguments.should_exist,
+        );
+        union(
+            &mut self.kernel_arguments.should_not_exist,
+            &later.kernel_arguments.should_not_exist,
+        );
+        replace_or_push(&mut self.units, &later.units, |u| u.name.as_str());
+        replace_or_push(&mut self.files, &later.files, |f| f.path.as_str());
+        replace_or_push(&mut self.directories, &later.directories, |d| {
+            d.path.as_str()
+        });
+        // Snippets apply in order, each over the ones before, and each
+        // once: one named again (by a host, say, after its group) applies
+        // at its later place, since applying it twice would repeat its
+        // appended lists (kernel arguments, `append`).
+        for snippet in &later.butane {
+            self.butane.retain(|s| s.name != snippet.name);
+            self.butane.push(snippet.clone());
+        }
+    }
+}
+
+fn union(list: &mut Vec<String>, later: &[String]) {
+    for item in later {
+        if !list.contains(item) {
+            list.push(item.clone());
+        }
+    }
+}
+
+fn replace_or_push<T: Clone>(list: &mut Vec<T>, later: &[T], key: impl Fn(&T) -> &str) {
+    for item in later {
+        match list.iter_mut().find(|old| key(old) == key(item)) {
+            Some(old) => *old = item.clone(),
+            None => list.push(item.clone()),
+        }
+    }
+}
+
+fn merge_tables(base: &mut toml::Table, later: &toml::Table) {
+    for (key, value) in later {
+        match (base.get_mut(key), value) {
+            (Some(toml::Value::Table(old)), toml::Value::Table(new)) => merge_tables(old, new),
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+pub(super) fn resolve_layer(src: &SourceFile, kind: Kind, cluster: &Cluster) -> Result<Layer> {
+    let raw: RawLayer = src.parse()?;
+    resolve_layer_with(src, raw, kind, cluster)
+}
+
+pub(super) fn resolve_layer_with(
+    src: &SourceFile,
+    raw: RawLayer,
+    kind: Kind,
+    cluster: &Cluster,
+) -> Result<Layer> {
+    if kind == Kind::Group {
+        let host_only = [
+            raw.groups.as_ref().map(Spanned::span),
+            raw.ip.as_ref().map(Spanned::span),
+            raw.mac.as_ref().map(Spanned::span),
+            raw.install_disk.as_ref().map(Spanned::span),
+        ];
+        if let Some(span) = host_only.into_iter().flatten().next() {
+            return Err(src.error(span, "this key belongs in a host file, not in a group file"));
+        }
+    }
+    let mut profiles = Vec::with_capacity(raw.profiles.len());
+    for profile in raw.profiles {
+        let name = profile.get_ref();
+        if !cluster.profiles.contains_key(name) {
+            let mut msg = format!("no profile `{name}` in hosts/cluster.toml ([profiles.{name}])");
+            if let Some(best) = did_you_mean(name, cluster.profiles.keys().map(String::as_str)) {
+                msg.push_str(&format!("; did you mean `{best}`?"));
+            }
+            return Err(src.error(profile.span(), msg));
+        }
+        if cluster.server.is_none() {
+            return Err(src.error(
+                profile.span(),
+                "certificate profiles need a [server] table in hosts/cluster.toml, with the \
+                 `url` at which hosts reach `coregen serve` to enroll",
+            ));
+        }
+        if !profiles.contains(name) {
+            profiles.push(profile.into_inner());
+        }
+    }
+
+    let mut units = Vec::with_capacity(raw.units.len());
+    let mut seen = HashSet::new();
+    for (i, unit) in raw.units.into_iter().enumerate() {
+        let span = unit.span();
+        let unit = resolve_unit(src, unit.into_inner(), i)?;
+        if !seen.insert(unit.name.clone()) {
+            return Err(src.error(
+                span,
+                format!("unit `{}` is declared twice in this file", unit.name),
+            ));
+        }
+        units.push(Arc::new(unit));
+    }
+
+    let mut files = Vec::with_capacity(raw.files.len());
+    let mut seen = HashSet::new();
+    for (i, file) in raw.files.into_iter().enumerate() {
+        let file = resolve_file(src, file, i)?;
+        if !seen.insert(file.path.clone()) {
+            return Err(file
+                .origin
+                .error(format!("file {} is declared twice in this file", file.path)));
+        }
+        files.push(Arc::new(file));
+    }
+
+    let mut directories = Vec::with_capacity(raw.directories.len());
+    let mut seen = HashSet::new();
+    for (i, dir) in raw.directories.into_iter().enumerate() {
+        let origin = src.origin(dir.span(), format!("directories[{i}]"));
+        let dir = dir.into_inner();
+        let path = dir.path.into_inner();
+        if !seen.insert(path.clone()) {
+            return Err(origin.error(format!("directory {path} is declared twice in this file")));
+        }
+        directories.push(Arc::new(Directory {
+            path,
+            mode: dir.mode.map_or(Mode::new(0o755), Spanned::into_inner),
+            user: dir.user,
+            group: dir.group,
+            origin,
+        }));
+    }
+
+    let mut butane = Vec::with_capacity(raw.butane.len());
+    for (i, name) in raw.butane.into_iter().enumerate() {
+        let origin = src.origin(name.span(), format!("butane[{i}]"));
+        let name = name.into_inner();
+        check_snippet_name(&name).map_err(|msg| origin.error(msg))?;
+        butane.push(Arc::new(Snippet { name, origin }));
+    }
+
+    Ok(Layer {
+        profiles,
+        butane,
+        ssh_authorized_keys: ssh_keys(src, raw.ssh_authorized_keys)?,
+        vars: raw.vars,
+        kernel_arguments: KernelArguments {
+            should_exist: raw.kernel_arguments.should_exist,
+            should_not_exist: raw.kernel_arguments.should_not_exist,
+        },
+        units,
+        files,
+        directories,
+    })
+}
+
+/// A snippet names a file inside `templates/`: a relative path without
+/// `..`, so that it cannot point anywhere else.
+fn check_snippet_name(name: &str) -> std::result::Result<(), String> {
+    let inside = !name.is_empty()
+        && !name.starts_with('/')
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
+    if inside {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a file name in templates/ (a relative path without `..`)"
+        ))
+    }
+}
+
+pub(super) fn ssh_keys(src: &SourceFile, keys: Vec<Spanned<String>>) -> Result<Vec<String>> {
+    keys.into_iter()
+        .map(|key| {
+            let looks_like_key =
+                key.get_ref().split_whitespace().count() >= 2 && !key.get_ref().contains('\n');
+            if looks_like_key {
+                Ok(key.into_inner())
+            } else {
+                Err(src.error(
+                    key.span(),
+                    "not an SSH public key line (expected \"TYPE BASE64 [COMMENT]\")",
+                ))
+            }
+        })
+        .collect()
+}
+
+/// `template` or `contents`, at most one of them.
+fn contents(
+    src: &SourceFile,
+    template: Option<Spanned<String>>,
+    inline: Option<Spanned<String>>,
+    key: &str,
+) -> Result<Option<Contents>> {
+    match (template, inline) {
+        (Some(_), Some(inline)) => Err(src.error(
+            inline.span(),
+            "give either `template` or `contents`, not both",
+        )),
+        (Some(template), None) => Ok(Some(Contents::Template {
+            origin: src.origin(template.span(), format!("{key}.template")),
+            name: template.into_inner(),
+        })),
+        (None, Some(inline)) => Ok(Some(Contents::Inline(inline.into_inner()))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn resolve_unit(src: &SourceFile, raw: RawUnit, index: usize) -> Result<Unit> {
+    let key = format!("units[{index}]");
+    let origin = src.origin(raw.name.span(), key.clone());
+    let unit_contents = contents(src, raw.template, raw.contents, &key)?;
+    let mut dropins = Vec::with_capacity(raw.dropins.len());
+    for (i, dropin) in raw.dropins.into_iter().enumerate() {
+        let span = dropin.span();
+        let RawDropin {
+            name,
+            template,
+            contents: inline,
+        } = dropin.into_inner();
+        let key = format!("{key}.dropins[{i}]");
+        let Some(dropin_contents) = contents(src, template, inline, &key)? else {
+            return Err(src.error(span, "a drop-in needs `template` or `contents`"));
+        };
+        if dropins.iter().any(|d: &Dropin| &d.name == name.get_ref()) {
+            return Err(src.error(name.span(), "this drop-in is declared twice for the unit"));
+        }
+        dropins.push(Dropin {
+            origin: src.origin(span, key),
+            name: name.into_inner(),
+            contents: dropin_contents,
+        });
+    }
+    Ok(Unit {
+        name: raw.name.into_inner(),
+        enabled: raw.enabled,
+        mask: raw.mask,
+        contents: unit_contents,
+        dropins,
+        origin,
+    })
+}
+
+fn resolve_file(src: &SourceFile, file: Spanned<RawFile>, index: usize) -> Result<FileEntry> {
+    let key = format!("files[{index}]");
+    let origin = src.origin(file.span(), key.clone());
+    let raw = file.into_inner();
+    Ok(FileEntry {
+        contents: contents(src, raw.template, raw.contents, &key)?,
+        path: raw.path.into_inner(),
+        mode: raw.mode.map_or(Mode::new(0o644), Spanned::into_inner),
+        user: raw.user,
+        group: raw.group,
+        overwrite: raw.overwrite.unwrap_or(true),
+        origin,
+    })
+}
