@@ -280,15 +280,8 @@ fn cert_summary(pem: &str) -> Option<Vec<String>> {
             .iter()
             .map(|n| match n {
                 GeneralName::DNSName(d) => format!("DNS:{d}"),
-                GeneralName::IPAddress(b) => {
-                    if let Ok(v4) = <[u8; 4]>::try_from(*b) {
-                        format!("IP:{}", std::net::Ipv4Addr::from(v4))
-                    } else if let Ok(v6) = <[u8; 16]>::try_from(*b) {
-                        format!("IP:{}", std::net::Ipv6Addr::from(v6))
-                    } else {
-                        "IP:?".into()
-                    }
-                }
+                GeneralName::IPAddress(b) => crate::values::ip_from_san(b)
+                    .map_or_else(|| "IP:?".into(), |ip| format!("IP:{ip}")),
                 other => format!("{other}"),
             })
             .collect();

@@ -84,6 +84,16 @@ pub fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// An IP address as an X.509 subject alternative name holds it: 4 or 16
+/// bytes. Anything else is no address.
+pub fn ip_from_san(bytes: &[u8]) -> Option<std::net::IpAddr> {
+    match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes).ok().map(Into::into),
+        16 => <[u8; 16]>::try_from(bytes).ok().map(Into::into),
+        _ => None,
+    }
+}
+
 /// A host name: one DNS label (RFC 1123), lower case. It is also the file
 /// stem of the host's inventory file and of its output files.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -376,6 +386,18 @@ deserialize_from_str!(DropinName);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn san_ip_addresses_are_4_or_16_bytes() {
+        assert_eq!(
+            ip_from_san(&[10, 0, 0, 1]),
+            Some("10.0.0.1".parse().unwrap())
+        );
+        let mut v6 = [0u8; 16];
+        v6[15] = 1;
+        assert_eq!(ip_from_san(&v6), Some("::1".parse().unwrap()));
+        assert_eq!(ip_from_san(&[1, 2, 3]), None);
+    }
 
     #[test]
     fn host_names() {

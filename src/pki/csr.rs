@@ -197,9 +197,5 @@ fn csr_key(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> Result<CsrKey,
 }
 
 fn ip_string(bytes: &[u8]) -> String {
-    match bytes.len() {
-        4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).expect("4 bytes")).to_string(),
-        16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).expect("16 bytes")).to_string(),
-        _ => format!("IP {bytes:?}"),
-    }
+    crate::values::ip_from_san(bytes).map_or_else(|| format!("IP {bytes:?}"), |ip| ip.to_string())
 }

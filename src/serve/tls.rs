@@ -162,10 +162,9 @@ fn still_fits(cert_pem: &str, key_pem: &str, http: &Signer, url: &ServerUrl) -> 
         .iter()
         .any(|name| match (name, url.host()) {
             (GeneralName::DNSName(dns), UrlHost::Dns(host)) => dns.eq_ignore_ascii_case(host),
-            (GeneralName::IPAddress(bytes), UrlHost::Ip(ip)) => match ip {
-                std::net::IpAddr::V4(v4) => *bytes == v4.octets(),
-                std::net::IpAddr::V6(v6) => *bytes == v6.octets(),
-            },
+            (GeneralName::IPAddress(bytes), UrlHost::Ip(ip)) => {
+                crate::values::ip_from_san(bytes) == Some(*ip)
+            }
             _ => false,
         })
 }
