@@ -16,12 +16,13 @@ fn sign(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new(dir.path().join("pki"));
     let host_key = rcgen::KeyPair::generate().unwrap();
-    let csr = rcgen::CertificateParams::new(vec!["node1".to_string()])
-        .unwrap()
-        .serialize_request(&host_key)
-        .unwrap()
-        .pem()
-        .unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["node1".to_string()]).unwrap();
+    // rcgen's default subject names no host; a CSR asks for names of its own.
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "node1");
+    let csr = params.serialize_request(&host_key).unwrap().pem().unwrap();
     let names = CertNames {
         common_name: "node1".into(),
         dns_names: vec!["node1".into(), "node1.cluster.internal".into()],

@@ -21,6 +21,7 @@ use rcgen::KeyPair;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::sign::Signed;
 use super::{CertNames, CheckedCsr, Profile, Signer, Usage};
 use crate::error::{Error, Result};
 use crate::values::rfc3339;
@@ -148,15 +149,8 @@ pub fn issue_server(
     Ok(signed.into_issuance(&names.common_name, SERVER_PROFILE, signer.name()))
 }
 
-/// What [`Signer::sign`] made.
-pub(super) struct Signed {
-    pub pem: String,
-    pub serial: String,
-    pub not_after: OffsetDateTime,
-    pub sha256: String,
-}
-
 impl Signed {
+    /// The certificate with its audit record.
     fn into_issuance(self, host: &str, profile: &str, ca: &str) -> Issuance {
         Issuance {
             record: IssuedRecord {

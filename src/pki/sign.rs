@@ -11,7 +11,6 @@ use rcgen::{
 use time::{Duration, OffsetDateTime};
 
 use super::Usage;
-use super::issue::Signed;
 use super::serial::{hex, random_serial, sha256_hex};
 use crate::error::{Error, Result};
 
@@ -35,6 +34,16 @@ impl CertNames {
         }
         all
     }
+}
+
+/// A certificate just signed.
+pub(super) struct Signed {
+    pub pem: String,
+    /// Lower-case hex, as `openssl x509 -serial` shows it (without colons).
+    pub serial: String,
+    pub not_after: OffsetDateTime,
+    /// SHA-256 of the DER certificate, lower-case hex.
+    pub sha256: String,
 }
 
 /// A CA loaded with its private key, ready to sign.
