@@ -235,10 +235,16 @@ pub struct ServeArgs {
     #[arg(long)]
     pub require_source_ip: bool,
 
-    /// Failed token attempts allowed per client address per minute, before
-    /// its enrollments are refused with 429 for the rest of the minute.
+    /// Failed token attempts allowed per client address, and per token,
+    /// per minute; further failures are answered 429 for the rest of the
+    /// minute. A valid token is never refused for them.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_token_failures: u32,
+
+    /// Connections one client address may hold open at once; more are
+    /// closed as they come. Raise it when many hosts boot behind one NAT.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_address: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,7 @@
 //! Validated scalar values shared by the inventory, the PKI and the
 //! command line: host names, domains, MAC addresses, file modes, absolute
 //! paths and systemd unit names, and the two macros that give such types
-//! their string forms.
+//! their string forms; and how untrusted text is quoted in a message.
 //!
 //! Each type checks itself while it is deserialized, so an invalid value is
 //! reported by the TOML reader with its exact place; code past the inventory
@@ -166,13 +166,22 @@ pub struct MacAddr([u8; 6]);
 impl FromStr for MacAddr {
     type Err = String;
 
-    /// Accepts `:` or `-` separators and either case, the forms that
-    /// operators copy from `ip link` and from iPXE.
+    /// Accepts `:` or `-` separators (one kind throughout) and either
+    /// case, the forms that operators copy from `ip link` and from iPXE.
+    /// The error quotes the input only when it is short, since it may come
+    /// from a request.
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || {
-            format!("{s:?} is not a MAC address (expected six hex pairs like 52:54:00:12:34:56)")
+            format!(
+                "\"{}\" is not a MAC address (expected six hex pairs like 52:54:00:12:34:56)",
+                printable(s)
+            )
         };
-        let parts: Vec<&str> = s.split([':', '-']).collect();
+        if s.len() > 17 {
+            return Err(bad());
+        }
+        let separator = if s.contains(':') { ':' } else { '-' };
+        let parts: Vec<&str> = s.split(separator).collect();
         if parts.len() != 6 {
             return Err(bad());
         }
@@ -382,6 +391,43 @@ deserialize_from_str!(MacAddr);
 deserialize_from_str!(AbsPath);
 deserialize_from_str!(UnitName);
 deserialize_from_str!(DropinName);
+
+/// The longest piece of untrusted text [`printable`] quotes whole.
+const PRINTABLE_CHARS: usize = 64;
+
+/// Untrusted text for a message: at most [`PRINTABLE_CHARS`] characters
+/// (then `...`), with control and bidirectional-formatting characters
+/// escaped, so that a client cannot forge lines or reorder what an
+/// operator reads.
+pub fn printable(s: &str) -> String {
+    let mut out = escape_untrusted(&s.chars().take(PRINTABLE_CHARS).collect::<String>());
+    if s.chars().nth(PRINTABLE_CHARS).is_some() {
+        out.push_str("...");
+    }
+    out
+}
+
+/// `s` with control characters and the Unicode bidirectional controls
+/// (which reorder the text around them on screen) written as `\u{..}`
+/// escapes; everything else as it is.
+pub fn escape_untrusted(s: &str) -> String {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(hidden) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {

@@ -184,27 +184,41 @@ fn bad_enrollments_are_refused_with_a_reason() {
         assert!(error_of(&answer).contains(reason), "{answer}");
     }
 
-    // The good request works once; a replay is refused.
-    let (status, body) = serve.enroll(&token, &good);
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = serve.enroll(&token, &good);
+    // The good request works. Sent again (its answer lost), it gets the
+    // same certificate and issues nothing new; with another key, nothing.
+    let (status, first) = serve.enroll(&token, &good);
+    assert_eq!(status, 200, "{first}");
+    let (status, again) = serve.enroll(&token, &good);
+    assert_eq!((status, &again), (200, &first));
+    let other_key = enroll_body(&[(
+        "https",
+        &openssl_csr(work.path(), "node4-other", P256, "/CN=node4", &[]).pem,
+    )]);
+    let (status, body) = serve.enroll(&token, &other_key);
     assert_eq!(
         (status, error_of(&body).as_str()),
         (401, "the bootstrap token has been used already")
     );
 
     // A fresh token for an enrolled host: refused until `host reset`,
-    // which a running server sees at once.
-    let again = serve.token("node4");
-    let (status, body) = serve.enroll(&again, &good);
+    // which a running server sees at once. The reset retires every token
+    // minted before it, so the host needs a config fetched after it.
+    let before = serve.token("node4");
+    let (status, body) = serve.enroll(&before, &good);
     assert_eq!(status, 409, "{body}");
     assert!(error_of(&body).contains("coregen host reset"));
     let out = run_ok(coregen(project.path()).args(["host", "reset", "node4"]));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "reset node4: it may enroll again\n"
+        "reset node4: it may enroll again; retired its 2 tokens\n"
     );
-    let (status, body) = serve.enroll(&again, &good);
+    for retired in [&before, &token] {
+        let (status, body) = serve.enroll(retired, &good);
+        assert_eq!(status, 401, "{body}");
+        assert!(error_of(&body).contains("retired"), "{body}");
+    }
+    let after = serve.token("node4");
+    let (status, body) = serve.enroll(&after, &good);
     assert_eq!(status, 200, "{body}");
 
     // Audit: the two enrollments and the server's own certificate, no more.
@@ -253,7 +267,7 @@ fn the_answer_has_the_documented_shape() {
 }
 
 #[test]
-fn failed_tokens_are_rate_limited_per_address() {
+fn failed_tokens_are_limited_per_address_and_per_token_but_a_valid_one_is_not() {
     if !needs(CLIENTS) {
         return;
     }
@@ -262,17 +276,37 @@ fn failed_tokens_are_rate_limited_per_address() {
     let work = tempfile::tempdir().unwrap();
     let good = node4_request(work.path());
     let token = serve.token("node4");
+    // A scanner on this address: its failures earn it 429s, with the
+    // time to wait. (The failures are counted over a minute: far longer
+    // than these requests take.)
     for _ in 0..3 {
         assert_eq!(serve.enroll("cgt1.wrong", &good).0, 401);
     }
-    // Refused with the good token too, before it is looked at. (The
-    // failures are counted over a minute: far longer than these requests
-    // take.)
-    let (status, response) = serve.enroll_with(&token, &good, &["--include"]);
+    let (status, response) = serve.enroll_with("cgt1.wrong", &good, &["--include"]);
     let response = response.to_lowercase();
     assert_eq!(status, 429, "{response}");
     assert!(response.starts_with("http/1.1 429"), "{response}");
     assert!(response.contains("\nretry-after: "), "{response}");
+    // A host behind the same address, with a valid token, enrolls.
+    let (status, answer) = serve.enroll(&token, &good);
+    assert_eq!(status, 200, "{answer}");
+
+    // Failures of one token count against it from any address: here the
+    // spent token with another key, from 127.0.0.2.
+    let other = enroll_body(&[(
+        "https",
+        &openssl_csr(work.path(), "other", P256, "/CN=node4", &[]).pem,
+    )]);
+    let from_elsewhere = ["--interface", "127.0.0.2"];
+    let statuses: Vec<u16> = (0..4)
+        .map(|_| serve.enroll_with(&token, &other, &from_elsewhere).0)
+        .collect();
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    // The host's own retry, with its keys, still gets its answer.
+    assert_eq!(
+        serve.enroll_with(&token, &good, &from_elsewhere),
+        (200, answer)
+    );
 }
 
 #[test]
@@ -350,9 +384,9 @@ fn tokens_and_enrollments_survive_a_restart() {
     let serve = Serve::start(project.path(), &[]);
     let unused = serve.token("node4");
     let used = serve.token("node4");
-    assert_eq!(serve.enroll(&used, &request).0, 200);
+    let (status, answer) = serve.enroll(&used, &request);
+    assert_eq!(status, 200, "{answer}");
     serve.stop();
-    run_ok(coregen(project.path()).args(["host", "reset", "node4"]));
 
     let serve = Serve::start(project.path(), &[]);
     assert!(
@@ -360,13 +394,10 @@ fn tokens_and_enrollments_survive_a_restart() {
         "{}",
         serve.log()
     );
-    let (status, body) = serve.enroll(&used, &request);
-    assert_eq!(
-        (status, error_of(&body).as_str()),
-        (401, "the bootstrap token has been used already")
-    );
-    assert_eq!(serve.enroll(&unused, &request).0, 200);
-    assert_eq!(serve.enroll(&unused, &request).0, 401);
+    // The enrollment, and its answer for a retry, survive; the unused
+    // token still meets an enrolled host.
+    assert_eq!(serve.enroll(&used, &request), (200, answer));
+    assert_eq!(serve.enroll(&unused, &request).0, 409);
 }
 
 #[test]
@@ -442,7 +473,17 @@ fn two_hundred_hosts_enroll_at_once() {
             let auth = format!("Authorization: Bearer {token}");
             let data = format!("@{}", body.display());
             let child = serve
-                .curl_command("/v1/enroll", &["--header", &auth, "--data-binary", &data])
+                .curl_command(
+                    "/v1/enroll",
+                    &[
+                        "--header",
+                        &auth,
+                        "--header",
+                        "Content-Type: application/json",
+                        "--data-binary",
+                        &data,
+                    ],
+                )
                 .stdout(Stdio::piped())
                 .spawn()
                 .unwrap();

@@ -28,6 +28,7 @@ pub(super) fn serve(settings: &Settings, args: &ServeArgs) -> Result<()> {
             url: args.url.clone(),
             require_source_ip: args.require_source_ip,
             max_token_failures: args.max_token_failures,
+            max_connections_per_address: args.max_connections_per_address as usize,
         },
     )
 }
@@ -96,6 +97,13 @@ fn row(name: &str, enrolls: bool, state: Option<&HostState>, now: i64) -> [Strin
             }
             ("token issued".into(), time(*at), detail)
         }
+        Some(HostState {
+            reset_at: Some(at), ..
+        }) => (
+            "reset".into(),
+            time(*at),
+            "may enroll again with a config fetched or rendered since".into(),
+        ),
         _ => ("never booted".into(), String::new(), String::new()),
     };
     [name.to_string(), what, since, detail]
@@ -109,10 +117,20 @@ pub(super) fn reset(settings: &Settings, hosts: &[String]) -> Result<()> {
     let db = project.state()?;
     let now = unix_now();
     for name in hosts {
-        if db.reset_host(name, now)? {
-            sayln!("reset {name}: it may enroll again");
+        let reset = db.reset_host(name, now)?;
+        let retired = match reset.tokens_retired {
+            0 => String::new(),
+            1 => "; retired its 1 token".to_string(),
+            n => format!("; retired its {n} tokens"),
+        };
+        if reset.was_enrolled {
+            sayln!("reset {name}: it may enroll again{retired}");
+        } else if reset.tokens_retired > 0 {
+            sayln!("reset {name}: it was not enrolled{retired}");
         } else {
-            note(&format!("{name} was not enrolled; nothing to reset"));
+            note(&format!(
+                "{name} was not enrolled and has no token; nothing to reset"
+            ));
         }
     }
     Ok(())

@@ -49,6 +49,12 @@ impl CsrKey {
             Err(name) => name.clone(),
         }
     }
+
+    /// The SHA-256 of the public key, in hex: which key a CSR is for,
+    /// without keeping the CSR.
+    pub fn sha256(&self) -> String {
+        super::serial::sha256_hex(&self.subject_public_key)
+    }
 }
 
 /// rcgen writes the certificate's SubjectPublicKeyInfo from the key's

@@ -99,7 +99,7 @@ impl<'a> LeafRequest<'a> {
                 "the CSR for profile `{}` asks for the name {:?}, which host {} does not have \
                  (its certificate names: {})",
                 profile.name,
-                printable(other),
+                crate::values::printable(other),
                 self.holder.name,
                 self.names.all().join(", ")
             )));
@@ -165,13 +165,4 @@ impl Signed {
             pem: self.pem,
         }
     }
-}
-
-/// Untrusted text for an error message: short, and without control
-/// characters.
-pub fn printable(s: &str) -> String {
-    s.chars()
-        .take(64)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }

@@ -20,7 +20,6 @@ pub use ca::{CaCert, CaInfo, Pki};
 pub use csr::{CheckedCsr, MAX_CSR_BYTES, check_csr};
 pub use issue::{
     CheckedLeaf, Holder, Issuance, IssuedRecord, LeafRequest, SERVER_PROFILE, issue_server,
-    printable,
 };
 pub use key_type::KeyType;
 pub use profile::{Profile, Usage};

@@ -1,26 +1,36 @@
-//! Rate limiting of failed token attempts, per client address.
+//! Counting failed token attempts, by key: the client's address, and the
+//! token's id, each in its own [`FailureLimit`].
 //!
-//! Tokens are 256-bit secrets, so guessing one is hopeless; the limit is
-//! there to make a scanner's noise cheap and visible. An address that fails
-//! `max` times within a window is refused, without its token being looked
-//! at, until the window ends. Successful requests are not counted.
+//! Tokens are 256-bit secrets, so guessing one is hopeless; the limits are
+//! there to make a scanner's noise cheap and visible. A key that fails
+//! `max` times within a window is over its limit until the window ends,
+//! and its failures are answered 429 with the time left. The limits never
+//! refuse a request whose token is valid: one machine scanning behind a
+//! NAT must not lock out the hosts behind the same address, so `serve`
+//! consults them only once a token has failed. Successful requests are not
+//! counted.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Addresses kept before expired windows are swept out.
+/// Keys kept before expired windows are swept out.
 const SWEEP_AT: usize = 4096;
 
-pub struct FailureLimit {
+/// Keys kept at most: past this, while every window is still open, new
+/// keys are not counted (random token ids must not grow memory without
+/// bound); the keys already counted still are.
+const MAX_KEYS: usize = 65_536;
+
+pub struct FailureLimit<K> {
     max: u32,
     window: Duration,
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    seen: Mutex<HashMap<K, (Instant, u32)>>,
 }
 
-impl FailureLimit {
-    pub fn new(max: u32, window: Duration) -> FailureLimit {
+impl<K: Hash + Eq> FailureLimit<K> {
+    pub fn new(max: u32, window: Duration) -> FailureLimit<K> {
         FailureLimit {
             max,
             window,
@@ -28,10 +38,10 @@ impl FailureLimit {
         }
     }
 
-    /// `Err(wait)` when `ip` has used up its failures for now.
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+    /// `Err(wait)` when `key` has used up its failures for now.
+    pub fn check(&self, key: &K) -> Result<(), Duration> {
         let seen = self.seen.lock().expect("never poisoned: no panics inside");
-        match seen.get(&ip) {
+        match seen.get(key) {
             Some(&(start, failures)) if failures >= self.max => {
                 let left = self.window.saturating_sub(start.elapsed());
                 if left.is_zero() { Ok(()) } else { Err(left) }
@@ -40,15 +50,18 @@ impl FailureLimit {
         }
     }
 
-    /// Counts a failed attempt from `ip`.
-    pub fn fail(&self, ip: IpAddr) {
+    /// Counts a failed attempt of `key`.
+    pub fn fail(&self, key: K) {
         let mut seen = self.seen.lock().expect("never poisoned: no panics inside");
-        if seen.len() >= SWEEP_AT {
+        if seen.len() >= SWEEP_AT && !seen.contains_key(&key) {
             let window = self.window;
             seen.retain(|_, (start, _)| start.elapsed() < window);
+            if seen.len() >= MAX_KEYS {
+                return;
+            }
         }
         let now = Instant::now();
-        let entry = seen.entry(ip).or_insert((now, 0));
+        let entry = seen.entry(key).or_insert((now, 0));
         if entry.0.elapsed() >= self.window {
             *entry = (now, 0);
         }
@@ -59,6 +72,7 @@ impl FailureLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
 
     #[test]
     fn an_address_is_refused_after_max_failures_and_others_are_not() {
@@ -66,12 +80,12 @@ mod tests {
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         for _ in 0..3 {
-            assert!(limit.check(a).is_ok());
+            assert!(limit.check(&a).is_ok());
             limit.fail(a);
         }
-        let wait = limit.check(a).unwrap_err();
+        let wait = limit.check(&a).unwrap_err();
         assert!(wait > Duration::from_secs(50) && wait <= Duration::from_secs(60));
-        assert!(limit.check(b).is_ok());
+        assert!(limit.check(&b).is_ok());
     }
 
     #[test]
@@ -79,10 +93,10 @@ mod tests {
         let limit = FailureLimit::new(1, Duration::from_millis(20));
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         limit.fail(a);
-        assert!(limit.check(a).is_err());
+        assert!(limit.check(&a).is_err());
         std::thread::sleep(Duration::from_millis(30));
-        assert!(limit.check(a).is_ok());
+        assert!(limit.check(&a).is_ok());
         limit.fail(a);
-        assert!(limit.check(a).is_err(), "a new window starts counting");
+        assert!(limit.check(&a).is_err(), "a new window starts counting");
     }
 }

@@ -14,56 +14,51 @@
 //!
 //! The server owns no logic of its own: configs come from [`Renderer`]
 //! like `coregen render`'s, checks and signing from [`crate::pki`], and
-//! every rule about tokens from [`StateDb`], which a single writer thread
+//! every rule about tokens from [`State`], which a single writer thread
 //! commits in batches ([`writer`]). This module loads it all once, issues
-//! the server certificate ([`tls`]), and runs the connection loop: TLS
-//! handshakes with a deadline, HTTP/1.1 keep-alive via hyper, a bound on
-//! open connections. `routes` maps requests to those parts.
+//! the server certificate ([`tls`]), and starts the connection loop
+//! ([`conn`]: limits per address, TLS handshakes with a deadline, HTTP/1.1
+//! keep-alive via hyper). `routes` maps requests to those parts. No
+//! request can stop the server: a render that fails or panics answers 500.
 
+mod conn;
 mod enroll;
+mod fault;
 mod limit;
 mod routes;
 mod tls;
 mod writer;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
+pub use conn::{HANDSHAKE_TIMEOUT, MAX_CONNECTIONS};
 pub use routes::MAX_ENROLL_BODY;
 
-use crate::contract::{EnrollRequest, HTTP_CA};
+use crate::contract::{EnrollAnswer, EnrollRequest, HTTP_CA};
 use crate::error::{Error, Result};
 use crate::ignition::{Config, SpecVersion};
 use crate::inventory::{Host, Server, ServerUrl, Ttl};
-use crate::pki::{CaCert, MintedToken, PresentedToken, Signer, mint_token};
+use crate::pki::{CaCert, MintedToken, Signer, mint_token};
 use crate::project::{MissingCa, Project};
 use crate::render::Renderer;
-use crate::state::{State, Verdict, unix_now};
+use crate::state::{Replay, State, unix_now};
+use conn::Limits;
 use enroll::{Authority, Issuance, Rejection};
 use limit::FailureLimit;
-use routes::Peer;
 use tls::{Outcome, ServerCert};
 use writer::Writer;
 
-/// A client gets this long to finish its TLS handshake, and to send a
-/// request's headers.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Open connections beyond this wait to be accepted.
-const MAX_CONNECTIONS: usize = 4096;
+/// The stack of each runtime thread. Templates are bounded in depth when
+/// they load, so a render needs far less; the margin is for what no bound
+/// foresaw, since a stack overflow aborts the whole process.
+const THREAD_STACK: usize = 8 * 1024 * 1024;
 
 /// `coregen serve`'s options, checked.
 #[derive(Clone, Debug)]
@@ -73,8 +68,11 @@ pub struct Options {
     /// Overrides `[server] url` of cluster.toml.
     pub url: Option<ServerUrl>,
     pub require_source_ip: bool,
-    /// Failed token attempts allowed per client address per minute.
+    /// Failed token attempts allowed per client address, and per token,
+    /// per minute.
     pub max_token_failures: u32,
+    /// Connections one client address may hold open at once.
+    pub max_connections_per_address: usize,
 }
 
 /// Everything a request needs, loaded once. It lives as long as the
@@ -88,9 +86,11 @@ pub struct App {
     renderers: Mutex<Vec<Renderer<'static>>>,
     state: State,
     writer: Writer,
-    limit: FailureLimit,
+    failures_by_addr: FailureLimit<IpAddr>,
+    failures_by_token: FailureLimit<String>,
     require_source_ip: bool,
     token_ttl: Ttl,
+    limits: Limits,
 }
 
 /// Loads `project`, prepares the certificates, and serves until SIGINT or
@@ -182,12 +182,17 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
         renderers: Mutex::new(Vec::new()),
         state,
         writer,
-        limit: FailureLimit::new(options.max_token_failures, Duration::from_secs(60)),
+        failures_by_addr: FailureLimit::new(options.max_token_failures, Duration::from_secs(60)),
+        failures_by_token: FailureLimit::new(options.max_token_failures, Duration::from_secs(60)),
         require_source_ip: options.require_source_ip,
         token_ttl,
+        limits: Limits {
+            per_address: options.max_connections_per_address,
+        },
     }));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(THREAD_STACK)
         .enable_all()
         .build()
         .map_err(|e| Error::new("cannot start the async runtime").with_source(e))?;
@@ -212,17 +217,18 @@ async fn serve(
         local(&https),
         app.project.inventory.hosts.len()
     ));
-    tokio::spawn(accept(
+    tokio::spawn(conn::accept(
         https,
         Some(TlsAcceptor::from(tls)),
         routes::https(app),
+        app.limits,
     ));
     if let Some(plain) = plain {
         note(&format!(
             "serving CA certificates over plain HTTP on {}",
             local(&plain)
         ));
-        tokio::spawn(accept(plain, None, routes::http(app)));
+        tokio::spawn(conn::accept(plain, None, routes::http(app), app.limits));
     }
     stopped().await;
     note("stopping");
@@ -241,60 +247,6 @@ async fn stopped() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
-    }
-}
-
-async fn accept(listener: TcpListener, tls: Option<TlsAcceptor>, router: Router) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let slot = slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let (stream, peer) = match listener.accept().await {
-            Ok(conn) => conn,
-            Err(e) => {
-                // Out of file descriptors, most likely: back off a little.
-                tracing::warn!("accept: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let (tls, router) = (tls.clone(), router.clone());
-        tokio::spawn(async move {
-            let _slot = slot;
-            match tls {
-                Some(acceptor) => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => connection(stream, peer, router).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake: {e}"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                }
-                None => connection(stream, peer, router).await,
-            }
-        });
-    }
-}
-
-async fn connection<S>(io: S, peer: SocketAddr, router: Router)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-        request.extensions_mut().insert(Peer(peer));
-        router.clone().oneshot(request.map(Body::new))
-    });
-    let result = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
-        .max_buf_size(16 * 1024)
-        .serve_connection(TokioIo::new(io), service)
-        .await;
-    if let Err(e) = result {
-        tracing::debug!(%peer, "connection: {e}");
     }
 }
 
@@ -336,15 +288,24 @@ impl App {
         result
     }
 
+    /// `host`'s config. A panic in rendering is an error like any other:
+    /// one request must not take the server down (the renderer it used is
+    /// dropped, not pooled again).
     fn render(&self, host: &Host, spec: SpecVersion, token: Option<&str>) -> Result<Config> {
-        self.with_renderer(|r| {
-            r.set_spec(spec);
-            r.render(host, token)
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.with_renderer(|r| {
+                r.set_spec(spec);
+                r.render(host, token)
+            })
+        }))
+        .unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Err(Error::new(format!("rendering failed: {why}")))
         })
-    }
-
-    fn check_token(&self, token: &PresentedToken, now: i64) -> Result<Verdict> {
-        self.state.check_token(token, now)
     }
 
     fn issue(
@@ -352,11 +313,26 @@ impl App {
         host: &Host,
         request: &EnrollRequest,
     ) -> std::result::Result<Issuance, Rejection> {
-        let authority = Authority {
+        let authority = self.authority();
+        self.with_renderer(|r| authority.issue(host, request, |p| r.context().cert_names(host, p)))
+    }
+
+    /// The answer already given under `replay`'s token, when `request` is
+    /// the same one.
+    fn replay(
+        &self,
+        host: &Host,
+        request: &EnrollRequest,
+        replay: &Replay,
+    ) -> std::result::Result<Option<EnrollAnswer>, Rejection> {
+        self.authority().replay(host, request, replay)
+    }
+
+    fn authority(&self) -> Authority<'_> {
+        Authority {
             profiles: &self.project.inventory.cluster.profiles,
             signers: &self.signers,
             cas: self.cas,
-        };
-        self.with_renderer(|r| authority.issue(host, request, |p| r.context().cert_names(host, p)))
+        }
     }
 }

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -19,11 +19,12 @@ use serde_json::json;
 
 use super::App;
 use super::enroll::Rejection;
-use crate::contract::EnrollRequest;
+use crate::contract::{EnrollAnswer, EnrollRequest};
 use crate::ignition::SpecVersion;
 use crate::inventory::{Host, MacAddr};
-use crate::pki::{MAX_TOKEN_LEN, parse_token};
-use crate::state::{Enrollment, Op, Refusal, Verdict, unix_now};
+use crate::pki::{MAX_TOKEN_LEN, PresentedToken, parse_token};
+use crate::state::{Admission, Enrollment, Op, Refusal, Replay, Verdict, unix_now};
+use crate::values::escape_untrusted;
 
 /// The largest enrollment body: room for a dozen RSA-4096 CSRs.
 pub const MAX_ENROLL_BODY: usize = 64 * 1024;
@@ -83,10 +84,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+    /// Every message is escaped: some quote what the client sent (a
+    /// field name in a JSON or query error, a profile, a MAC address).
+    fn new(status: StatusCode, message: impl AsRef<str>) -> ApiError {
         ApiError {
             status,
-            message: message.into(),
+            message: escape_untrusted(message.as_ref()),
             retry_after: None,
         }
     }
@@ -231,6 +234,7 @@ fn path_error(e: PathRejection) -> ApiError {
 async fn ignition_by_name(
     State(app): State<&'static App>,
     Extension(peer): Extension<Peer>,
+    method: Method,
     name: Result<Path<String>, PathRejection>,
     query: Result<Query<ByName>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -241,29 +245,41 @@ async fn ignition_by_name(
         .inventory
         .find_host(&name)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such host"))?;
-    ignition(app, peer, host, query.spec.as_deref()).await
+    ignition(app, peer, &method, host, query.spec.as_deref()).await
 }
 
 async fn ignition_by_mac(
     State(app): State<&'static App>,
     Extension(peer): Extension<Peer>,
+    method: Method,
     query: Result<Query<ByMac>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(query_error)?;
     let host = host_by_mac(app, &query.mac)?;
-    ignition(app, peer, host, query.spec.as_deref()).await
+    ignition(app, peer, &method, host, query.spec.as_deref()).await
 }
 
 /// A host's config, rendered now, with a fresh token committed before it
-/// leaves.
+/// leaves. A `HEAD` learns that the config is there and mints nothing.
 async fn ignition(
     app: &'static App,
     peer: Peer,
+    method: &Method,
     host: &'static Host,
     spec: Option<&str>,
 ) -> Result<Response, ApiError> {
     let spec = spec_or_default(app, spec)?;
     app.check_source(host, peer.ip())?;
+    if method == Method::HEAD {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, IGNITION_TYPE),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            (),
+        )
+            .into_response());
+    }
     let token = if host.profiles.is_empty() {
         None
     } else {
@@ -276,8 +292,9 @@ async fn ignition(
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!(
-                    "cannot render the config of host {}; the server log says why",
-                    host.name
+                    "cannot render the config of host {}: {}",
+                    host.name,
+                    e.to_string().replace('\n', "; ")
                 ),
             )
         })?;
@@ -307,38 +324,130 @@ async fn enroll(
     body: Body,
 ) -> Result<Response, ApiError> {
     let ip = peer.ip();
-    if let Err(wait) = app.limit.check(ip) {
-        tracing::warn!(peer = %ip, "enrollment refused: too many failed tokens");
-        return Err(ApiError {
-            retry_after: Some(wait.as_secs().max(1)),
-            ..ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many failed attempts from this address; wait and try again",
-            )
-        });
-    }
     let Some(token) = bearer(&headers).and_then(parse_token) else {
-        app.limit.fail(ip);
-        tracing::warn!(peer = %ip, "enrollment refused: no valid bearer token");
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "expected `Authorization: Bearer <bootstrap token>`",
+        return Err(app.failed(
+            ip,
+            None,
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "expected `Authorization: Bearer <bootstrap token>`",
+            ),
         ));
     };
+    // The token is looked up before any limit is consulted: a valid one
+    // is never refused for what others did from its address.
     let now = unix_now();
-    let host_name = match app.check_token(&token, now) {
-        Ok(Verdict::Allowed(host)) => host,
-        Ok(Verdict::Refused(refusal)) => return Err(app.refused(ip, None, refusal)),
+    let admission = match app.state.check_token(&token, now) {
+        Ok(Verdict::Allowed(admission)) => admission,
+        Ok(Verdict::Refused(refusal)) => return Err(app.refused(ip, &token, None, refusal)),
         Err(e) => return Err(unavailable("reading the state database", e)),
     };
-    let host = app.project.inventory.find_host(&host_name).ok_or_else(|| {
+    let host_name = match &admission {
+        Admission::Enroll(host) => host,
+        Admission::Replay(replay) => &replay.host,
+    };
+    let host = app.project.inventory.find_host(host_name).ok_or_else(|| {
         ApiError::new(
             StatusCode::FORBIDDEN,
             "the host of this token is no longer in the inventory",
         )
     })?;
     app.check_source(host, ip)?;
+    require_json(&headers)?;
+    let request = read_request(&headers, body).await?;
+    if let Admission::Replay(replay) = admission {
+        return replay_answer(app, ip, &token, host, &request, &replay);
+    }
 
+    let issuance = app
+        .issue(host, &request)
+        .map_err(|r| rejected(host, ip, r))?;
+    let serials: Vec<String> = issuance
+        .delivered
+        .iter()
+        .map(|d| d.record.serial.clone())
+        .collect();
+    let verdict = app
+        .writer
+        .write(Op::Enroll(Enrollment {
+            token: token.clone(),
+            host: host.name.to_string(),
+            now,
+            from: ip.to_string(),
+            issued: issuance.delivered,
+        }))
+        .await
+        .map_err(|e| unavailable("recording the enrollment", e))?;
+    match verdict {
+        Verdict::Allowed(()) => {}
+        // The same request, sent twice at once, committed first by the
+        // other: answer with what that one got.
+        Verdict::Refused(Refusal::Spent) => {
+            return match app.state.check_token(&token, now) {
+                Ok(Verdict::Allowed(Admission::Replay(replay))) => {
+                    replay_answer(app, ip, &token, host, &request, &replay)
+                }
+                Ok(_) => Err(app.refused(ip, &token, Some(host), Refusal::Spent)),
+                Err(e) => Err(unavailable("reading the state database", e)),
+            };
+        }
+        Verdict::Refused(refusal) => return Err(app.refused(ip, &token, Some(host), refusal)),
+    }
+    super::fault::point("enroll-committed");
+    tracing::info!(host = %host.name, peer = %ip, serials = ?serials, "enrolled");
+    Ok(axum::Json(issuance.answer).into_response())
+}
+
+/// The answer a spent token's enrollment got, again, for the same keys;
+/// a refusal as for any spent token otherwise.
+fn replay_answer(
+    app: &App,
+    ip: IpAddr,
+    token: &PresentedToken,
+    host: &Host,
+    request: &EnrollRequest,
+    replay: &Replay,
+) -> Result<Response, ApiError> {
+    match app.replay(host, request, replay) {
+        Ok(Some(answer)) => {
+            tracing::info!(host = %host.name, peer = %ip, "enrollment answered again (a retry)");
+            Ok(axum::Json::<EnrollAnswer>(answer).into_response())
+        }
+        Ok(None) => Err(app.refused(ip, token, Some(host), Refusal::Spent)),
+        Err(r) => Err(rejected(host, ip, r)),
+    }
+}
+
+fn rejected(host: &Host, ip: IpAddr, rejection: Rejection) -> ApiError {
+    let (status, message) = match rejection {
+        Rejection::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+        Rejection::Forbidden(m) => (StatusCode::FORBIDDEN, m),
+        Rejection::Internal(e) => return internal("signing", e),
+    };
+    tracing::warn!(host = %host.name, peer = %ip, "enrollment refused: {message:?}");
+    ApiError::new(status, message)
+}
+
+/// `/v1/enroll` takes JSON and says so: a form or a text body is refused
+/// before it is read.
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the request body must be JSON, sent with `Content-Type: application/json`",
+        ))
+    }
+}
+
+/// The body, bounded, as an enrollment request.
+async fn read_request(headers: &HeaderMap, body: Body) -> Result<EnrollRequest, ApiError> {
     if let Some(length) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
@@ -349,39 +458,12 @@ async fn enroll(
     let bytes = axum::body::to_bytes(body, MAX_ENROLL_BODY)
         .await
         .map_err(|_| too_large())?;
-    let request: EnrollRequest = serde_json::from_slice(&bytes).map_err(|e| {
+    serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             format!("the body is not an enrollment request: {e}"),
         )
-    })?;
-
-    let issuance = app.issue(host, &request).map_err(|rejection| {
-        let (status, message) = match rejection {
-            Rejection::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
-            Rejection::Forbidden(m) => (StatusCode::FORBIDDEN, m),
-            Rejection::Internal(e) => return internal("signing", e),
-        };
-        tracing::warn!(host = %host.name, peer = %ip, "enrollment refused: {message:?}");
-        ApiError::new(status, message)
-    })?;
-    let serials: Vec<String> = issuance.records.iter().map(|r| r.serial.clone()).collect();
-    let verdict = app
-        .writer
-        .write(Op::Enroll(Enrollment {
-            token,
-            host: host.name.to_string(),
-            now,
-            from: ip.to_string(),
-            issued: issuance.records,
-        }))
-        .await
-        .map_err(|e| unavailable("recording the enrollment", e))?;
-    if let Verdict::Refused(refusal) = verdict {
-        return Err(app.refused(ip, Some(host), refusal));
-    }
-    tracing::info!(host = %host.name, peer = %ip, serials = ?serials, "enrolled");
-    Ok(axum::Json(issuance.answer).into_response())
+    })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -430,18 +512,50 @@ impl App {
         ))
     }
 
-    /// The answer to a refused token; the ones that may be guesses count
-    /// against the client's address.
-    fn refused(&self, ip: IpAddr, host: Option<&Host>, refusal: Refusal) -> ApiError {
+    /// The answer to a refused token. The refusals that may be guesses
+    /// count against the client's address and against the token's id.
+    fn refused(
+        &self,
+        ip: IpAddr,
+        token: &PresentedToken,
+        host: Option<&Host>,
+        refusal: Refusal,
+    ) -> ApiError {
         let host = host.map(|h| h.name.as_str()).unwrap_or("-");
-        tracing::warn!(host, peer = %ip, "enrollment refused: {}", refusal.message());
-        let status = match refusal {
-            Refusal::Enrolled => StatusCode::CONFLICT,
-            Refusal::InvalidToken | Refusal::Expired | Refusal::Spent => {
-                self.limit.fail(ip);
-                StatusCode::UNAUTHORIZED
-            }
+        tracing::warn!(host, peer = %ip, token = %token.id, "enrollment refused: {}", refusal.message());
+        match refusal {
+            Refusal::Enrolled => ApiError::new(StatusCode::CONFLICT, refusal.message()),
+            Refusal::InvalidToken | Refusal::Expired | Refusal::Spent | Refusal::Retired => self
+                .failed(
+                    ip,
+                    Some(token),
+                    ApiError::new(StatusCode::UNAUTHORIZED, refusal.message()),
+                ),
+        }
+    }
+
+    /// Answers `error`, or 429 with the time left when `ip` or `token`'s
+    /// id has used up its failures already; counts this one against both.
+    fn failed(&self, ip: IpAddr, token: Option<&PresentedToken>, error: ApiError) -> ApiError {
+        let by_addr = self.failures_by_addr.check(&ip);
+        self.failures_by_addr.fail(ip);
+        let by_token = token.map_or(Ok(()), |t| {
+            let over = self.failures_by_token.check(&t.id);
+            self.failures_by_token.fail(t.id.clone());
+            over
+        });
+        let wait = match (by_addr, by_token) {
+            (Ok(()), Ok(())) => return error,
+            (Err(a), Err(b)) => a.max(b),
+            (Err(wait), Ok(())) | (Ok(()), Err(wait)) => wait,
         };
-        ApiError::new(status, refusal.message())
+        tracing::warn!(peer = %ip, "too many failed tokens");
+        ApiError {
+            retry_after: Some(wait.as_secs().max(1)),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed attempts with this token or from this address; wait and try again",
+            )
+        }
     }
 }

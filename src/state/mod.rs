@@ -2,10 +2,12 @@
 //! tokens, and each host's enrollment state, behind one interface.
 //!
 //! A backend implements [`Store`]: transactions over a few plain records
-//! ([`TokenRecord`], [`HostState`], [`IssuedRecord`]), and nothing more.
-//! The rules live here, in Rust, the same for every backend: whether a
-//! token may enroll ([`verdict`]), what enrolling writes, what a reset
-//! undoes. [`State`] applies them inside the backend's transactions, so a
+//! ([`TokenRecord`], [`HostState`], [`IssuedRecord`] and the
+//! [`Delivered`] certificate beside it), and nothing more. The rules live
+//! here, in Rust, the same for every backend: whether a token may enroll
+//! ([`verdict`]) or repeat an answer that was lost ([`Replay`]), how many
+//! live tokens a host may have ([`MAX_LIVE_TOKENS`]), what enrolling
+//! writes, what a reset undoes. [`State`] applies them inside the backend's transactions, so a
 //! check made there sees every write committed before it, by this process
 //! or another. SQLite ([`SqliteStore`]) is the backend today; adding one
 //! means writing one more implementation of [`Store`].
@@ -28,6 +30,12 @@ pub use crate::values::{rfc3339, unix_now};
 /// forensics), then pruned.
 pub const TOKEN_RETENTION_SECS: i64 = 7 * 86400;
 
+/// Unspent, unexpired tokens a host may have at once; minting one more
+/// deletes the oldest. Each fetch of a config mints one, and a machine
+/// that retries its boot fetches a few; a flood of fetches must not grow
+/// the database without bound.
+pub const MAX_LIVE_TOKENS: usize = 8;
+
 /// A bootstrap token as stored: never its secret, only the secret's hash.
 /// Times are Unix seconds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +46,21 @@ pub struct TokenRecord {
     pub issued_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// Set by `coregen host reset`: the token neither enrolls nor repeats
+    /// an answer any more.
+    pub retired_at: Option<i64>,
+}
+
+/// A certificate as it was handed to a host, kept beside its audit record
+/// so that a host whose answer was lost gets the same certificate again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    pub record: IssuedRecord,
+    /// The SHA-256 of the certificate's public key, as
+    /// [`crate::pki::CsrKey::sha256`] gives it.
+    pub key_sha256: String,
+    /// The certificate (PEM). Public, like the audit record.
+    pub certificate: String,
 }
 
 /// What the state knows of one host. Times are Unix seconds.
@@ -86,7 +109,17 @@ pub trait Tx {
     fn put_host(&mut self, host: &HostState) -> Result<()>;
     /// Appends a record; fails when its serial is recorded already.
     fn add_issued(&mut self, record: &IssuedRecord) -> Result<()>;
-    /// Deletes tokens that expired before `time`; returns how many.
+    /// Keeps what was handed out under token `token_id`; its record must
+    /// have been added.
+    fn add_delivered(&mut self, token_id: &str, delivered: &Delivered) -> Result<()>;
+    /// What was handed out under token `token_id`, in the order added.
+    fn delivered(&mut self, token_id: &str) -> Result<Vec<Delivered>>;
+    /// `host`'s tokens that are not retired, oldest first.
+    fn host_tokens(&mut self, host: &str) -> Result<Vec<TokenRecord>>;
+    /// Deletes one token (and what was delivered under it).
+    fn delete_token(&mut self, id: &str) -> Result<()>;
+    /// Deletes tokens that expired before `time`, and what was delivered
+    /// under them; returns how many tokens.
     fn delete_tokens_expired_before(&mut self, time: i64) -> Result<usize>;
 }
 
@@ -107,7 +140,7 @@ pub struct Enrollment {
     pub now: i64,
     /// The client's address, for `host list`.
     pub from: String,
-    pub issued: Vec<IssuedRecord>,
+    pub issued: Vec<Delivered>,
 }
 
 /// Why a token may not enroll.
@@ -118,6 +151,8 @@ pub enum Refusal {
     InvalidToken,
     Expired,
     Spent,
+    /// Retired by `coregen host reset`.
+    Retired,
     /// The host enrolled already; `coregen host reset` allows it again.
     Enrolled,
 }
@@ -128,6 +163,9 @@ impl Refusal {
             Refusal::InvalidToken => "the bootstrap token is not valid",
             Refusal::Expired => "the bootstrap token has expired; render or fetch the config again",
             Refusal::Spent => "the bootstrap token has been used already",
+            Refusal::Retired => {
+                "the bootstrap token was retired when the host was reset; fetch the config again"
+            }
             Refusal::Enrolled => {
                 "this host has enrolled already; an operator can allow it again with \
                  `coregen host reset <host>`"
@@ -168,7 +206,9 @@ pub fn verdict(
     let Some(token) = token.filter(|t| presented.matches(&t.secret_hash)) else {
         return Verdict::Refused(Refusal::InvalidToken);
     };
-    if token.used_at.is_some() {
+    if token.retired_at.is_some() {
+        Verdict::Refused(Refusal::Retired)
+    } else if token.used_at.is_some() {
         Verdict::Refused(Refusal::Spent)
     } else if now >= token.expires_at {
         Verdict::Refused(Refusal::Expired)
@@ -177,6 +217,51 @@ pub fn verdict(
     } else {
         Verdict::Allowed(token.host.clone())
     }
+}
+
+/// What a valid token lets its holder do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Enroll the host named: check and sign, then apply [`Op::Enroll`].
+    Enroll(String),
+    /// Be handed again what this token's enrollment delivered: its answer
+    /// may have been lost (the server killed, the connection dropped).
+    Replay(Replay),
+}
+
+/// A spent token's enrollment, for repeating its answer. Only within the
+/// token's life, only while the host is enrolled by it (a reset retires
+/// the token), and only to a request for the same keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replay {
+    pub host: String,
+    pub delivered: Vec<Delivered>,
+}
+
+impl Replay {
+    /// Whether a request for `keys`, each a profile and the SHA-256 of the
+    /// key its CSR carries, is the request that was answered: the same
+    /// profiles, each with the same key. Anything else issues nothing.
+    pub fn matches<'a>(&self, keys: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+        let mut asked: Vec<(&str, &str)> = keys.into_iter().collect();
+        let mut answered: Vec<(&str, &str)> = self
+            .delivered
+            .iter()
+            .map(|d| (d.record.profile.as_str(), d.key_sha256.as_str()))
+            .collect();
+        asked.sort_unstable();
+        answered.sort_unstable();
+        asked == answered
+    }
+}
+
+/// What `coregen host reset` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reset {
+    /// The host was enrolled and may enroll again.
+    pub was_enrolled: bool,
+    /// Its tokens retired: none of them enrolls or repeats an answer now.
+    pub tokens_retired: usize,
 }
 
 /// The state with its rules: a cheap handle on one [`Store`], shared by
@@ -210,9 +295,9 @@ impl State {
         Ok(out.expect("set when the transaction succeeds"))
     }
 
-    /// Whether `token` may enroll now, and for which host. A fast check
-    /// before the work of signing; [`State::apply`] checks again.
-    pub fn check_token(&self, token: &PresentedToken, now: i64) -> Result<Verdict> {
+    /// What `token` may do now, and for which host. A fast check before
+    /// the work of signing; [`State::apply`] checks again.
+    pub fn check_token(&self, token: &PresentedToken, now: i64) -> Result<Verdict<Admission>> {
         self.read(|tx| check(tx, token, now))
     }
 
@@ -249,17 +334,35 @@ impl State {
         self.read(|tx| tx.hosts())
     }
 
-    /// Lets an enrolled host enroll again. False when it was not enrolled.
-    pub fn reset_host(&self, name: &str, now: i64) -> Result<bool> {
+    /// Lets a host enroll again, and retires every token minted for it
+    /// before now: a config fetched before the reset enrolls nothing.
+    pub fn reset_host(&self, name: &str, now: i64) -> Result<Reset> {
         self.write(|tx| {
-            let Some(mut host) = tx.host(name)?.filter(|h| h.enrolled_at.is_some()) else {
-                return Ok(false);
+            let mut tokens_retired = 0;
+            for mut token in tx.host_tokens(name)? {
+                token.retired_at = Some(now);
+                tx.put_token(&token)?;
+                tokens_retired += 1;
+            }
+            let Some(mut host) = tx.host(name)? else {
+                return Ok(Reset {
+                    was_enrolled: false,
+                    tokens_retired,
+                });
             };
-            host.enrolled_at = None;
-            host.enrolled_from = None;
-            host.reset_at = Some(now);
-            tx.put_host(&host)?;
-            Ok(true)
+            let was_enrolled = host.enrolled_at.is_some();
+            if was_enrolled || tokens_retired > 0 {
+                host.enrolled_at = None;
+                host.enrolled_from = None;
+                host.token_issued_at = None;
+                host.token_expires_at = None;
+                host.reset_at = Some(now);
+                tx.put_host(&host)?;
+            }
+            Ok(Reset {
+                was_enrolled,
+                tokens_retired,
+            })
         })
     }
 
@@ -270,13 +373,33 @@ impl State {
     }
 }
 
-fn check(tx: &mut dyn Tx, token: &PresentedToken, now: i64) -> Result<Verdict> {
+fn check(tx: &mut dyn Tx, token: &PresentedToken, now: i64) -> Result<Verdict<Admission>> {
     let stored = tx.token(&token.id)?;
     let host = match &stored {
         Some(t) => tx.host(&t.host)?,
         None => None,
     };
-    Ok(verdict(token, stored.as_ref(), host.as_ref(), now))
+    Ok(match verdict(token, stored.as_ref(), host.as_ref(), now) {
+        Verdict::Allowed(host) => Verdict::Allowed(Admission::Enroll(host)),
+        Verdict::Refused(Refusal::Spent) => {
+            let stored = stored.expect("a spent token is stored");
+            let enrolled = host.is_some_and(|h| h.enrolled_at.is_some());
+            let delivered = if enrolled && now < stored.expires_at {
+                tx.delivered(&stored.id)?
+            } else {
+                Vec::new()
+            };
+            if delivered.is_empty() {
+                Verdict::Refused(Refusal::Spent)
+            } else {
+                Verdict::Allowed(Admission::Replay(Replay {
+                    host: stored.host,
+                    delivered,
+                }))
+            }
+        }
+        Verdict::Refused(refusal) => Verdict::Refused(refusal),
+    })
 }
 
 fn mint(tx: &mut dyn Tx, tokens: &[MintedToken]) -> Result<Verdict<()>> {
@@ -288,7 +411,24 @@ fn mint(tx: &mut dyn Tx, tokens: &[MintedToken]) -> Result<Verdict<()>> {
             issued_at: token.issued_at,
             expires_at: token.expires_at,
             used_at: None,
+            retired_at: None,
         })?;
+        // Unspent tokens past their life, and the oldest beyond the
+        // bound, go: they have enrolled nothing, so nothing is lost.
+        let mut live = Vec::new();
+        for t in tx.host_tokens(&token.host)? {
+            if t.used_at.is_some() {
+                continue;
+            }
+            if t.expires_at <= token.issued_at {
+                tx.delete_token(&t.id)?;
+            } else {
+                live.push(t.id);
+            }
+        }
+        for id in &live[..live.len().saturating_sub(MAX_LIVE_TOKENS)] {
+            tx.delete_token(id)?;
+        }
         let mut host = tx.host(&token.host)?.unwrap_or_else(|| HostState {
             name: token.host.clone(),
             ..HostState::default()
@@ -302,9 +442,13 @@ fn mint(tx: &mut dyn Tx, tokens: &[MintedToken]) -> Result<Verdict<()>> {
 
 fn enroll(tx: &mut dyn Tx, e: &Enrollment) -> Result<Verdict<()>> {
     match check(tx, &e.token, e.now)? {
-        Verdict::Allowed(host) if host == e.host => {}
-        Verdict::Allowed(_) => return Ok(Verdict::Refused(Refusal::InvalidToken)),
-        refused => return Ok(refused.map(drop)),
+        Verdict::Allowed(Admission::Enroll(host)) if host == e.host => {}
+        Verdict::Allowed(Admission::Enroll(_)) => {
+            return Ok(Verdict::Refused(Refusal::InvalidToken));
+        }
+        // Spent: the caller may ask for the replay itself.
+        Verdict::Allowed(Admission::Replay(_)) => return Ok(Verdict::Refused(Refusal::Spent)),
+        Verdict::Refused(refusal) => return Ok(Verdict::Refused(refusal)),
     }
     let mut token = tx.token(&e.token.id)?.expect("checked just now");
     token.used_at = Some(e.now);
@@ -316,8 +460,9 @@ fn enroll(tx: &mut dyn Tx, e: &Enrollment) -> Result<Verdict<()>> {
     host.enrolled_at = Some(e.now);
     host.enrolled_from = Some(e.from.clone());
     tx.put_host(&host)?;
-    for record in &e.issued {
-        tx.add_issued(record)?;
+    for delivered in &e.issued {
+        tx.add_issued(&delivered.record)?;
+        tx.add_delivered(&e.token.id, delivered)?;
     }
     Ok(Verdict::Allowed(()))
 }
@@ -383,7 +528,7 @@ mod tests {
         let presented = crate::pki::parse_token(&t1.text).unwrap();
         assert_eq!(
             db.check_token(&presented, 1050).unwrap(),
-            Verdict::Allowed("node1".into())
+            Verdict::Allowed(Admission::Enroll("node1".into()))
         );
         assert_eq!(
             db.check_token(&presented, 1100).unwrap(),
@@ -410,20 +555,34 @@ mod tests {
         let results = db.apply(&[enrollment(&t3, "node1", 1060)]).unwrap();
         assert_eq!(results, vec![Verdict::Refused(Refusal::Enrolled)]);
 
-        assert!(db.reset_host("node1", 1070).unwrap());
-        assert!(
-            !db.reset_host("node1", 1070).unwrap(),
-            "not enrolled any more"
+        // A reset retires every token minted before it, spent or not.
+        let reset = db.reset_host("node1", 1070).unwrap();
+        assert_eq!(
+            reset,
+            Reset {
+                was_enrolled: true,
+                tokens_retired: 2
+            }
         );
+        let again = db.reset_host("node1", 1070).unwrap();
+        assert_eq!(again.tokens_retired, 0, "retired already");
+        assert!(!again.was_enrolled);
+        let t4 = mint("node1");
+        let _ = db.apply(&[Op::Mint(vec![t4.clone()])]).unwrap();
         let results = db
             .apply(&[
                 enrollment(&t1, "node1", 1080),
                 enrollment(&t3, "node1", 1080),
+                enrollment(&t4, "node1", 1080),
             ])
             .unwrap();
         assert_eq!(
             results,
-            vec![Verdict::Refused(Refusal::Spent), Verdict::Allowed(())]
+            vec![
+                Verdict::Refused(Refusal::Retired),
+                Verdict::Refused(Refusal::Retired),
+                Verdict::Allowed(())
+            ]
         );
 
         let states = db.host_states().unwrap();
@@ -432,6 +591,119 @@ mod tests {
         assert_eq!(states[0].reset_at, Some(1070));
         assert_eq!(states[1].enrolled_at, None);
         assert_eq!(states[1].token_expires_at, Some(1100));
-        assert_eq!(db.prune_tokens(1100 + TOKEN_RETENTION_SECS + 1).unwrap(), 3);
+        assert_eq!(db.prune_tokens(1100 + TOKEN_RETENTION_SECS + 1).unwrap(), 4);
+    }
+
+    fn delivered(token: &MintedToken, serial: &str, profile: &str, key: &str) -> Delivered {
+        Delivered {
+            record: IssuedRecord {
+                issued_at: "2026-11-28T00:00:00Z".into(),
+                serial: serial.into(),
+                host: token.host.clone(),
+                profile: profile.into(),
+                ca: "etcd".into(),
+                not_after: "2027-11-28T00:00:00Z".into(),
+                sha256: "00".into(),
+            },
+            key_sha256: key.into(),
+            certificate: format!("PEM {serial}"),
+        }
+    }
+
+    #[test]
+    fn a_spent_token_repeats_its_answer_for_the_same_keys_within_its_life() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = State::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
+        let token = crate::pki::mint_token("node1", 100, 1000).unwrap();
+        let _ = db.apply(&[Op::Mint(vec![token.clone()])]).unwrap();
+        let presented = crate::pki::parse_token(&token.text).unwrap();
+        let issued = vec![
+            delivered(&token, "01", "etcd-peer", "k1"),
+            delivered(&token, "02", "etcd-client", "k2"),
+        ];
+        let done = db
+            .apply(&[Op::Enroll(Enrollment {
+                token: presented.clone(),
+                host: "node1".into(),
+                now: 1010,
+                from: "10.0.0.11".into(),
+                issued: issued.clone(),
+            })])
+            .unwrap();
+        assert_eq!(done, vec![Verdict::Allowed(())]);
+
+        let Verdict::Allowed(Admission::Replay(replay)) = db.check_token(&presented, 1050).unwrap()
+        else {
+            panic!("a spent token within its life replays");
+        };
+        assert_eq!(replay.host, "node1");
+        assert_eq!(replay.delivered, issued);
+        assert!(replay.matches([("etcd-client", "k2"), ("etcd-peer", "k1")]));
+        assert!(!replay.matches([("etcd-client", "k2"), ("etcd-peer", "other")]));
+        assert!(!replay.matches([("etcd-peer", "k1")]));
+        assert!(!replay.matches([("etcd-peer", "k1"), ("etcd-client", "k2"), ("x", "k3")]));
+
+        // The same token enrolls nothing new, replay or not.
+        let again = db
+            .apply(&[Op::Enroll(Enrollment {
+                token: presented.clone(),
+                host: "node1".into(),
+                now: 1050,
+                from: "10.0.0.11".into(),
+                issued: vec![delivered(&token, "03", "etcd-peer", "k1")],
+            })])
+            .unwrap();
+        assert_eq!(again, vec![Verdict::Refused(Refusal::Spent)]);
+        assert_eq!(db.issued(None).unwrap().len(), 2);
+
+        assert_eq!(
+            db.check_token(&presented, 1100).unwrap(),
+            Verdict::Refused(Refusal::Spent),
+            "not past the token's life"
+        );
+        db.reset_host("node1", 1060).unwrap();
+        assert_eq!(
+            db.check_token(&presented, 1061).unwrap(),
+            Verdict::Refused(Refusal::Retired),
+            "not after a reset"
+        );
+    }
+
+    #[test]
+    fn a_host_keeps_at_most_its_newest_live_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = State::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
+        let tokens: Vec<MintedToken> = (0..MAX_LIVE_TOKENS + 3)
+            .map(|_| crate::pki::mint_token("node1", 100, 1000).unwrap())
+            .collect();
+        let other = crate::pki::mint_token("node2", 100, 1000).unwrap();
+        let _ = db.apply(&[Op::Mint(vec![other.clone()])]).unwrap();
+        for token in &tokens {
+            let _ = db.apply(&[Op::Mint(vec![token.clone()])]).unwrap();
+        }
+        let verdict = |t: &MintedToken| {
+            db.check_token(&crate::pki::parse_token(&t.text).unwrap(), 1010)
+                .unwrap()
+        };
+        for old in &tokens[..3] {
+            assert_eq!(verdict(old), Verdict::Refused(Refusal::InvalidToken));
+        }
+        for new in &tokens[3..] {
+            assert_eq!(
+                verdict(new),
+                Verdict::Allowed(Admission::Enroll("node1".into()))
+            );
+        }
+        assert_eq!(
+            verdict(&other),
+            Verdict::Allowed(Admission::Enroll("node2".into()))
+        );
+
+        // Expired ones go at the next mint, and do not count.
+        let later = crate::pki::mint_token("node1", 100, 2000).unwrap();
+        let _ = db.apply(&[Op::Mint(vec![later.clone()])]).unwrap();
+        for old in &tokens {
+            assert_eq!(verdict(old), Verdict::Refused(Refusal::InvalidToken));
+        }
     }
 }

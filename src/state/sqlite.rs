@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Access, HostState, IssuedRecord, Store, TokenRecord, Tx};
+use super::{Access, Delivered, HostState, IssuedRecord, Store, TokenRecord, Tx};
 use crate::error::{Error, Result};
 
 /// Each entry moves the schema one version up; never edit a released one.
@@ -49,6 +49,18 @@ const MIGRATIONS: &[&str] = &[
         enrolled_from    TEXT,
         reset_at         INTEGER
     ) WITHOUT ROWID;",
+    // A token's live index holds only what a mint or a reset looks at.
+    // `delivered` keeps the certificate handed out under a token, beside
+    // its audit record, so that a lost answer can be repeated.
+    "ALTER TABLE tokens ADD COLUMN retired_at INTEGER;
+    CREATE INDEX tokens_by_host ON tokens (host, id) WHERE retired_at IS NULL;
+    CREATE TABLE delivered (
+        serial      TEXT PRIMARY KEY,
+        token_id    TEXT NOT NULL,
+        key_sha256  TEXT NOT NULL,
+        certificate TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX delivered_by_token ON delivered (token_id);",
 ];
 
 /// Idle read connections kept for reuse.
@@ -166,29 +178,40 @@ fn host_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<HostState> {
     })
 }
 
+fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: row.get(0)?,
+        host: row.get(1)?,
+        secret_hash: row.get(2)?,
+        issued_at: row.get(3)?,
+        expires_at: row.get(4)?,
+        used_at: row.get(5)?,
+        retired_at: row.get(6)?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "id, host, secret_hash, issued_at, expires_at, used_at, retired_at";
+
+fn issued_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<IssuedRecord> {
+    Ok(IssuedRecord {
+        issued_at: row.get(0)?,
+        serial: row.get(1)?,
+        host: row.get(2)?,
+        profile: row.get(3)?,
+        ca: row.get(4)?,
+        not_after: row.get(5)?,
+        sha256: row.get(6)?,
+    })
+}
+
 const HOST_COLUMNS: &str =
     "name, token_issued_at, token_expires_at, enrolled_at, enrolled_from, reset_at";
 
 impl Tx for SqliteTx<'_> {
     fn token(&mut self, id: &str) -> Result<Option<TokenRecord>> {
         self.tx
-            .prepare_cached(
-                "SELECT id, host, secret_hash, issued_at, expires_at, used_at
-                 FROM tokens WHERE id = ?1",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(params![id], |row| {
-                    Ok(TokenRecord {
-                        id: row.get(0)?,
-                        host: row.get(1)?,
-                        secret_hash: row.get(2)?,
-                        issued_at: row.get(3)?,
-                        expires_at: row.get(4)?,
-                        used_at: row.get(5)?,
-                    })
-                })
-                .optional()
-            })
+            .prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1"))
+            .and_then(|mut stmt| stmt.query_row(params![id], token_row).optional())
             .map_err(|e| self.err(e))
     }
 
@@ -212,32 +235,19 @@ impl Tx for SqliteTx<'_> {
                 "SELECT issued_at, serial, host, profile, ca, not_after, sha256 FROM issued
                  WHERE ?1 IS NULL OR host = ?1 ORDER BY id",
             )
-            .and_then(|mut stmt| {
-                stmt.query_map(params![host], |row| {
-                    Ok(IssuedRecord {
-                        issued_at: row.get(0)?,
-                        serial: row.get(1)?,
-                        host: row.get(2)?,
-                        profile: row.get(3)?,
-                        ca: row.get(4)?,
-                        not_after: row.get(5)?,
-                        sha256: row.get(6)?,
-                    })
-                })?
-                .collect()
-            })
+            .and_then(|mut stmt| stmt.query_map(params![host], issued_row)?.collect())
             .map_err(|e| self.err(e))
     }
 
     fn put_token(&mut self, t: &TokenRecord) -> Result<()> {
         self.tx
             .prepare_cached(
-                "INSERT INTO tokens (id, host, secret_hash, issued_at, expires_at, used_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO tokens (id, host, secret_hash, issued_at, expires_at, used_at, retired_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (id) DO UPDATE SET
                    host = excluded.host, secret_hash = excluded.secret_hash,
                    issued_at = excluded.issued_at, expires_at = excluded.expires_at,
-                   used_at = excluded.used_at",
+                   used_at = excluded.used_at, retired_at = excluded.retired_at",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -246,7 +256,8 @@ impl Tx for SqliteTx<'_> {
                     t.secret_hash,
                     t.issued_at,
                     t.expires_at,
-                    t.used_at
+                    t.used_at,
+                    t.retired_at
                 ])
             })
             .map(drop)
@@ -301,9 +312,77 @@ impl Tx for SqliteTx<'_> {
             })
     }
 
+    fn add_delivered(&mut self, token_id: &str, d: &Delivered) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO delivered (serial, token_id, key_sha256, certificate)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    d.record.serial,
+                    token_id,
+                    d.key_sha256,
+                    d.certificate
+                ])
+            })
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    fn delivered(&mut self, token_id: &str) -> Result<Vec<Delivered>> {
+        self.tx
+            .prepare_cached(
+                "SELECT i.issued_at, i.serial, i.host, i.profile, i.ca, i.not_after, i.sha256,
+                        d.key_sha256, d.certificate
+                 FROM delivered d JOIN issued i ON i.serial = d.serial
+                 WHERE d.token_id = ?1 ORDER BY i.id",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(params![token_id], |row| {
+                    Ok(Delivered {
+                        record: issued_row(row)?,
+                        key_sha256: row.get(7)?,
+                        certificate: row.get(8)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    fn host_tokens(&mut self, host: &str) -> Result<Vec<TokenRecord>> {
+        // The condition matches the partial index `tokens_by_host`.
+        self.tx
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens
+                 WHERE host = ?1 AND retired_at IS NULL ORDER BY id"
+            ))
+            .and_then(|mut stmt| stmt.query_map(params![host], token_row)?.collect())
+            .map_err(|e| self.err(e))
+    }
+
+    fn delete_token(&mut self, id: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM delivered WHERE token_id = ?1")
+            .and_then(|mut stmt| stmt.execute(params![id]))
+            .and_then(|_| self.tx.prepare_cached("DELETE FROM tokens WHERE id = ?1"))
+            .and_then(|mut stmt| stmt.execute(params![id]))
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
     fn delete_tokens_expired_before(&mut self, time: i64) -> Result<usize> {
         self.tx
-            .prepare_cached("DELETE FROM tokens WHERE expires_at < ?1")
+            .prepare_cached(
+                "DELETE FROM delivered WHERE token_id IN
+                   (SELECT id FROM tokens WHERE expires_at < ?1)",
+            )
+            .and_then(|mut stmt| stmt.execute(params![time]))
+            .and_then(|_| {
+                self.tx
+                    .prepare_cached("DELETE FROM tokens WHERE expires_at < ?1")
+            })
             .and_then(|mut stmt| stmt.execute(params![time]))
             .map_err(|e| self.err(e))
     }

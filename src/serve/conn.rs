@@ -1,0 +1,326 @@
+//! The connection loop of `coregen serve`: accepting, the limits on open
+//! connections, the TLS handshake, and HTTP/1.1 via hyper.
+//!
+//! A client that opens connections and sends nothing must not starve the
+//! others. So each source address may hold at most
+//! [`Limits::per_address`] connections, and the server [`MAX_CONNECTIONS`]
+//! in all; a connection beyond either is closed at once rather than
+//! queued, where it would wait unseen in the kernel ahead of everyone
+//! else's. A connection must finish its TLS handshake within
+//! [`HANDSHAKE_TIMEOUT`] and send each request's headers within
+//! [`HEADER_TIMEOUT`], so an idle one gives its slot back soon.
+//!
+//! hyper answers a request it cannot parse (400, 414, 431) by itself with
+//! an empty body; [`JsonErrors`] gives those answers the JSON body that
+//! every other refusal of the server has. What happens to a request once
+//! parsed is `routes`' business.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use super::routes::Peer;
+
+/// A client gets this long to finish its TLS handshake. A real one needs
+/// a round trip or two; one that connects and sends nothing is dropped.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// And this long to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Open connections at most, over all addresses.
+pub const MAX_CONNECTIONS: usize = 4096;
+
+/// How many connections one source address may hold open.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub per_address: usize,
+}
+
+/// The connections each address holds now.
+#[derive(Default)]
+struct Held(Mutex<HashMap<IpAddr, usize>>);
+
+/// One accepted connection's place in the counts, given back on drop.
+struct Slot {
+    held: Arc<Held>,
+    ip: IpAddr,
+    _total: OwnedSemaphorePermit,
+}
+
+impl Held {
+    fn take(
+        self: &Arc<Held>,
+        ip: IpAddr,
+        limit: usize,
+        total: OwnedSemaphorePermit,
+    ) -> Option<Slot> {
+        let mut held = self.0.lock().expect("never poisoned: no panics inside");
+        let count = held.entry(ip).or_insert(0);
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            held: self.clone(),
+            ip,
+            _total: total,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut held = self
+            .held
+            .0
+            .lock()
+            .expect("never poisoned: no panics inside");
+        if let Some(count) = held.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Accepts connections on `listener` for ever, each served by `router`,
+/// over TLS when `tls` is given.
+pub async fn accept(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    router: Router,
+    limits: Limits,
+) {
+    let total = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let held = Arc::new(Held::default());
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                // Out of file descriptors, most likely: back off a little.
+                tracing::warn!("accept: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let ip = peer.ip().to_canonical();
+        let slot = total
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .and_then(|permit| held.take(ip, limits.per_address, permit));
+        let Some(slot) = slot else {
+            tracing::debug!(%peer, "connection refused: too many open");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (tls, router) = (tls.clone(), router.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            match tls {
+                Some(acceptor) => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => connection(stream, peer, router).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake: {e}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+                None => connection(stream, peer, router).await,
+            }
+        });
+    }
+}
+
+async fn connection<S>(io: S, peer: SocketAddr, router: Router)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(Peer(peer));
+        router.clone().oneshot(request.map(Body::new))
+    });
+    let result = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(16 * 1024)
+        .serve_connection(TokioIo::new(JsonErrors::new(io)), service)
+        .await;
+    if let Err(e) = result {
+        tracing::debug!(%peer, "connection: {e}");
+    }
+}
+
+/// Between a connection and hyper: replaces the empty-bodied answers that
+/// hyper writes for a request it cannot parse with the same status and a
+/// JSON reason. It knows them by their head alone: one of those statuses
+/// with `content-length: 0` and nothing after, which no route writes
+/// (each of their errors has a body). It also tells hyper that it takes
+/// no vectored writes, so that a head always comes in one buffer.
+pub struct JsonErrors<S> {
+    inner: S,
+    /// A replacement being written: its bytes, how many are written, and
+    /// the length of the buffer it replaces (what hyper is told).
+    pending: Option<(Vec<u8>, usize, usize)>,
+}
+
+impl<S> JsonErrors<S> {
+    pub fn new(inner: S) -> JsonErrors<S> {
+        JsonErrors {
+            inner,
+            pending: None,
+        }
+    }
+}
+
+/// The answer to write instead of `buf`, when `buf` is one of hyper's
+/// bodiless parse-error answers.
+fn with_json_body(buf: &[u8]) -> Option<Vec<u8>> {
+    const LONGEST_HEAD: usize = 256;
+    if buf.len() > LONGEST_HEAD || !buf.ends_with(b"\r\n\r\n") {
+        return None;
+    }
+    let head = std::str::from_utf8(buf).ok()?;
+    let status = head
+        .strip_prefix("HTTP/1.1 ")
+        .or_else(|| head.strip_prefix("HTTP/1.0 "))?
+        .get(..3)?;
+    let (reason, message) = match status {
+        "400" => ("Bad Request", "the request is not valid HTTP/1.1"),
+        "414" => ("URI Too Long", "the request's URI is too long"),
+        "431" => (
+            "Request Header Fields Too Large",
+            "the request's header fields are too large",
+        ),
+        _ => return None,
+    };
+    let bodiless = head[..head.len() - 2]
+        .split("\r\n")
+        .skip(1)
+        .any(|line| line.eq_ignore_ascii_case("content-length: 0"));
+    if !bodiless || head.matches("\r\n").count() > 6 {
+        return None;
+    }
+    let body = serde_json::json!({ "error": message }).to_string();
+    Some(
+        format!(
+            "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for JsonErrors<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        if this.pending.is_none() {
+            match with_json_body(buf) {
+                Some(replacement) => this.pending = Some((replacement, 0, buf.len())),
+                None => return Pin::new(&mut this.inner).poll_write(cx, buf),
+            }
+        }
+        let (bytes, written, replaced) = this.pending.as_mut().expect("set above");
+        while *written < bytes.len() {
+            let n = ready!(Pin::new(&mut this.inner).poll_write(cx, &bytes[*written..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            *written += n;
+        }
+        let replaced = *replaced;
+        this.pending = None;
+        Poll::Ready(Ok(replaced))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_hypers_bodiless_parse_errors_get_a_body() {
+        let hyper_431 = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\
+                          date: Sat, 28 Nov 2026 13:00:00 GMT\r\n\r\n";
+        let replaced = String::from_utf8(with_json_body(hyper_431).unwrap()).unwrap();
+        assert!(replaced.starts_with("HTTP/1.1 431 "), "{replaced}");
+        let body = replaced.split("\r\n\r\n").nth(1).unwrap();
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert!(json["error"].as_str().unwrap().contains("too large"));
+        assert!(replaced.contains(&format!("content-length: {}\r\n", body.len())));
+
+        let hyper_400 = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        assert!(with_json_body(hyper_400).is_some());
+        for ours in [
+            &b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n"[..],
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n{}",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n",
+            b"{\"error\": \"HTTP/1.1 400 \"}",
+        ] {
+            assert!(with_json_body(ours).is_none(), "{}", String::from_utf8_lossy(ours));
+        }
+    }
+
+    #[test]
+    fn an_address_holds_at_most_its_limit() {
+        let total = Arc::new(Semaphore::new(10));
+        let held = Arc::new(Held::default());
+        let a: IpAddr = "127.0.0.2".parse().unwrap();
+        let b: IpAddr = "127.0.0.3".parse().unwrap();
+        let permit = || total.clone().try_acquire_owned().unwrap();
+        let first = held.take(a, 2, permit()).unwrap();
+        let _second = held.take(a, 2, permit()).unwrap();
+        assert!(held.take(a, 2, permit()).is_none());
+        let _other = held.take(b, 2, permit()).unwrap();
+        drop(first);
+        assert!(held.take(a, 2, permit()).is_some(), "a slot is given back");
+        assert_eq!(
+            total.available_permits(),
+            8,
+            "refused ones return their permit"
+        );
+    }
+}
