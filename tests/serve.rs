@@ -7,11 +7,11 @@ mod common;
 
 use std::collections::HashSet;
 use std::fs;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::{
-    ED25519, P256, RSA1024, Serve, coregen, curl, edit_file, enroll_body, fresh_project, needs,
-    openssl_csr, run_ok, status_and_body, token_in_config,
+    ED25519, P256, RSA1024, Serve, coregen, curl, edit_file, enroll_body, fresh_project,
+    generated_project, needs, openssl_csr, run_ok, status_and_body, token_in_config,
 };
 
 /// What every test here runs: the server's clients.
@@ -436,21 +436,7 @@ fn two_hundred_hosts_enroll_at_once() {
     }
     const HOSTS: usize = 200;
     let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("cluster");
-    // In the profile these tests were built in, so that the library is
-    // not built again.
-    let mut generate = Command::new(env!("CARGO"));
-    generate.args(["run", "--quiet", "--example", "gen-inventory"]);
-    if !cfg!(debug_assertions) {
-        generate.arg("--release");
-    }
-    run_ok(
-        generate
-            .arg("--")
-            .arg(HOSTS.to_string())
-            .arg(&project)
-            .current_dir(common::REPO),
-    );
+    let project = generated_project(dir.path(), HOSTS);
     // One render mints every host's token in one transaction.
     run_ok(coregen(&project).args(["render", "--all", "--compact"]));
     let serve = Serve::start(&project, &[]);

@@ -16,6 +16,7 @@
 //! parsed is `routes`' business.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -172,18 +173,34 @@ where
 /// with `content-length: 0` and nothing after, which no route writes
 /// (each of their errors has a body). It also tells hyper that it takes
 /// no vectored writes, so that a head always comes in one buffer.
+///
+/// After such an answer hyper closes the connection, often before the
+/// client has sent all of its request (a header too large, say). Closing
+/// a socket with unread data makes the kernel reset the connection, and
+/// the client loses the answer: so it first reads and drops what the
+/// client still sends, within [`DRAIN_BYTES`] and [`DRAIN_TIME`].
 pub struct JsonErrors<S> {
     inner: S,
     /// A replacement being written: its bytes, how many are written, and
     /// the length of the buffer it replaces (what hyper is told).
     pending: Option<(Vec<u8>, usize, usize)>,
+    /// An error answer was written: drain before closing.
+    answered_error: bool,
+    drain: Option<(Pin<Box<tokio::time::Sleep>>, usize)>,
 }
+
+/// What is read and dropped at most after an error answer, and for how
+/// long, before the connection is closed regardless.
+const DRAIN_BYTES: usize = 256 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(1);
 
 impl<S> JsonErrors<S> {
     pub fn new(inner: S) -> JsonErrors<S> {
         JsonErrors {
             inner,
             pending: None,
+            answered_error: false,
+            drain: None,
         }
     }
 }
@@ -237,7 +254,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for JsonErrors<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -260,6 +277,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
         }
         let replaced = *replaced;
         this.pending = None;
+        this.answered_error = true;
         Poll::Ready(Ok(replaced))
     }
 
@@ -268,7 +286,23 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        let this = &mut *self;
+        ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+        if !this.answered_error {
+            return Poll::Ready(Ok(()));
+        }
+        let (deadline, drained) = this
+            .drain
+            .get_or_insert_with(|| (Box::pin(tokio::time::sleep(DRAIN_TIME)), 0));
+        let mut buf = [0u8; 8192];
+        while *drained < DRAIN_BYTES && deadline.as_mut().poll(cx).is_pending() {
+            let mut read = ReadBuf::new(&mut buf);
+            match ready!(Pin::new(&mut this.inner).poll_read(cx, &mut read)) {
+                Ok(()) if !read.filled().is_empty() => *drained += read.filled().len(),
+                _ => break,
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 
     fn is_write_vectored(&self) -> bool {

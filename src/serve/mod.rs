@@ -45,7 +45,7 @@ use crate::contract::{EnrollAnswer, EnrollRequest, HTTP_CA};
 use crate::error::{Error, Result};
 use crate::ignition::{Config, SpecVersion};
 use crate::inventory::{Host, Server, ServerUrl, Ttl};
-use crate::pki::{CaCert, MintedToken, Signer, mint_token};
+use crate::pki::{CaCert, MintedToken, Signer, Usage, mint_token};
 use crate::project::{MissingCa, Project};
 use crate::render::Renderer;
 use crate::state::{Replay, State, unix_now};
@@ -135,6 +135,21 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
             "coregen serve needs the `{HTTP_CA}` CA: declare [ca.{HTTP_CA}] in hosts/cluster.toml \
              (it signs the server's certificate, and hosts trust it to fetch their configs)"
         )));
+    }
+    // The CA's usages are its duty, and bind the server's certificate as
+    // they bind any other: checked before anything is created.
+    let http_usages = &project.inventory.cluster.cas[HTTP_CA].usages;
+    if !http_usages.contains(&Usage::ServerAuth) {
+        return Err(Error::new(format!(
+            "coregen serve needs a server-auth certificate from the `{HTTP_CA}` CA, but \
+             [ca.{HTTP_CA}] usages ({}) do not allow server-auth",
+            http_usages
+                .iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .note("add \"server-auth\" to its usages in hosts/cluster.toml"));
     }
     let cas = project.ca_certs(MissingCa::Create, &mut |msg| note(msg))?;
     let mut signers = BTreeMap::new();

@@ -46,18 +46,20 @@ impl Peer {
 
 /// The routes served over HTTPS.
 pub fn https(app: &'static App) -> Router {
-    public()
-        .route("/ignition", get(ignition_by_mac))
-        .route("/ignition/{host}", get(ignition_by_name))
-        .route("/v1/enroll", post(enroll))
-        .with_state(app)
-        .layer(middleware::from_fn(deadline))
+    finish(
+        public()
+            .route("/ignition", get(ignition_by_mac))
+            .route("/ignition/{host}", get(ignition_by_name))
+            .route("/v1/enroll", post(enroll)),
+    )
+    .with_state(app)
+    .layer(middleware::from_fn(deadline))
 }
 
 /// The routes that may also go over plain HTTP: nothing that holds a
 /// token.
 pub fn http(app: &'static App) -> Router {
-    public()
+    finish(public())
         .with_state(app)
         .layer(middleware::from_fn(deadline))
 }
@@ -69,6 +71,12 @@ fn public() -> Router<&'static App> {
         .route("/boot.ipxe", get(boot_ipxe))
         .route("/ipxe", get(ipxe_by_mac))
         .route("/pointer/{file}", get(pointer))
+}
+
+/// The JSON answers for a path or a method that no route takes. Last,
+/// since axum gives the method fallback only to routes added before it.
+fn finish(routes: Router<&'static App>) -> Router<&'static App> {
+    routes
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")

@@ -101,6 +101,36 @@ pub fn example_project() -> tempfile::TempDir {
     copy_example(true)
 }
 
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An inventory of `hosts` generated hosts (`host00000`...) in
+/// `dir/cluster`, by the `gen-inventory` example.
+pub fn generated_project(dir: &Path, hosts: usize) -> PathBuf {
+    let project = dir.join("cluster");
+    let mut generate = Command::new(env!("CARGO"));
+    generate.args(["run", "--quiet", "--example", "gen-inventory"]);
+    // In the profile these tests were built in, so that the library is
+    // not built twice.
+    if !cfg!(debug_assertions) {
+        generate.arg("--release");
+    }
+    run_ok(
+        generate
+            .arg("--")
+            .arg(hosts.to_string())
+            .arg(&project)
+            .current_dir(REPO),
+    );
+    project
+}
+
 /// A copy of the example project with no pki/: `coregen serve`, `render`
 /// and `ca init` create the CAs, keys included, as on a real first run.
 pub fn fresh_project() -> tempfile::TempDir {
@@ -395,13 +425,20 @@ const SERVING_PLAIN: &str = "coregen: serving CA certificates over plain HTTP on
 
 impl Serve {
     pub fn start(dir: &Path, extra: &[&str]) -> Serve {
+        Serve::start_at(dir, "127.0.0.1:0", extra, &[])
+    }
+
+    /// [`Serve::start`] listening on `listen` (a fixed port, so that a
+    /// test can restart it where its clients expect it), with `env` set.
+    pub fn start_at(dir: &Path, listen: &str, extra: &[&str], env: &[(&str, &str)]) -> Serve {
         use std::io::BufRead;
         let with_plain = extra.contains(&"--http-listen");
         let mut child = coregen(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(["--url", "https://127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
+            .args(["--url", &format!("https://{listen}")])
             .args(extra)
             .env("COREGEN_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -464,6 +501,31 @@ impl Serve {
             self.log()
         );
         self.log()
+    }
+
+    /// Kills the server with SIGKILL, as a crash would stop it, and
+    /// returns its log.
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.log()
+    }
+
+    /// Waits up to `secs` for the server to exit by itself; its status and
+    /// log.
+    pub fn exited(mut self, secs: u64) -> (std::process::ExitStatus, String) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, self.log());
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "serve did not exit:\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// curl against this server, trusting only the http CA. Returns the
