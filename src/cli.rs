@@ -261,6 +261,20 @@ pub enum HostCommand {
         #[arg(required = true)]
         hosts: Vec<String>,
     },
+
+    /// Issue a fresh bootstrap token for a host and render its config
+    /// again (out/HOST.ign), for configs carried on an ISO or a USB stick.
+    #[command(after_help = "Examples:\n  coregen host token node1\n  \
+                            coregen host token node1 --ttl 7d   # a week to install it")]
+    Token {
+        /// The host.
+        host: String,
+
+        /// How long the token stays usable (`90s`, `30m`, `12h`, `7d`);
+        /// default `[server] token_ttl`, 1h.
+        #[arg(long, value_name = "DURATION")]
+        ttl: Option<coregen::inventory::Ttl>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -319,6 +333,11 @@ pub struct RenderArgs {
     /// config differs from a fresh render, or is missing). For CI.
     #[arg(long, conflicts_with = "stdout")]
     pub check: bool,
+
+    /// How long the bootstrap tokens in these configs stay usable
+    /// (`90s`, `30m`, `12h`, `7d`); default `[server] token_ttl`, 1h.
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["redact", "check"])]
+    pub token_ttl: Option<coregen::inventory::Ttl>,
 }
 
 /// What `render`, `pxe` and `diff` work on: which hosts, the folder of

@@ -7,6 +7,16 @@
 //! temporary file, so an error anywhere leaves the folder as it was.
 //! Outputs are reproducible from the inventory, so they are not fsynced:
 //! ten thousand fsyncs would cost more than the whole render.
+//!
+//! A run killed outright (`kill -9`, a power cut) cannot clean up. So a
+//! temporary file's name says which process made it and which bootstrap
+//! token it holds (`.coregen-<pid>-<token id>-<random>`; the id is no
+//! secret), and the next run removes the temporaries of processes that
+//! are gone ([`sweep`]) and hands back their token ids for retiring. And
+//! [`commit`] lists what it is about to rename in [`PENDING`] before the
+//! first rename and removes the list after the last, then stamps
+//! [`GENERATION`]: a list still there means a run was killed between
+//! renames and the folder holds a mix of two runs ([`interrupted`]).
 
 use std::fs;
 use std::io::Write;
@@ -15,6 +25,14 @@ use std::path::{Path, PathBuf};
 use tempfile::{NamedTempFile, TempPath};
 
 use crate::error::{Error, Result};
+
+/// Lists the files a run is renaming; removed once all are renamed.
+pub const PENDING: &str = ".coregen-pending";
+
+/// Written last by each run that changed something: its time and files.
+pub const GENERATION: &str = ".coregen-generation";
+
+const TEMP_PREFIX: &str = ".coregen-";
 
 /// A file written to a temporary name next to its target.
 pub struct Staged {
@@ -42,6 +60,17 @@ pub struct Written {
 /// Stages `contents` for `target`. When the target already holds exactly
 /// these bytes nothing is staged, which keeps its timestamp.
 pub fn stage(target: PathBuf, contents: &[u8], access: Access) -> Result<Staged> {
+    stage_holding(target, contents, access, None)
+}
+
+/// [`stage`] for contents that hold the bootstrap token `token_id`, which
+/// a later run retires if this one dies before renaming the file.
+pub fn stage_holding(
+    target: PathBuf,
+    contents: &[u8],
+    access: Access,
+    token_id: Option<&str>,
+) -> Result<Staged> {
     if fs::read(&target).is_ok_and(|old| old == contents) {
         return Ok(Staged {
             temp: None,
@@ -50,7 +79,12 @@ pub fn stage(target: PathBuf, contents: &[u8], access: Access) -> Result<Staged>
         });
     }
     let dir = target.parent().unwrap_or(Path::new("."));
-    let mut file = NamedTempFile::with_prefix_in(".coregen-", dir)
+    let prefix = format!(
+        "{TEMP_PREFIX}{}-{}-",
+        std::process::id(),
+        token_id.unwrap_or("none")
+    );
+    let mut file = NamedTempFile::with_prefix_in(prefix, dir)
         .map_err(|e| Error::io(dir, "create a temporary file in", e))?;
     file.write_all(contents)
         .map_err(|e| Error::io(file.path(), "write", e))?;
@@ -61,9 +95,27 @@ pub fn stage(target: PathBuf, contents: &[u8], access: Access) -> Result<Staged>
     })
 }
 
-/// Renames every staged file into place.
+/// Renames every staged file into place, between a [`PENDING`] list of
+/// them and a [`GENERATION`] stamp in each folder written to.
 pub fn commit(staged: Vec<Staged>) -> Result<Written> {
     let mut written = Written::default();
+    let mut dirs: Vec<(&Path, Vec<&str>)> = Vec::new();
+    for s in staged.iter().filter(|s| s.temp.is_some()) {
+        let dir = s.target.parent().unwrap_or(Path::new("."));
+        let name = s.target.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        match dirs.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, names)) => names.push(name),
+            None => dirs.push((dir, vec![name])),
+        }
+    }
+    for (dir, names) in &dirs {
+        let list = dir.join(PENDING);
+        fs::write(&list, names.join("\n") + "\n").map_err(|e| Error::io(&list, "write", e))?;
+    }
+    let dirs: Vec<(PathBuf, String)> = dirs
+        .into_iter()
+        .map(|(d, names)| (d.to_path_buf(), names.join("\n") + "\n"))
+        .collect();
     for s in staged {
         match s.temp {
             Some(temp) => {
@@ -77,7 +129,64 @@ pub fn commit(staged: Vec<Staged>) -> Result<Written> {
             None => written.unchanged.push(s.target),
         }
     }
+    for (dir, names) in dirs {
+        let stamp = dir.join(GENERATION);
+        let text = format!("{}\n{names}", crate::values::unix_now());
+        fs::write(&stamp, text).map_err(|e| Error::io(&stamp, "write", e))?;
+        let list = dir.join(PENDING);
+        fs::remove_file(&list).map_err(|e| Error::io(&list, "remove", e))?;
+    }
     Ok(written)
+}
+
+/// Removes the temporary files in `dir` whose process is gone (killed
+/// before it could clean up) and returns the token ids they held, so that
+/// the caller retires them.
+pub fn sweep(dir: &Path) -> Result<Vec<String>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, "read", e)),
+    };
+    let own = std::process::id();
+    let mut tokens = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, "read", e))?;
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
+            continue;
+        };
+        if name == PENDING || name == GENERATION {
+            continue;
+        }
+        // `<pid>-<token id or none>-<random>`; a name without a pid is an
+        // older coregen's, whose run has ended too.
+        let mut parts = rest.splitn(3, '-');
+        let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
+        let token = parts.next().filter(|t| *t != "none");
+        let alive =
+            pid.is_some_and(|pid| pid == own || Path::new(&format!("/proc/{pid}")).exists());
+        if alive {
+            continue;
+        }
+        let path = entry.path();
+        fs::remove_file(&path).map_err(|e| Error::io(&path, "remove a stale temporary file", e))?;
+        if let Some(token) = token.filter(|_| pid.is_some()) {
+            tokens.push(token.to_string());
+        }
+    }
+    Ok(tokens)
+}
+
+/// The files a run was renaming into `dir` when it was killed, when one
+/// was: the folder then holds some from that run and some from before.
+pub fn interrupted(dir: &Path) -> Result<Option<Vec<String>>> {
+    let list = dir.join(PENDING);
+    match fs::read_to_string(&list) {
+        Ok(text) => Ok(Some(text.lines().map(str::to_string).collect())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(&list, "read", e)),
+    }
 }
 
 /// Temporary files are created 0600, which private outputs keep; public
@@ -112,5 +221,34 @@ mod tests {
 
         let written = commit(vec![stage(a.clone(), b"{}\n", Access::Public).unwrap()]).unwrap();
         assert_eq!(written.unchanged, vec![a]);
+    }
+
+    #[test]
+    fn a_dead_runs_temporaries_are_swept_and_a_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.ign");
+        let ours = stage_holding(a.clone(), b"x", Access::Private, Some("TOKENID")).unwrap();
+        // A pid above the kernel's limit (2^22) is never alive.
+        fs::write(dir.path().join(".coregen-4194305-DEADID-abc123"), "x").unwrap();
+        fs::write(dir.path().join(".coregen-4194305-none-abc124"), "x").unwrap();
+        fs::write(dir.path().join(".coregenXYZ123"), "x").unwrap();
+        assert_eq!(sweep(dir.path()).unwrap(), ["DEADID"]);
+        let left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(left.iter().any(|n| n.contains("-TOKENID-")), "{left:?}");
+        assert!(left.iter().any(|n| n == ".coregenXYZ123"), "not ours");
+
+        commit(vec![ours]).unwrap();
+        assert_eq!(interrupted(dir.path()).unwrap(), None);
+        let stamp = fs::read_to_string(dir.path().join(GENERATION)).unwrap();
+        assert!(stamp.ends_with("\na.ign\n"), "{stamp}");
+        fs::write(dir.path().join(PENDING), "a.ign\nb.ign\n").unwrap();
+        assert_eq!(
+            interrupted(dir.path()).unwrap(),
+            Some(vec!["a.ign".to_string(), "b.ign".to_string()])
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::ignition::{Config, SpecVersion};
-use crate::inventory::{Host, Inventory};
+use crate::inventory::{Host, Inventory, Ttl};
 use crate::pki::{CaCert, Pki, mint_token};
 use crate::render::Renderer;
 use crate::state::{Op, SqliteStore, State};
@@ -115,8 +115,9 @@ impl Project {
 
     /// Mints a bootstrap token for each of `hosts` that has profiles, and
     /// commits them to the state database before any config holding one
-    /// can be written. Returns the tokens by host name.
-    pub fn mint_tokens(&self, hosts: &[&Host], now: i64) -> Result<Tokens> {
+    /// can be written. Each lives `ttl`, or `[server] token_ttl`. Returns
+    /// the tokens by host name.
+    pub fn mint_tokens(&self, hosts: &[&Host], now: i64, ttl: Option<Ttl>) -> Result<Tokens> {
         let enrolling: Vec<&&Host> = hosts.iter().filter(|h| !h.profiles.is_empty()).collect();
         let Some(server) = &self.inventory.cluster.server else {
             return Ok(Tokens::new());
@@ -124,7 +125,7 @@ impl Project {
         if enrolling.is_empty() {
             return Ok(Tokens::new());
         }
-        let ttl = server.token_ttl.duration().as_secs();
+        let ttl = ttl.unwrap_or(server.token_ttl).duration().as_secs();
         let minted = enrolling
             .iter()
             .map(|host| mint_token(host.name.as_str(), ttl, now))

@@ -567,3 +567,118 @@ fn serve_refuses_an_http_ca_that_may_not_sign_server_certificates() {
         "a server certificate was issued"
     );
 }
+
+fn dot_coregen_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".coregen-"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `render --all` killed at some point of its run: the next run removes
+/// what it left, retires the tokens in it, and completes it.
+#[test]
+fn a_killed_render_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = generated_project(dir.path(), 1500);
+    let out = project.join("out");
+    for delay in [150, 400] {
+        let mut child = coregen(&project)
+            .args(["render", "--all", "--compact"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    // Whatever the kills left, the next run cleans it up.
+    run_ok(coregen(&project).args(["render", "--host", "host00000"]));
+    let left = dot_coregen_files(&out);
+    assert!(
+        left.iter().all(|n| n == ".coregen-generation"),
+        "left behind: {:?}",
+        &left[..left.len().min(5)]
+    );
+
+    // A run killed with its files staged: they go, and their tokens are
+    // retired. (A pid above the kernel's limit is never a live process.)
+    let config = std::fs::read_to_string(out.join("host00000.ign")).unwrap();
+    let token = token_in_config(&config);
+    let id = token.split('.').nth(1).unwrap().to_string();
+    std::fs::write(out.join(format!(".coregen-4194305-{id}-AbC123")), &config).unwrap();
+    let err = run_ok(coregen(&project).args(["render", "--host", "host00001"]));
+    let said = String::from_utf8_lossy(&err.stderr);
+    assert!(said.contains("retired the 1 unused token"), "{said}");
+    let retired: Option<i64> = state(&project)
+        .query_row("SELECT retired_at FROM tokens WHERE id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(retired.is_some(), "the token of a removed file is retired");
+    assert_eq!(dot_coregen_files(&out), [".coregen-generation"]);
+
+    // A run killed between renames: check and diff say so, the next run
+    // completes it.
+    std::fs::write(
+        out.join(".coregen-pending"),
+        "host00007.ign\nhost00008.ign\n",
+    )
+    .unwrap();
+    let err = common::run_err(coregen(&project).args(["render", "--all", "--check"]));
+    assert!(err.contains("two runs"), "{err}");
+    let done = run_ok(coregen(&project).args(["render", "--host", "host00001"]));
+    let said = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        said.contains("also rendering host00007, host00008"),
+        "{said}"
+    );
+    let wrote = String::from_utf8_lossy(&done.stdout);
+    assert!(wrote.contains("host00008.ign"), "{wrote}");
+    assert_eq!(dot_coregen_files(&out), [".coregen-generation"]);
+}
+
+/// `coregen host token`: a fresh token, with the TTL asked for, in the
+/// host's config.
+#[test]
+fn host_token_issues_a_token_for_file_based_installs() {
+    let project = fresh_project();
+    let out = run_ok(coregen(project.path()).args(["host", "token", "node4", "--ttl", "7d"]));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("out/node4.ign"),
+        "{out:?}"
+    );
+    let config = std::fs::read_to_string(project.path().join("out/node4.ign")).unwrap();
+    let token = token_in_config(&config);
+    let id = token.split('.').nth(1).unwrap().to_string();
+    let (issued, expires): (i64, i64) = state(project.path())
+        .query_row(
+            "SELECT issued_at, expires_at FROM tokens WHERE id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(expires - issued, 7 * 86400);
+    let err = common::run_err(coregen(project.path()).args(["host", "token", "nope"]));
+    assert!(err.contains("nope"), "{err}");
+
+    run_ok(coregen(project.path()).args(["render", "--host", "node4", "--token-ttl", "90s"]));
+    let config = std::fs::read_to_string(project.path().join("out/node4.ign")).unwrap();
+    let id = token_in_config(&config)
+        .split('.')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let (issued, expires): (i64, i64) = state(project.path())
+        .query_row(
+            "SELECT issued_at, expires_at FROM tokens WHERE id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(expires - issued, 90);
+}

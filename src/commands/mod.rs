@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => hosts::serve(s, &args),
         Command::Host(HostCommand::List) => hosts::list(s),
         Command::Host(HostCommand::Reset { hosts }) => hosts::reset(s, &hosts),
+        Command::Host(HostCommand::Token { host, ttl }) => host_token(s, &host, ttl),
         Command::Show(args) => review::show(s, &args),
         Command::Pxe(_) => boot::pxe(s),
         Command::Diff(_) => review::diff(s),
@@ -75,14 +76,18 @@ fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
         note(&format!("{} is up to date", settings.out.display()));
         return Ok(());
     }
-    let hosts = settings.hosts(&project)?;
+    let mut hosts = settings.hosts(&project)?;
+    let out_dir = &settings.out;
+    if !args.stdout {
+        complete_interrupted(&project, out_dir, &mut hosts)?;
+    }
     let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
     let spec = settings.spec(&project);
     let pretty = !args.compact;
     let tokens = if args.redact {
         Tokens::new()
     } else {
-        project.mint_tokens(&hosts, coregen::state::unix_now())?
+        project.mint_tokens(&hosts, coregen::state::unix_now(), args.token_ttl)?
     };
 
     if args.stdout {
@@ -97,25 +102,145 @@ fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
             .map_err(|e| Error::new("cannot write to standard output").with_source(e));
     }
 
-    let out_dir = &settings.out;
+    write_configs(
+        &project,
+        &hosts,
+        Written {
+            cas: &cas,
+            spec,
+            tokens: &tokens,
+            pretty,
+            pxe: args.pxe,
+        },
+        out_dir,
+    )
+}
+
+/// What [`write_configs`] writes.
+struct Written<'a> {
+    cas: &'a [coregen::pki::CaCert],
+    spec: coregen::ignition::SpecVersion,
+    tokens: &'a Tokens,
+    pretty: bool,
+    pxe: bool,
+}
+
+/// Renders `hosts` into `out_dir` (their boot files too with `pxe`), all
+/// or nothing.
+fn write_configs(
+    project: &coregen::project::Project,
+    hosts: &[&coregen::inventory::Host],
+    w: Written<'_>,
+    out_dir: &Path,
+) -> Result<()> {
+    let tokens = w.tokens;
     output::ensure_dir(out_dir)?;
-    let mut staged = project.render_each(&hosts, &cas, spec, &tokens, |host, config| {
+    let mut staged = project.render_each(hosts, w.cas, w.spec, tokens, |host, config| {
         // A config that holds a live token is a secret until it is used.
-        let access = if tokens.contains_key(host.name.as_str()) {
+        let token = tokens.get(host.name.as_str());
+        let access = if token.is_some() {
             Access::Private
         } else {
             Access::Public
         };
-        output::stage(
+        output::stage_holding(
             out_dir.join(format!("{}.ign", host.name)),
-            &config.to_bytes(pretty),
+            &config.to_bytes(w.pretty),
             access,
+            token.and_then(|t| coregen::pki::token_id(t)),
         )
     })?;
-    if args.pxe {
-        staged.extend(boot::stage(&project, &hosts, &cas, spec, out_dir)?);
+    if w.pxe {
+        staged.extend(boot::stage(project, hosts, w.cas, w.spec, out_dir)?);
     }
     report(output::commit(staged)?)
+}
+
+/// `coregen host token`: a fresh token for one host, in its config.
+fn host_token(settings: &Settings, name: &str, ttl: Option<coregen::inventory::Ttl>) -> Result<()> {
+    let project = settings.project()?;
+    let host = project.inventory.host(name)?;
+    let Some(server) = &project.inventory.cluster.server else {
+        return Err(Error::new(
+            "no [server] in hosts/cluster.toml: a token is for enrolling with `coregen serve`, \
+             which configs find by [server] url",
+        ));
+    };
+    if host.profiles.is_empty() {
+        return Err(Error::new(format!(
+            "host {name} has no certificate profiles, so its config needs no token"
+        )));
+    }
+    let mut hosts = vec![host];
+    let out_dir = &settings.out;
+    complete_interrupted(&project, out_dir, &mut hosts)?;
+    let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
+    let now = coregen::state::unix_now();
+    let tokens = project.mint_tokens(&hosts, now, ttl)?;
+    write_configs(
+        &project,
+        &hosts,
+        Written {
+            cas: &cas,
+            spec: settings.spec(&project),
+            tokens: &tokens,
+            pretty: true,
+            pxe: false,
+        },
+        out_dir,
+    )?;
+    let ttl = ttl.unwrap_or(server.token_ttl);
+    let expires = time::OffsetDateTime::from_unix_timestamp(now + ttl.duration().as_secs() as i64)
+        .map(coregen::state::rfc3339)
+        .unwrap_or_default();
+    note(&format!(
+        "the token in {name}'s config is good for {ttl} (until {expires}), and for one enrollment"
+    ));
+    Ok(())
+}
+
+/// Cleans up after a run of `render` that was killed: removes its
+/// temporary files and retires the tokens in them, and when it was killed
+/// while renaming, adds the hosts it was writing to `hosts`, so that this
+/// run leaves `out/` of one generation again.
+fn complete_interrupted<'p>(
+    project: &'p coregen::project::Project,
+    out_dir: &std::path::Path,
+    hosts: &mut Vec<&'p coregen::inventory::Host>,
+) -> Result<()> {
+    let stale = output::sweep(out_dir)?;
+    if !stale.is_empty() {
+        let retired = project
+            .state()?
+            .retire_tokens(&stale, coregen::state::unix_now())?;
+        note(&format!(
+            "removed the temporary files of a killed run in {} and retired the {retired} \
+             unused token(s) they held",
+            out_dir.display()
+        ));
+    }
+    let Some(pending) = output::interrupted(out_dir)? else {
+        return Ok(());
+    };
+    let mut added = Vec::new();
+    for name in pending.iter().filter_map(|f| f.strip_suffix(".ign")) {
+        if let Some(host) = project.inventory.find_host(name)
+            && !hosts.iter().any(|h| h.name == host.name)
+        {
+            hosts.push(host);
+            added.push(name);
+        }
+    }
+    note(&format!(
+        "a run was killed while writing {}; completing it{}",
+        out_dir.display(),
+        if added.is_empty() {
+            String::new()
+        } else {
+            format!(" (also rendering {})", added.join(", "))
+        }
+    ));
+    Ok(())
 }
 
 /// Says what a write changed.

@@ -45,29 +45,49 @@ pub(super) fn diff(settings: &Settings) -> Result<()> {
         say!("{d}");
         Ok(())
     })?;
-    if stale.is_empty() {
+    let mixed = mixed_generations(out_dir)?;
+    if stale.is_empty() && mixed.is_none() {
         return Ok(());
     }
-    Err(Error::new(format!(
+    let mut error = Error::new(format!(
         "{} config(s) in {} differ from a fresh render: {}",
         stale.len(),
         out_dir.display(),
         names(&stale)
     ))
-    .with_kind(Kind::Differs))
+    .with_kind(Kind::Differs);
+    if let Some(mixed) = mixed {
+        error = error.note(mixed);
+    }
+    Err(error)
+}
+
+/// What to say when a killed render left `out_dir` with files of two
+/// runs, if one did.
+fn mixed_generations(out_dir: &std::path::Path) -> Result<Option<String>> {
+    Ok(coregen::output::interrupted(out_dir)?.map(|files| {
+        format!(
+            "{} holds files of two runs: a render was killed while writing {} file(s); \
+             `coregen render` completes it",
+            out_dir.display(),
+            files.len()
+        )
+    }))
 }
 
 /// `render --check`: the stale hosts, as an error, or nothing.
 pub(super) fn check(settings: &Settings, project: &Project) -> Result<()> {
     let out_dir = &settings.out;
     let stale = compare(settings, project, &mut |_| Ok(()))?;
-    if stale.is_empty() {
+    let mixed = mixed_generations(out_dir)?;
+    if stale.is_empty() && mixed.is_none() {
         return Ok(());
     }
-    let list: Vec<String> = stale
+    let mut list: Vec<String> = stale
         .iter()
         .map(|(h, why)| format!("{h} ({why})"))
         .collect();
+    list.extend(mixed);
     Err(Error::new(format!(
         "{} is stale: {}; run `coregen render` (or `coregen diff` to see why)",
         out_dir.display(),

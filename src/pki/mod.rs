@@ -27,6 +27,7 @@ pub use serial::{hex, sha256_hex};
 pub use sign::{CertNames, Signer};
 pub use token::{
     MAX_TOKEN_LEN, MintedToken, PresentedToken, REDACTED, mint as mint_token, parse as parse_token,
+    token_id,
 };
 
 /// One `[ca.<name>]` table of cluster.toml, resolved.

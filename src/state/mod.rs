@@ -366,6 +366,25 @@ impl State {
         })
     }
 
+    /// Retires the unspent tokens among `ids` (those a killed run wrote
+    /// into files it never renamed into place); returns how many.
+    pub fn retire_tokens(&self, ids: &[String], now: i64) -> Result<usize> {
+        self.write(|tx| {
+            let mut retired = 0;
+            for id in ids {
+                if let Some(mut token) = tx.token(id)?
+                    && token.used_at.is_none()
+                    && token.retired_at.is_none()
+                {
+                    token.retired_at = Some(now);
+                    tx.put_token(&token)?;
+                    retired += 1;
+                }
+            }
+            Ok(retired)
+        })
+    }
+
     /// Deletes tokens that expired more than [`TOKEN_RETENTION_SECS`]
     /// before `now`.
     pub fn prune_tokens(&self, now: i64) -> Result<usize> {
