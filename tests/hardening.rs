@@ -548,7 +548,7 @@ fn serve_refuses_an_http_ca_that_may_not_sign_server_certificates() {
             "[profiles.https]\nca = \"http\"\nusages = [\"client-auth\"]",
             1,
         );
-    assert_eq!(text.matches("\"client-auth\"]").count() >= 2, true);
+    assert!(text.matches("\"client-auth\"]").count() >= 2);
     std::fs::write(&cluster, text).unwrap();
     run_ok(coregen(project.path()).arg("validate"));
     let err = common::run_err(coregen(project.path()).args([
