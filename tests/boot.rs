@@ -3,7 +3,8 @@
 //! trusting only the CA the pointer carries; `ignition-validate` accepts
 //! every pointer; the pointer initrd lists and extracts with `cpio`; the
 //! iPXE scripts carry each argument once, and serve gives the same files
-//! over plain HTTP.
+//! over plain HTTP; and `pxe` checks the inventory before it creates or
+//! writes anything.
 
 mod common;
 
@@ -214,4 +215,28 @@ fn serve_gives_the_same_boot_files_over_plain_http() {
             .unwrap();
     assert_eq!(served, written);
     assert!(!serde_json::to_string(&served).unwrap().contains("cgt1."));
+}
+
+#[test]
+fn pxe_without_a_server_fails_before_it_creates_or_writes_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("demo");
+    // `init` writes a project with the `http` CA declared and no [server].
+    run_ok(
+        Command::new(env!("CARGO_BIN_EXE_coregen"))
+            .arg("init")
+            .arg(&project),
+    );
+    assert!(!project.join("pki").exists() && !project.join("out").exists());
+
+    let out = coregen(&project).args(["pxe", "--all"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("hosts/cluster.toml") && stderr.contains("[server]"),
+        "{stderr}"
+    );
+    assert!(!project.join("pki").exists(), "a CA was created: {stderr}");
+    assert!(!project.join("out").exists(), "out/ was created");
+    assert!(out.stdout.is_empty());
 }
