@@ -336,6 +336,8 @@ fn the_installed_system_fetches_its_config_through_the_pointer_and_etcd_waits_fo
         format!("ConditionPathExists=!{ENROLL_MARKER}"),
         "AssertKernelCommandLine=!coreos.live.rootfs_url".into(),
         "AssertKernelCommandLine=!coreos.liveiso".into(),
+        "Restart=on-failure".into(),
+        "RestartPreventExitStatus=2".into(),
     ] {
         assert!(
             enroll.lines().any(|l| l == line),
