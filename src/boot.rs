@@ -7,16 +7,26 @@
 //! its bootstrap token, only ever travels over TLS verified against that
 //! CA. The initrd form is a gzip-compressed newc cpio archive holding
 //! `config.ign`, as `coreos-installer pxe ignition wrap` makes: appended to
-//! the Fedora CoreOS live initramfs, it makes even the first fetch verified.
+//! the Fedora CoreOS live initramfs, it is the live system's config and
+//! makes even the first fetch verified.
 //!
 //! The iPXE script boots the live images of `[boot]` with the kernel
-//! arguments Fedora CoreOS documents. Its `ignition.config.url` is the
-//! pointer, fetched from serve's plain-HTTP endpoint (it holds no secret,
-//! and the live system trusts no CA of ours yet); the pointer then fetches
-//! the real config over verified TLS. A host with an install disk also gets
-//! `coreos.inst.install_dev` and `coreos.inst.ignition_url`: the installer
-//! fetches the real config over HTTPS, trusting the `http` CA that the live
-//! system installed from its own config.
+//! arguments Fedora CoreOS documents for a live PXE boot
+//! (`coreos.live.rootfs_url`, `ignition.firstboot ignition.platform.id=metal`).
+//! What the live system is given depends on where the host runs:
+//!
+//! - A host without an install disk runs the live system itself, so the
+//!   live system gets the pointer as `ignition.config.url` (from serve's
+//!   plain-HTTP endpoint: it holds no secret, and the live system trusts no
+//!   CA of ours yet), and the pointer fetches the real config.
+//! - A host with an install disk only installs from the live system, which
+//!   gets no config at all: only `coreos.inst.install_dev` and
+//!   `coreos.inst.ignition_url`. The latter is the pointer, not the real
+//!   config, so coreos-installer embeds the pointer in the installed
+//!   system, and that system fetches its real config over verified TLS at
+//!   its own first boot. Given the real config, the live system would mint
+//!   a token that nothing uses, and start the host's units (etcd, say) in a
+//!   system where no certificates will ever be.
 
 use std::io::Write;
 
@@ -74,15 +84,21 @@ pub fn pointer_url(boot: &Boot, host: &Host, spec: SpecVersion) -> String {
     )
 }
 
-/// The iPXE script that boots `host` into the Fedora CoreOS live system.
+/// The iPXE script that boots `host` into the Fedora CoreOS live system:
+/// to run there, or to install to its disk (see the module comment).
+/// `server` is where the pointer sends the host for its real config, named
+/// in the script's comment for whoever reads it.
 pub fn ipxe(boot: &Boot, host: &Host, server: &ServerUrl, spec: SpecVersion) -> String {
+    let pointer = pointer_url(boot, host, spec);
     let mut args = vec![
         "initrd=main".to_string(),
         format!("coreos.live.rootfs_url={}", boot.rootfs.as_str()),
         "ignition.firstboot".to_string(),
         "ignition.platform.id=metal".to_string(),
-        format!("ignition.config.url={}", pointer_url(boot, host, spec)),
     ];
+    if host.install_disk.is_none() {
+        args.push(format!("ignition.config.url={pointer}"));
+    }
     // The live system's console, as the installed one will have it.
     args.extend(
         host.kernel_arguments
@@ -91,20 +107,23 @@ pub fn ipxe(boot: &Boot, host: &Host, server: &ServerUrl, spec: SpecVersion) -> 
             .filter(|a| a.starts_with("console="))
             .cloned(),
     );
-    if let Some(disk) = &host.install_disk {
-        args.push(format!("coreos.inst.install_dev={disk}"));
-        args.push(format!(
-            "coreos.inst.ignition_url={}",
-            config_url(server, host, spec)
-        ));
-    }
+    let what = match &host.install_disk {
+        Some(disk) => {
+            args.push(format!("coreos.inst.install_dev={disk}"));
+            args.push(format!("coreos.inst.ignition_url={pointer}"));
+            format!("install to {disk}")
+        }
+        None => "live boot".to_string(),
+    };
     format!(
         "#!ipxe\n\
-         # Fedora CoreOS live boot of {name}, written by coregen.\n\
+         # Fedora CoreOS {what} of {name}, written by coregen.\n\
+         # Its config comes from {config} through the pointer.\n\
          kernel {kernel} {args}\n\
          initrd --name main {initramfs}\n\
          boot\n",
         name = host.name,
+        config = config_url(server, host, spec),
         kernel = boot.kernel.as_str(),
         args = args.join(" "),
         initramfs = boot.initramfs.as_str(),

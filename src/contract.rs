@@ -1,6 +1,7 @@
 //! The enrollment contract: what a host with certificate profiles and
 //! coregen agree on. The paths on the host (the script, its settings, its
-//! unit, where CA certificates are installed), the format of
+//! unit, the request under way and the marker of a finished enrollment,
+//! where CA certificates are installed), the format of
 //! `/etc/coregen/enroll.env`, which CA Ignition itself trusts for HTTPS, and
 //! the JSON of `POST /v1/enroll`.
 //!
@@ -24,6 +25,19 @@ pub const ENROLL_SCRIPT: &str = "/usr/local/bin/coregen-enroll";
 pub const ENROLL_ENV: &str = "/etc/coregen/enroll.env";
 pub const ENROLL_UNIT: &str = "coregen-enroll.service";
 pub const ENROLL_TEMPLATE: &str = "coregen-enroll";
+
+/// The enrollment marker: the script writes it once every certificate is
+/// installed, and only then. A unit that needs the certificates is gated
+/// on it (`ConditionPathExists=`), and the enrollment unit is skipped when
+/// it exists.
+pub const ENROLL_MARKER: &str = "/var/lib/coregen/enrolled";
+
+/// The keys, CSRs and request of an enrollment under way (mode 0700). Made
+/// once and kept until the certificates are installed, so that every retry,
+/// and a run after a restart or a reboot, sends the same CSRs with the same
+/// token; a key is never made anew while a request that carried it might
+/// be unanswered.
+pub const ENROLL_PENDING: &str = "/var/lib/coregen/pending";
 
 /// Where a CA certificate is installed on the host; `update-ca-trust` picks
 /// it up from there.

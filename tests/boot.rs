@@ -2,8 +2,11 @@
 //! config from `coregen pxe` to a running `coregen serve` over HTTPS,
 //! trusting only the CA the pointer carries; `ignition-validate` accepts
 //! every pointer; the pointer initrd lists and extracts with `cpio`; the
-//! iPXE scripts carry each argument once, and serve gives the same files
-//! over plain HTTP.
+//! iPXE scripts carry each argument once, give an installing host's live
+//! system no config and its installer the pointer, and serve gives the
+//! same files over plain HTTP; the installed system's first boot, through
+//! that pointer, gates etcd on the enrollment; and `pxe` checks the
+//! inventory before it creates or writes anything.
 
 mod common;
 
@@ -11,9 +14,10 @@ use std::fs;
 use std::process::Command;
 
 use common::{
-    IGNITION, ScratchRoot, Serve, coregen, edit_file, example_project, fresh_project,
+    IGNITION, ScratchRoot, Serve, coregen, curl, edit_file, example_project, fresh_project,
     ignition_validate, needs, run_ok,
 };
+use coregen::contract::{ENROLL_MARKER, ENROLL_UNIT};
 
 const HOSTS: [&str; 4] = ["node1", "node2", "node3", "node4"];
 
@@ -141,7 +145,7 @@ fn kernel_args(script: &str) -> Vec<String> {
 }
 
 #[test]
-fn the_ipxe_script_has_each_argument_once_with_the_right_urls() {
+fn the_ipxe_script_of_an_installing_host_gives_the_live_system_no_config() {
     let project = example_project();
     run_ok(coregen(project.path()).args(["pxe", "--all"]));
     let base = "https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/42.20250901.3.0/x86_64/fedora-coreos-42.20250901.3.0";
@@ -154,22 +158,73 @@ fn the_ipxe_script_has_each_argument_once_with_the_right_urls() {
         )));
         assert!(script.ends_with("\nboot\n"));
         let args = kernel_args(&script);
+        // The live system only installs: no config of its own (it would
+        // mint a token for nothing and start units without certificates),
+        // and the installer embeds the secret-free pointer, not the config.
+        assert!(
+            !args.iter().any(|a| a.starts_with("ignition.config.url")),
+            "{host}: {args:?}"
+        );
         for expected in [
             "initrd=main".to_string(),
             format!("coreos.live.rootfs_url={base}-live-rootfs.x86_64.img"),
             "ignition.firstboot".into(),
             "ignition.platform.id=metal".into(),
-            format!("ignition.config.url=http://10.0.0.2:8080/pointer/{host}.ign?spec=3.4.0"),
             "console=tty0".into(),
             "console=ttyS0,115200n8".into(),
             "coreos.inst.install_dev=/dev/vda".into(),
-            format!("coreos.inst.ignition_url=https://10.0.0.2:8443/ignition/{host}?spec=3.4.0"),
+            format!("coreos.inst.ignition_url=http://10.0.0.2:8080/pointer/{host}.ign?spec=3.4.0"),
         ] {
             let count = args.iter().filter(|a| **a == expected).count();
             assert_eq!(count, 1, "{host}: {expected} in {args:?}");
         }
-        assert_eq!(args.len(), 9, "{host}: {args:?}");
+        assert_eq!(args.len(), 8, "{host}: {args:?}");
     }
+}
+
+#[test]
+fn the_ipxe_script_of_a_live_only_host_gives_the_live_system_the_pointer() {
+    let project = example_project();
+    edit_file(
+        project.path(),
+        "hosts/node2.toml",
+        "install_disk = \"/dev/vda\"\n",
+        "",
+    );
+    run_ok(coregen(project.path()).args(["pxe", "--host", "node2"]));
+    let script = fs::read_to_string(project.path().join("out/node2.ipxe")).unwrap();
+    let args = kernel_args(&script);
+    assert!(
+        args.contains(
+            &"ignition.config.url=http://10.0.0.2:8080/pointer/node2.ign?spec=3.4.0".into()
+        ),
+        "{args:?}"
+    );
+    assert!(
+        !args.iter().any(|a| a.starts_with("coreos.inst.")),
+        "{args:?}"
+    );
+    assert_eq!(args.len(), 7, "{args:?}");
+
+    // The live system is where it enrolls: its enrollment unit neither
+    // skips nor refuses the live system.
+    let out =
+        run_ok(coregen(project.path()).args(["render", "--host", "node2", "--redact", "--stdout"]));
+    let unit = unit_in_config(&String::from_utf8(out.stdout).unwrap(), ENROLL_UNIT);
+    assert!(!unit.contains("KernelCommandLine"), "{unit}");
+}
+
+/// The contents of unit `name` in an Ignition config.
+fn unit_in_config(config: &str, name: &str) -> String {
+    let config: serde_json::Value = serde_json::from_str(config).unwrap();
+    config["systemd"]["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == name)
+        .and_then(|u| u["contents"].as_str())
+        .unwrap_or_else(|| panic!("no unit {name} with contents"))
+        .to_string()
 }
 
 #[test]
@@ -214,4 +269,112 @@ fn serve_gives_the_same_boot_files_over_plain_http() {
             .unwrap();
     assert_eq!(served, written);
     assert!(!serde_json::to_string(&served).unwrap().contains("cgt1."));
+}
+
+#[test]
+fn the_installed_system_fetches_its_config_through_the_pointer_and_etcd_waits_for_enrollment() {
+    if !needs(&[IGNITION, "curl"]) {
+        return;
+    }
+    let project = fresh_project();
+    let serve = Serve::start(project.path(), &["--http-listen", "127.0.0.1:0"]);
+    let plain = serve.plain.clone().unwrap();
+    let cluster = "hosts/cluster.toml";
+    edit_file(project.path(), cluster, "https://10.0.0.2:8443", &serve.url);
+    edit_file(
+        project.path(),
+        cluster,
+        "http://10.0.0.2:8080",
+        &format!("http://{plain}"),
+    );
+    run_ok(coregen(project.path()).args(["pxe", "--host", "node1", "--spec", "3.3.0"]));
+    let script = fs::read_to_string(project.path().join("out/node1.ipxe")).unwrap();
+    let args = kernel_args(&script);
+    assert!(
+        !args.iter().any(|a| a.starts_with("ignition.config.url")),
+        "{args:?}"
+    );
+    let url = args
+        .iter()
+        .find_map(|a| a.strip_prefix("coreos.inst.ignition_url="))
+        .expect("coreos.inst.ignition_url");
+    assert_eq!(url, format!("http://{plain}/pointer/node1.ign?spec=3.3.0"));
+
+    // What coreos-installer does with it: fetch it (plain HTTP is fine, it
+    // holds no secret) and embed it as the installed system's config.
+    let (status, pointer) = curl(url, &[]);
+    assert_eq!(status, 200, "{pointer}");
+    assert!(!pointer.contains("cgt1."), "a token in the pointer");
+    let installed = project.path().join("installed.ign");
+    fs::write(&installed, &pointer).unwrap();
+
+    // The installed system's first boot: the real Ignition engine follows
+    // the pointer over verified TLS, then writes the files.
+    let scratch = ScratchRoot::fetched(&installed, &serve);
+    let root = scratch.root();
+    let read = |rel: &str| fs::read_to_string(root.join(rel)).unwrap();
+    assert!(read("etc/coregen/enroll.env").contains("\nCOREGEN_TOKEN='cgt1."));
+    let preset = read("etc/systemd/system-preset/20-ignition.preset");
+    for unit in [ENROLL_UNIT, "etcd-member.service"] {
+        assert!(preset.contains(&format!("enable {unit}\n")), "{preset}");
+    }
+
+    // etcd starts after the enrollment, and only once its marker is there.
+    let etcd = read("etc/systemd/system/etcd-member.service");
+    for line in [
+        "After=network-online.target coregen-enroll.service".to_string(),
+        "Requires=coregen-enroll.service".into(),
+        format!("ConditionPathExists={ENROLL_MARKER}"),
+    ] {
+        assert!(etcd.lines().any(|l| l == line), "{line} not in:\n{etcd}");
+    }
+    // The enrollment is skipped only when it is done, and refuses a live
+    // system (a failed assertion fails the units that require it, where a
+    // skipped condition would count as a success).
+    let enroll = read(&format!("etc/systemd/system/{ENROLL_UNIT}"));
+    for line in [
+        format!("ConditionPathExists=!{ENROLL_MARKER}"),
+        "AssertKernelCommandLine=!coreos.live.rootfs_url".into(),
+        "AssertKernelCommandLine=!coreos.liveiso".into(),
+        "Restart=on-failure".into(),
+        "RestartPreventExitStatus=2".into(),
+    ] {
+        assert!(
+            enroll.lines().any(|l| l == line),
+            "{line} not in:\n{enroll}"
+        );
+    }
+    let conditions: Vec<&str> = enroll
+        .lines()
+        .filter(|l| l.starts_with("Condition"))
+        .collect();
+    assert_eq!(
+        conditions,
+        [format!("ConditionPathExists=!{ENROLL_MARKER}")],
+        "no other way to skip it"
+    );
+}
+
+#[test]
+fn pxe_without_a_server_fails_before_it_creates_or_writes_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("demo");
+    // `init` writes a project with the `http` CA declared and no [server].
+    run_ok(
+        Command::new(env!("CARGO_BIN_EXE_coregen"))
+            .arg("init")
+            .arg(&project),
+    );
+    assert!(!project.join("pki").exists() && !project.join("out").exists());
+
+    let out = coregen(&project).args(["pxe", "--all"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("hosts/cluster.toml") && stderr.contains("[server]"),
+        "{stderr}"
+    );
+    assert!(!project.join("pki").exists(), "a CA was created: {stderr}");
+    assert!(!project.join("out").exists(), "out/ was created");
+    assert!(out.stdout.is_empty());
 }

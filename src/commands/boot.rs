@@ -1,5 +1,10 @@
 //! `coregen pxe` (and `render --pxe`): each host's iPXE script, pointer
 //! config and pointer initrd, written next to the configs in `out/`.
+//!
+//! What the files need from `hosts/cluster.toml` (`[server]`, `[boot]`
+//! and the `http` CA) is checked before anything is created: `pxe` makes
+//! missing CAs and `out/`, and a run that then fails for want of a table
+//! would leave a new CA behind for nothing.
 
 use std::path::Path;
 
@@ -7,7 +12,7 @@ use coregen::boot;
 use coregen::contract::HTTP_CA;
 use coregen::error::{Error, Result};
 use coregen::ignition::SpecVersion;
-use coregen::inventory::Host;
+use coregen::inventory::{Boot, Host, Server};
 use coregen::output::{self, Access, Staged};
 use coregen::pki::CaCert;
 use coregen::project::Project;
@@ -18,20 +23,38 @@ use super::settings::Settings;
 pub(super) fn pxe(settings: &Settings) -> Result<()> {
     let project = settings.project()?;
     let hosts = settings.hosts(&project)?;
+    // Everything the inventory must say, before a CA or a folder is made.
+    check(&project)?;
     let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
+    let files = files(&project, &hosts, &cas, settings.spec(&project))?;
     output::ensure_dir(&settings.out)?;
-    let staged = stage(
-        &project,
-        &hosts,
-        &cas,
-        settings.spec(&project),
-        &settings.out,
-    )?;
+    let staged = stage_files(&settings.out, &files)?;
     super::report(output::commit(staged)?)
 }
 
+/// What the boot files need from `hosts/cluster.toml`. Reads the inventory
+/// only, so a caller can run it before it creates a CA or writes a file.
+pub(super) fn check(project: &Project) -> Result<(&Server, &Boot)> {
+    let cluster = &project.inventory.cluster;
+    let server = cluster.server.as_ref().ok_or_else(|| {
+        Error::new("pointer configs need the server URL: add [server] url to hosts/cluster.toml")
+    })?;
+    if !cluster.cas.contains_key(HTTP_CA) {
+        return Err(Error::new(
+            "pointer configs need the `http` CA: add [ca.http] to hosts/cluster.toml",
+        ));
+    }
+    let boot = cluster.boot.as_ref().ok_or_else(|| {
+        Error::new(
+            "iPXE scripts need the live images: add [boot] kernel, initramfs, rootfs and \
+             public_url to hosts/cluster.toml",
+        )
+    })?;
+    Ok((server, boot))
+}
+
 /// Stages `<host>.ipxe`, `<host>.pointer.ign` and `<host>.pointer.img` for
-/// each host.
+/// each host, in `out_dir`, which must exist.
 pub(super) fn stage(
     project: &Project,
     hosts: &[&Host],
@@ -39,31 +62,36 @@ pub(super) fn stage(
     spec: SpecVersion,
     out_dir: &Path,
 ) -> Result<Vec<Staged>> {
-    let server = project.inventory.cluster.server.as_ref().ok_or_else(|| {
-        Error::new("pointer configs need the server URL: add [server] url to hosts/cluster.toml")
-    })?;
+    stage_files(out_dir, &files(project, hosts, cas, spec)?)
+}
+
+/// Each host's boot files, by name, in memory.
+fn files(
+    project: &Project,
+    hosts: &[&Host],
+    cas: &[CaCert],
+    spec: SpecVersion,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let (server, boot_urls) = check(project)?;
     let http_ca = cas.iter().find(|ca| ca.name == HTTP_CA).ok_or_else(|| {
         Error::new("pointer configs need the `http` CA: add [ca.http] to hosts/cluster.toml")
     })?;
-    let boot_urls = project.inventory.cluster.boot.as_ref().ok_or_else(|| {
-        Error::new(
-            "iPXE scripts need the live images: add [boot] kernel, initramfs, rootfs and \
-             public_url to hosts/cluster.toml",
-        )
-    })?;
-    let mut staged = Vec::with_capacity(hosts.len() * 3);
+    let mut files = Vec::with_capacity(hosts.len() * 3);
     for host in hosts {
         let pointer = boot::pointer(host, &server.url, http_ca, spec)?.to_bytes(true);
         let initrd = boot::initrd(&pointer)?;
         let script = boot::ipxe(boot_urls, host, &server.url, spec);
-        let path = |ext: &str| out_dir.join(format!("{}.{ext}", host.name));
-        for (ext, bytes) in [
-            ("ipxe", script.as_bytes()),
-            ("pointer.ign", &pointer[..]),
-            ("pointer.img", &initrd[..]),
-        ] {
-            staged.push(output::stage(path(ext), bytes, Access::Public)?);
-        }
+        let name = |ext: &str| format!("{}.{ext}", host.name);
+        files.push((name("ipxe"), script.into_bytes()));
+        files.push((name("pointer.ign"), pointer));
+        files.push((name("pointer.img"), initrd));
     }
-    Ok(staged)
+    Ok(files)
+}
+
+fn stage_files(out_dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<Staged>> {
+    files
+        .iter()
+        .map(|(name, bytes)| output::stage(out_dir.join(name), bytes, Access::Public))
+        .collect()
 }
