@@ -10,8 +10,8 @@
 //!
 //! A run killed outright (`kill -9`, a power cut) cannot clean up. So a
 //! temporary file's name says which process made it and which bootstrap
-//! token it holds (`.coregen-<pid>-<token id>-<random>`; the id is no
-//! secret), and the next run removes the temporaries of processes that
+//! token it holds (`.coregen-<pid>.<token id>.<random>`; the id is no
+//! secret, and base64url, which has no `.`), and the next run removes the temporaries of processes that
 //! are gone ([`sweep`]) and hands back their token ids for retiring. And
 //! [`commit`] lists what it is about to rename in [`PENDING`] before the
 //! first rename and removes the list after the last, then stamps
@@ -80,7 +80,7 @@ pub fn stage_holding(
     }
     let dir = target.parent().unwrap_or(Path::new("."));
     let prefix = format!(
-        "{TEMP_PREFIX}{}-{}-",
+        "{TEMP_PREFIX}{}.{}.",
         std::process::id(),
         token_id.unwrap_or("none")
     );
@@ -159,9 +159,9 @@ pub fn sweep(dir: &Path) -> Result<Vec<String>> {
         if name == PENDING || name == GENERATION {
             continue;
         }
-        // `<pid>-<token id or none>-<random>`; a name without a pid is an
+        // `<pid>.<token id or none>.<random>`; a name without a pid is an
         // older coregen's, whose run has ended too.
-        let mut parts = rest.splitn(3, '-');
+        let mut parts = rest.splitn(3, '.');
         let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
         let token = parts.next().filter(|t| *t != "none");
         let alive =
@@ -229,16 +229,16 @@ mod tests {
         let a = dir.path().join("a.ign");
         let ours = stage_holding(a.clone(), b"x", Access::Private, Some("TOKENID")).unwrap();
         // A pid above the kernel's limit (2^22) is never alive.
-        fs::write(dir.path().join(".coregen-4194305-DEADID-abc123"), "x").unwrap();
-        fs::write(dir.path().join(".coregen-4194305-none-abc124"), "x").unwrap();
+        fs::write(dir.path().join(".coregen-4194305.DEAD-_ID.abc123"), "x").unwrap();
+        fs::write(dir.path().join(".coregen-4194305.none.abc124"), "x").unwrap();
         fs::write(dir.path().join(".coregenXYZ123"), "x").unwrap();
-        assert_eq!(sweep(dir.path()).unwrap(), ["DEADID"]);
+        assert_eq!(sweep(dir.path()).unwrap(), ["DEAD-_ID"]);
         let left: Vec<String> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(left.len(), 2, "{left:?}");
-        assert!(left.iter().any(|n| n.contains("-TOKENID-")), "{left:?}");
+        assert!(left.iter().any(|n| n.contains(".TOKENID.")), "{left:?}");
         assert!(left.iter().any(|n| n == ".coregenXYZ123"), "not ours");
 
         commit(vec![ours]).unwrap();

@@ -21,6 +21,14 @@ use crate::template::Templates;
 /// [`crate::pki::REDACTED`] in its place.
 pub type Tokens = HashMap<String, String>;
 
+/// Tokens minted for configs about to be written, not yet stored.
+#[derive(Debug, Default)]
+pub struct Minted {
+    /// The token text by host name, for the configs.
+    pub tokens: Tokens,
+    records: Vec<crate::pki::MintedToken>,
+}
+
 pub struct Project {
     pub inventory: Inventory,
     pub templates: Templates,
@@ -113,29 +121,31 @@ impl Project {
         names.iter().map(|n| self.inventory.host(n)).collect()
     }
 
-    /// Mints a bootstrap token for each of `hosts` that has profiles, and
-    /// commits them to the state database before any config holding one
-    /// can be written. Each lives `ttl`, or `[server] token_ttl`. Returns
-    /// the tokens by host name.
-    pub fn mint_tokens(&self, hosts: &[&Host], now: i64, ttl: Option<Ttl>) -> Result<Tokens> {
-        let enrolling: Vec<&&Host> = hosts.iter().filter(|h| !h.profiles.is_empty()).collect();
+    /// Mints a bootstrap token for each of `hosts` that has profiles, in
+    /// memory: [`Project::store_tokens`] commits them once the configs
+    /// holding them are rendered and staged, and before any is in place.
+    /// Each lives `ttl`, or `[server] token_ttl`.
+    pub fn mint_tokens(&self, hosts: &[&Host], now: i64, ttl: Option<Ttl>) -> Result<Minted> {
+        let mut minted = Minted::default();
         let Some(server) = &self.inventory.cluster.server else {
-            return Ok(Tokens::new());
+            return Ok(minted);
         };
-        if enrolling.is_empty() {
-            return Ok(Tokens::new());
-        }
         let ttl = ttl.unwrap_or(server.token_ttl).duration().as_secs();
-        let minted = enrolling
-            .iter()
-            .map(|host| mint_token(host.name.as_str(), ttl, now))
-            .collect::<Result<Vec<_>>>()?;
-        let tokens = minted
-            .iter()
-            .map(|t| (t.host.clone(), t.text.clone()))
-            .collect();
-        self.state()?.apply(&[Op::Mint(minted)])?;
-        Ok(tokens)
+        for host in hosts.iter().filter(|h| !h.profiles.is_empty()) {
+            let token = mint_token(host.name.as_str(), ttl, now)?;
+            minted.tokens.insert(token.host.clone(), token.text.clone());
+            minted.records.push(token);
+        }
+        Ok(minted)
+    }
+
+    /// Commits `minted` to the state, so that the tokens enroll.
+    pub fn store_tokens(&self, minted: &Minted) -> Result<()> {
+        if minted.records.is_empty() {
+            return Ok(());
+        }
+        self.state()?.apply(&[Op::Mint(minted.records.clone())])?;
+        Ok(())
     }
 
     /// Renders `hosts` on all cores and hands each config to `sink`. On the

@@ -7,6 +7,12 @@
 //! host's bootstrap token. The token is the only part of a config that
 //! changes from one render to the next; the caller mints it.
 //!
+//! Every unit of such a host that uses the certificates (it names the
+//! enrollment unit or one of the host's certificate paths, in its text or
+//! a drop-in's, whether it came from the inventory or a Butane snippet)
+//! gets [`GATE_DROPIN`]: it waits for the enrollment and never starts
+//! without the certificates, in a live system that does not enroll, say.
+//!
 //! The config is built from `ignition-config`'s typed structs; templates
 //! produce only the text of files and units. The template context is built
 //! once per [`Renderer`] and only its `host` and `vars` entries change from
@@ -17,7 +23,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::context::HostContext;
 use crate::contract::{
-    ENROLL_ENV, ENROLL_SCRIPT, ENROLL_TEMPLATE, ENROLL_UNIT, HTTP_CA, ca_anchor_path, enroll_env,
+    ENROLL_ENV, ENROLL_MARKER, ENROLL_SCRIPT, ENROLL_TEMPLATE, ENROLL_UNIT, HTTP_CA,
+    ca_anchor_path, enroll_env,
 };
 use crate::error::{Error, Result};
 use crate::ignition::{Config, Encoder, SpecCheck, SpecVersion, build};
@@ -28,6 +35,9 @@ use crate::template::Templates;
 
 /// The user whose SSH keys the inventory sets, as on Fedora CoreOS.
 const CORE_USER: &str = "core";
+
+/// The drop-in that gates a unit using the certificates on the enrollment.
+pub const GATE_DROPIN: &str = "10-coregen-enrolled.conf";
 
 pub struct Renderer<'a> {
     templates: &'a Templates,
@@ -143,12 +153,30 @@ impl<'a> Renderer<'a> {
                     }
                     context.render(name)
                 })?;
+        let uses = self.certificate_paths(host);
         self.check.config_with(
             built,
             self.spec,
             &format!("host `{}`", host.name),
-            |value| snippet::merge_into(value, &snippets),
+            |value| {
+                snippet::merge_into(value, &snippets);
+                if !host.profiles.is_empty() {
+                    gate_on_enrollment(value, &uses);
+                }
+            },
         )
+    }
+
+    /// What a unit that uses the host's certificates names: the
+    /// enrollment unit, or a key, certificate or CA path of a profile.
+    fn certificate_paths(&self, host: &Host) -> Vec<&'a str> {
+        let mut uses = vec![ENROLL_UNIT];
+        for profile in host.profiles.iter().filter_map(|p| self.profiles.get(p)) {
+            for path in [&profile.key_path, &profile.cert_path, &profile.ca_path] {
+                uses.push(path.as_str());
+            }
+        }
+        uses
     }
 
     fn storage(&mut self, host: &Host, token: Option<&str>) -> Result<build::Storage> {
@@ -299,6 +327,46 @@ impl<'a> Renderer<'a> {
     }
 }
 
+/// Adds [`GATE_DROPIN`] to each unit of `config` (a config as JSON, after
+/// the snippets are merged) whose text or drop-ins name one of `uses`.
+fn gate_on_enrollment(config: &mut serde_json::Value, uses: &[&str]) {
+    let Some(units) = config
+        .pointer_mut("/systemd/units")
+        .and_then(|u| u.as_array_mut())
+    else {
+        return;
+    };
+    let names = |text: Option<&serde_json::Value>| {
+        text.and_then(|t| t.as_str())
+            .is_some_and(|t| uses.iter().any(|u| t.contains(u)))
+    };
+    for unit in units {
+        let name = unit.get("name").and_then(|n| n.as_str()).unwrap_or("");
+        if name == ENROLL_UNIT || unit.get("mask").and_then(|m| m.as_bool()) == Some(true) {
+            continue;
+        }
+        let dropins = unit.get("dropins").and_then(|d| d.as_array());
+        let in_dropins = dropins.is_some_and(|d| d.iter().any(|d| names(d.get("contents"))));
+        let gated = dropins.is_some_and(|d| d.iter().any(|d| d["name"] == GATE_DROPIN));
+        if gated || !(names(unit.get("contents")) || in_dropins) {
+            continue;
+        }
+        let gate = serde_json::json!({
+            "name": GATE_DROPIN,
+            "contents": format!(
+                "# Added by coregen: {name} uses the certificates that the first-boot\n\
+                 # enrollment installs, so it waits for it and never starts without them.\n\
+                 [Unit]\nWants={ENROLL_UNIT}\nAfter={ENROLL_UNIT}\n\
+                 ConditionPathExists={ENROLL_MARKER}\n"
+            ),
+        });
+        match unit.get_mut("dropins").and_then(|d| d.as_array_mut()) {
+            Some(dropins) => dropins.push(gate),
+            None => unit["dropins"] = serde_json::json!([gate]),
+        }
+    }
+}
+
 /// Ignition's owner fields, by name.
 fn owner(
     user: &Option<String>,
@@ -342,4 +410,58 @@ fn plain_file(encoder: &mut Encoder, path: &str, contents: &[u8]) -> build::File
     file.overwrite = Some(true);
     file.contents = Some(resource(encoder, contents));
     file
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_that_use_the_certificates_wait_for_the_enrollment() {
+        let mut config = serde_json::json!({ "systemd": { "units": [
+            { "name": ENROLL_UNIT, "contents": "[Unit]\n" },
+            { "name": "etcd.service", "contents": "ExecStart=/bin/etcd --cert-file /etc/etcd/pki/peer.crt\n" },
+            { "name": "after.service", "contents": "[Unit]\nAfter=coregen-enroll.service\n" },
+            { "name": "kubelet.service", "dropins": [
+                { "name": "certs.conf", "contents": "Environment=KEY=/etc/etcd/pki/peer.key\n" }
+            ] },
+            { "name": "plain.service", "contents": "[Service]\nExecStart=/bin/true\n" },
+            { "name": "masked.service", "mask": true, "contents": "/etc/etcd/pki/peer.crt" },
+        ] } });
+        let uses = [
+            ENROLL_UNIT,
+            "/etc/etcd/pki/peer.key",
+            "/etc/etcd/pki/peer.crt",
+        ];
+        gate_on_enrollment(&mut config, &uses);
+        gate_on_enrollment(&mut config, &uses);
+        let gated: Vec<(&str, usize)> = config["systemd"]["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| {
+                let gates = u["dropins"]
+                    .as_array()
+                    .map_or(0, |d| d.iter().filter(|d| d["name"] == GATE_DROPIN).count());
+                (u["name"].as_str().unwrap(), gates)
+            })
+            .collect();
+        assert_eq!(
+            gated,
+            [
+                (ENROLL_UNIT, 0),
+                ("etcd.service", 1),
+                ("after.service", 1),
+                ("kubelet.service", 1),
+                ("plain.service", 0),
+                ("masked.service", 0),
+            ]
+        );
+        let kubelet = &config["systemd"]["units"][3]["dropins"];
+        assert_eq!(kubelet.as_array().unwrap().len(), 2, "added beside its own");
+        let gate = config["systemd"]["units"][1]["dropins"][0]["contents"]
+            .as_str()
+            .unwrap();
+        assert!(gate.contains(&format!("ConditionPathExists={ENROLL_MARKER}\n")));
+    }
 }

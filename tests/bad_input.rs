@@ -16,7 +16,8 @@ fn assert_rejected(edit: impl FnOnce(&Path), args: &[&str], expected: &[&str]) {
     let dir = project.path();
     run_ok(coregen(dir).args(["render", "--all"]));
     let before = snapshot_tree(&dir.join("out"));
-    assert_eq!(before.len(), 4);
+    // Four configs and the run's generation stamp.
+    assert_eq!(before.len(), 5);
 
     edit(dir);
     let mut cmd = coregen(dir);

@@ -610,7 +610,7 @@ fn a_killed_render_leaves_nothing_behind() {
     let config = std::fs::read_to_string(out.join("host00000.ign")).unwrap();
     let token = token_in_config(&config);
     let id = token.split('.').nth(1).unwrap().to_string();
-    std::fs::write(out.join(format!(".coregen-4194305-{id}-AbC123")), &config).unwrap();
+    std::fs::write(out.join(format!(".coregen-4194305.{id}.AbC123")), &config).unwrap();
     let err = run_ok(coregen(&project).args(["render", "--host", "host00001"]));
     let said = String::from_utf8_lossy(&err.stderr);
     assert!(said.contains("retired the 1 unused token"), "{said}");
@@ -681,4 +681,75 @@ fn host_token_issues_a_token_for_file_based_installs() {
         )
         .unwrap();
     assert_eq!(expires - issued, 90);
+}
+
+/// A command whose input is wrong fails before it creates a CA, stores a
+/// token or writes a file.
+#[test]
+fn nothing_is_written_before_the_input_is_validated() {
+    let nothing_written = |project: &Path, what: &str| {
+        for made in ["pki", "out"] {
+            assert!(!project.join(made).exists(), "{what}: {made}/ was created");
+        }
+    };
+    let project = fresh_project();
+    let dir = project.path();
+    let err = common::run_err(
+        coregen(dir).args(["render", "--host", "node1", "--host", "node2", "--stdout"]),
+    );
+    assert!(err.contains("exactly one"), "{err}");
+    nothing_written(dir, "--stdout with two hosts");
+
+    common::write_file(
+        dir,
+        "templates/zincati-updates.toml.hbs",
+        "{{no_such_variable}}\n",
+    );
+    let err = common::run_err(coregen(dir).args(["render", "--all"]));
+    assert!(err.contains("no_such_variable"), "{err}");
+    nothing_written(dir, "a template that fails");
+    std::fs::remove_file(dir.join("templates/zincati-updates.toml.hbs")).unwrap();
+
+    let cluster = std::fs::read_to_string(dir.join("hosts/cluster.toml")).unwrap();
+    let without_boot = cluster.split("\n[boot]").next().unwrap().to_string();
+    assert_ne!(without_boot, cluster, "the example has a [boot] table");
+    std::fs::write(dir.join("hosts/cluster.toml"), &without_boot).unwrap();
+    let err = common::run_err(coregen(dir).args(["render", "--all", "--pxe"]));
+    assert!(err.contains("[boot]"), "{err}");
+    nothing_written(dir, "render --pxe without [boot]");
+    std::fs::write(dir.join("hosts/cluster.toml"), &cluster).unwrap();
+
+    run_ok(coregen(dir).args(["host", "reset", "node1"]));
+    nothing_written(dir, "host reset with no state");
+
+    // A certificate for a folder that does not exist: refused before it
+    // is recorded.
+    run_ok(coregen(dir).args(["ca", "init"]));
+    let work = tempfile::tempdir().unwrap();
+    let csr = openssl_csr(
+        work.path(),
+        "node4",
+        P256,
+        "/CN=node4.cluster.internal",
+        &[],
+    );
+    let missing = work.path().join("no/such/dir/node4.crt");
+    let err = common::run_err(coregen(dir).args([
+        "sign",
+        "--host",
+        "node4",
+        "--profile",
+        "https",
+        "--csr",
+        path_str(&csr.path),
+        "--out",
+        path_str(&missing),
+    ]));
+    assert!(err.contains("no/such/dir"), "{err}");
+    let out = run_ok(coregen(dir).arg("audit"));
+    assert!(
+        out.stdout.is_empty(),
+        "recorded: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -114,6 +114,14 @@ pub(super) fn reset(settings: &Settings, hosts: &[String]) -> Result<()> {
     for name in hosts {
         project.inventory.host(name)?;
     }
+    if !project.has_state() {
+        for name in hosts {
+            note(&format!(
+                "{name} was never served a token; nothing to reset"
+            ));
+        }
+        return Ok(());
+    }
     let db = project.state()?;
     let now = unix_now();
     for name in hosts {

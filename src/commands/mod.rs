@@ -30,7 +30,7 @@ mod settings;
 use crate::cli::{CaCommand, Cli, Command, HostCommand, RenderArgs};
 use coregen::error::{Error, Result};
 use coregen::output::{self, Access};
-use coregen::project::Tokens;
+use coregen::project::{Minted, Tokens};
 use coregen::scaffold;
 use settings::Settings;
 
@@ -76,27 +76,35 @@ fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
         note(&format!("{} is up to date", settings.out.display()));
         return Ok(());
     }
+    // Everything the command line and the inventory must say, before a
+    // CA, a token or a file is made.
     let mut hosts = settings.hosts(&project)?;
+    if args.stdout && hosts.len() != 1 {
+        return Err(Error::new("--stdout takes exactly one --host"));
+    }
+    if args.pxe {
+        boot::check(&project)?;
+    }
+    let spec = settings.spec(&project);
+    let pretty = !args.compact;
+    validate_before_creating_cas(settings, &project, &hosts, spec)?;
     let out_dir = &settings.out;
     if !args.stdout {
         complete_interrupted(&project, out_dir, &mut hosts)?;
     }
     let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
-    let spec = settings.spec(&project);
-    let pretty = !args.compact;
-    let tokens = if args.redact {
-        Tokens::new()
+    let minted = if args.redact {
+        Minted::default()
     } else {
         project.mint_tokens(&hosts, coregen::state::unix_now(), args.token_ttl)?
     };
 
     if args.stdout {
-        let [host] = hosts.as_slice() else {
-            return Err(Error::new("--stdout takes exactly one --host"));
-        };
-        let mut bytes =
-            project.render_each(&[host], &cas, spec, &tokens, |_, c| Ok(c.to_bytes(pretty)))?;
+        let mut bytes = project.render_each(&hosts, &cas, spec, &minted.tokens, |_, c| {
+            Ok(c.to_bytes(pretty))
+        })?;
         let bytes = bytes.pop().expect("one host rendered");
+        project.store_tokens(&minted)?;
         return std::io::stdout()
             .write_all(&bytes)
             .map_err(|e| Error::new("cannot write to standard output").with_source(e));
@@ -108,7 +116,7 @@ fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
         Written {
             cas: &cas,
             spec,
-            tokens: &tokens,
+            minted: &minted,
             pretty,
             pxe: args.pxe,
         },
@@ -116,24 +124,45 @@ fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
     )
 }
 
+/// A first run creates the CAs it lacks; a render that fails must not
+/// leave them behind. So when one is missing, the hosts are rendered once
+/// in memory without it (as `validate` does) before anything is created.
+fn validate_before_creating_cas(
+    settings: &Settings,
+    project: &coregen::project::Project,
+    hosts: &[&coregen::inventory::Host],
+    spec: coregen::ignition::SpecVersion,
+) -> Result<()> {
+    let cluster = &project.inventory.cluster;
+    let creates = settings.missing_ca == coregen::project::MissingCa::Create
+        && cluster.cas.keys().any(|name| !project.pki.exists(name));
+    if !creates {
+        return Ok(());
+    }
+    let existing = project.ca_certs(coregen::project::MissingCa::Skip, &mut |_| {})?;
+    project.render_each(hosts, &existing, spec, &Tokens::new(), |_, _| Ok(()))?;
+    Ok(())
+}
+
 /// What [`write_configs`] writes.
 struct Written<'a> {
     cas: &'a [coregen::pki::CaCert],
     spec: coregen::ignition::SpecVersion,
-    tokens: &'a Tokens,
+    minted: &'a Minted,
     pretty: bool,
     pxe: bool,
 }
 
 /// Renders `hosts` into `out_dir` (their boot files too with `pxe`), all
-/// or nothing.
+/// or nothing: every file is staged, then the tokens they hold are stored,
+/// then the files are renamed into place.
 fn write_configs(
     project: &coregen::project::Project,
     hosts: &[&coregen::inventory::Host],
     w: Written<'_>,
     out_dir: &Path,
 ) -> Result<()> {
-    let tokens = w.tokens;
+    let tokens = &w.minted.tokens;
     output::ensure_dir(out_dir)?;
     let mut staged = project.render_each(hosts, w.cas, w.spec, tokens, |host, config| {
         // A config that holds a live token is a secret until it is used.
@@ -153,6 +182,7 @@ fn write_configs(
     if w.pxe {
         staged.extend(boot::stage(project, hosts, w.cas, w.spec, out_dir)?);
     }
+    project.store_tokens(w.minted)?;
     report(output::commit(staged)?)
 }
 
@@ -171,19 +201,21 @@ fn host_token(settings: &Settings, name: &str, ttl: Option<coregen::inventory::T
             "host {name} has no certificate profiles, so its config needs no token"
         )));
     }
+    let spec = settings.spec(&project);
     let mut hosts = vec![host];
+    validate_before_creating_cas(settings, &project, &hosts, spec)?;
     let out_dir = &settings.out;
     complete_interrupted(&project, out_dir, &mut hosts)?;
     let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
     let now = coregen::state::unix_now();
-    let tokens = project.mint_tokens(&hosts, now, ttl)?;
+    let minted = project.mint_tokens(&hosts, now, ttl)?;
     write_configs(
         &project,
         &hosts,
         Written {
             cas: &cas,
-            spec: settings.spec(&project),
-            tokens: &tokens,
+            spec,
+            minted: &minted,
             pretty: true,
             pxe: false,
         },

@@ -152,16 +152,23 @@ pub(super) fn sign(settings: &Settings, args: &SignArgs) -> Result<()> {
     .map_err(|e| e.at(coregen::error::Place::file(&args.csr)))?;
     let signer = project.pki.signer(&profile.ca)?;
     let issued = leaf.issue(&signer)?;
-    // The record is durable before the certificate leaves coregen.
-    project.state()?.record_issued(&issued.record)?;
-
     let mut pem = issued.pem;
     if args.chain {
         pem.push_str(signer.cert_pem());
     }
-    match &args.out {
-        Some(out) => {
-            let staged = coregen::output::stage(out.clone(), pem.as_bytes(), Access::Public)?;
+    // Staged first, so that a folder that cannot take it fails before the
+    // record; the record is durable before the certificate leaves coregen.
+    let staged = match &args.out {
+        Some(out) => Some(coregen::output::stage(
+            out.clone(),
+            pem.as_bytes(),
+            Access::Public,
+        )?),
+        None => None,
+    };
+    project.state()?.record_issued(&issued.record)?;
+    match (&args.out, staged) {
+        (Some(out), Some(staged)) => {
             coregen::output::commit(vec![staged])?;
             note(&format!(
                 "issued {} for {} (profile {}, CA {}, serial {}) to {}",
@@ -173,7 +180,7 @@ pub(super) fn sign(settings: &Settings, args: &SignArgs) -> Result<()> {
                 out.display()
             ));
         }
-        None => std::io::stdout()
+        _ => std::io::stdout()
             .write_all(pem.as_bytes())
             .map_err(|e| Error::new("cannot write to standard output").with_source(e))?,
     }
