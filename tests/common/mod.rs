@@ -67,6 +67,7 @@ pub fn needs(tools: &[&str]) -> bool {
     if missing.is_empty() {
         return true;
     }
+    let packages = packages_of(&missing);
     let missing = missing.join(", ");
     let thread = std::thread::current();
     let test = thread.name().unwrap_or("this test");
@@ -74,13 +75,35 @@ pub fn needs(tools: &[&str]) -> bool {
     assert!(
         !required,
         "{test} needs {missing}, not installed (COREGEN_REQUIRE_TOOLS=1 requires them); \
-         install Debian's packages for them (see .ci/run)"
+         install them with `apt-get install {packages}`, or run `bash .ci/run`"
     );
     eprintln!(
-        "skipped in {test}: what needs {missing} (not installed; \
+        "skipped in {test}: what needs {missing} (not installed: `apt-get install {packages}`; \
          set COREGEN_REQUIRE_TOOLS=1 to fail instead)"
     );
     false
+}
+
+/// The Debian packages that hold `tools`, from `.ci/packages`, the one
+/// list of them.
+fn packages_of(tools: &[&str]) -> String {
+    const LIST: &str = include_str!("../../.ci/packages");
+    let mut packages: Vec<&str> = Vec::new();
+    for tool in tools {
+        let package = LIST
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|l| {
+                let mut words = l.split_whitespace();
+                let package = words.next()?;
+                words.any(|t| t == *tool).then_some(package)
+            })
+            .unwrap_or(tool);
+        if !packages.contains(&package) {
+            packages.push(package);
+        }
+    }
+    packages.join(" ")
 }
 
 fn installed(name: &str) -> bool {
