@@ -243,7 +243,7 @@ pub struct ServeArgs {
 
     /// Connections one client address may hold open at once; more are
     /// closed as they come. Raise it when many hosts boot behind one NAT.
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections_per_address: u32,
 }
 

@@ -32,6 +32,7 @@ pub mod butane;
 pub mod context;
 pub mod contract;
 pub mod error;
+pub mod fault;
 pub mod files;
 pub mod ignition;
 pub mod inventory;

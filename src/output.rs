@@ -8,15 +8,18 @@
 //! Outputs are reproducible from the inventory, so they are not fsynced:
 //! ten thousand fsyncs would cost more than the whole render.
 //!
-//! A run killed outright (`kill -9`, a power cut) cannot clean up. So a
-//! temporary file's name says which process made it and which bootstrap
-//! token it holds (`.coregen-<pid>.<token id>.<random>`; the id is no
-//! secret, and base64url, which has no `.`), and the next run removes the temporaries of processes that
-//! are gone ([`sweep`]) and hands back their token ids for retiring. And
-//! [`commit`] lists what it is about to rename in [`PENDING`] before the
-//! first rename and removes the list after the last, then stamps
-//! [`GENERATION`]: a list still there means a run was killed between
-//! renames and the folder holds a mix of two runs ([`interrupted`]).
+//! A run holds [`DirLock`] on its folder from start to end, so runs take
+//! turns, and the one holding it knows that any temporary file there is
+//! left over from a run that died. A run killed outright (`kill -9`, a
+//! power cut) cannot clean up, so a temporary file's name says which
+//! bootstrap token it holds (`.coregen-<pid>.<token id>.<random>`; the id
+//! is no secret, and base64url, which has no `.`), and the next run
+//! removes the leftovers ([`sweep`]) and hands back their token ids for
+//! retiring. And [`commit`] lists what it is about to rename in [`PENDING`]
+//! before the first rename and removes the list after the last, then
+//! stamps [`GENERATION`]: a list still there means a run was killed
+//! between renames and the folder holds a mix of two runs
+//! ([`interrupted`]).
 
 use std::fs;
 use std::io::Write;
@@ -32,7 +35,41 @@ pub const PENDING: &str = ".coregen-pending";
 /// Written last by each run that changed something: its time and files.
 pub const GENERATION: &str = ".coregen-generation";
 
+/// The lock file of [`DirLock`].
+pub const LOCK: &str = ".coregen-lock";
+
 const TEMP_PREFIX: &str = ".coregen-";
+
+/// An exclusive lock on a folder of outputs, held until dropped. Every
+/// command that writes into a folder through this module takes it first.
+pub struct DirLock {
+    _file: fs::File,
+}
+
+/// Creates `dir` if needed and locks it, waiting for another run that
+/// holds it (and telling `waiting` so, once).
+pub fn lock(dir: &Path, waiting: &mut dyn FnMut(&str)) -> Result<DirLock> {
+    ensure_dir(dir)?;
+    let path = dir.join(LOCK);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, "open", e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            waiting(&format!(
+                "waiting for another coregen run that is writing {}",
+                dir.display()
+            ));
+            file.lock().map_err(|e| Error::io(&path, "lock", e))?;
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, "lock", e)),
+    }
+    Ok(DirLock { _file: file })
+}
 
 /// A file written to a temporary name next to its target.
 pub struct Staged {
@@ -125,6 +162,9 @@ pub fn commit(staged: Vec<Staged>) -> Result<Written> {
                 temp.persist(&s.target)
                     .map_err(|e| Error::io(&s.target, "write", e.error))?;
                 written.changed.push(s.target);
+                if written.changed.len() == 1 {
+                    crate::fault::point("render-renamed");
+                }
             }
             None => written.unchanged.push(s.target),
         }
@@ -139,16 +179,11 @@ pub fn commit(staged: Vec<Staged>) -> Result<Written> {
     Ok(written)
 }
 
-/// Removes the temporary files in `dir` whose process is gone (killed
-/// before it could clean up) and returns the token ids they held, so that
+/// Removes the temporary files in `dir`, which `_lock` shows to be left
+/// over from runs that died, and returns the token ids they held, so that
 /// the caller retires them.
-pub fn sweep(dir: &Path) -> Result<Vec<String>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(dir, "read", e)),
-    };
-    let own = std::process::id();
+pub fn sweep(dir: &Path, _lock: &DirLock) -> Result<Vec<String>> {
+    let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, "read", e))?;
     let mut tokens = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, "read", e))?;
@@ -156,22 +191,17 @@ pub fn sweep(dir: &Path) -> Result<Vec<String>> {
         let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
             continue;
         };
-        if name == PENDING || name == GENERATION {
+        if name == PENDING || name == GENERATION || name == LOCK {
             continue;
         }
-        // `<pid>.<token id or none>.<random>`; a name without a pid is an
-        // older coregen's, whose run has ended too.
+        // `<pid>.<token id or none>.<random>`; a name without them is an
+        // older coregen's, and holds no token we can name.
         let mut parts = rest.splitn(3, '.');
         let pid = parts.next().and_then(|p| p.parse::<u32>().ok());
-        let token = parts.next().filter(|t| *t != "none");
-        let alive =
-            pid.is_some_and(|pid| pid == own || Path::new(&format!("/proc/{pid}")).exists());
-        if alive {
-            continue;
-        }
+        let token = parts.next().filter(|t| *t != "none" && pid.is_some());
         let path = entry.path();
         fs::remove_file(&path).map_err(|e| Error::io(&path, "remove a stale temporary file", e))?;
-        if let Some(token) = token.filter(|_| pid.is_some()) {
+        if let Some(token) = token {
             tokens.push(token.to_string());
         }
     }
@@ -224,22 +254,26 @@ mod tests {
     }
 
     #[test]
-    fn a_dead_runs_temporaries_are_swept_and_a_live_ones_kept() {
+    fn leftovers_are_swept_under_the_lock_and_a_run_is_stamped() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.ign");
-        let ours = stage_holding(a.clone(), b"x", Access::Private, Some("TOKENID")).unwrap();
-        // A pid above the kernel's limit (2^22) is never alive.
         fs::write(dir.path().join(".coregen-4194305.DEAD-_ID.abc123"), "x").unwrap();
         fs::write(dir.path().join(".coregen-4194305.none.abc124"), "x").unwrap();
+        fs::write(dir.path().join(".coregen-Ab12Cd"), "x").unwrap();
         fs::write(dir.path().join(".coregenXYZ123"), "x").unwrap();
-        assert_eq!(sweep(dir.path()).unwrap(), ["DEAD-_ID"]);
-        let left: Vec<String> = fs::read_dir(dir.path())
+        let held = lock(dir.path(), &mut |_| panic!("nobody else holds it")).unwrap();
+        assert_eq!(sweep(dir.path(), &held).unwrap(), ["DEAD-_ID"]);
+        let ours = stage_holding(a.clone(), b"x", Access::Private, Some("TOKENID")).unwrap();
+        let mut left: Vec<String> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(left.len(), 2, "{left:?}");
-        assert!(left.iter().any(|n| n.contains(".TOKENID.")), "{left:?}");
-        assert!(left.iter().any(|n| n == ".coregenXYZ123"), "not ours");
+        left.sort();
+        assert_eq!(left.len(), 3, "{left:?}");
+        // Sorted: digits before letters.
+        assert!(left[0].contains(".TOKENID."), "{left:?}");
+        assert_eq!(left[1], LOCK);
+        assert_eq!(left[2], ".coregenXYZ123", "not ours");
 
         commit(vec![ours]).unwrap();
         assert_eq!(interrupted(dir.path()).unwrap(), None);

@@ -14,7 +14,7 @@ use crate::ignition::{Config, SpecVersion};
 use crate::inventory::{Host, Inventory, Ttl};
 use crate::pki::{CaCert, Pki, mint_token};
 use crate::render::Renderer;
-use crate::state::{Op, SqliteStore, State};
+use crate::state::{Minter, Op, SqliteStore, State};
 use crate::template::Templates;
 
 /// Bootstrap tokens by host name. A host without one renders with
@@ -144,7 +144,8 @@ impl Project {
         if minted.records.is_empty() {
             return Ok(());
         }
-        self.state()?.apply(&[Op::Mint(minted.records.clone())])?;
+        self.state()?
+            .apply(&[Op::Mint(minted.records.clone(), Minter::Render)])?;
         Ok(())
     }
 

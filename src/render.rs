@@ -8,8 +8,9 @@
 //! changes from one render to the next; the caller mints it.
 //!
 //! Every unit of such a host that uses the certificates (it names the
-//! enrollment unit or one of the host's certificate paths, in its text or
-//! a drop-in's, whether it came from the inventory or a Butane snippet)
+//! enrollment unit, or one of the host's certificate paths or their
+//! folders, in its text or a drop-in's, whether it came from the
+//! inventory or a Butane snippet)
 //! gets [`GATE_DROPIN`]: it waits for the enrollment and never starts
 //! without the certificates, in a live system that does not enroll, say.
 //!
@@ -168,12 +169,24 @@ impl<'a> Renderer<'a> {
     }
 
     /// What a unit that uses the host's certificates names: the
-    /// enrollment unit, or a key, certificate or CA path of a profile.
+    /// enrollment unit, or a key, certificate or CA path of a profile, or
+    /// the folder of one (a container mounts the folder, say). Folders
+    /// shared with the system at large (`/etc`) are no sign of use.
     fn certificate_paths(&self, host: &Host) -> Vec<&'a str> {
         let mut uses = vec![ENROLL_UNIT];
         for profile in host.profiles.iter().filter_map(|p| self.profiles.get(p)) {
             for path in [&profile.key_path, &profile.cert_path, &profile.ca_path] {
-                uses.push(path.as_str());
+                let path = path.as_str();
+                uses.push(path);
+                let folder = std::path::Path::new(path)
+                    .parent()
+                    .and_then(|f| f.to_str())
+                    .filter(|f| f.matches('/').count() >= 2);
+                if let Some(folder) = folder
+                    && !uses.contains(&folder)
+                {
+                    uses.push(folder);
+                }
             }
         }
         uses

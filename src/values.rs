@@ -407,13 +407,39 @@ pub fn printable(s: &str) -> String {
     out
 }
 
-/// `s` with control characters and the Unicode bidirectional controls
-/// (which reorder the text around them on screen) written as `\u{..}`
-/// escapes; everything else as it is.
+/// `s` with every character that is invisible or moves text around
+/// written as a `\u{..}` escape: control characters, line and paragraph
+/// separators, and the format characters (Unicode category Cf: the
+/// bidirectional controls, zero-width characters, the byte order mark,
+/// tag characters), so that a client cannot forge lines or reorder what
+/// an operator reads. Everything else stays as it is.
 pub fn escape_untrusted(s: &str) -> String {
     let hidden = |c: char| {
         c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            || matches!(
+                c,
+                '\u{00ad}'
+                    | '\u{0600}'..='\u{0605}'
+                    | '\u{061c}'
+                    | '\u{06dd}'
+                    | '\u{070f}'
+                    | '\u{0890}'..='\u{0891}'
+                    | '\u{08e2}'
+                    | '\u{180e}'
+                    | '\u{200b}'..='\u{200f}'
+                    | '\u{2028}'..='\u{202e}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{2066}'..='\u{206f}'
+                    | '\u{feff}'
+                    | '\u{fff9}'..='\u{fffb}'
+                    | '\u{110bd}'
+                    | '\u{110cd}'
+                    | '\u{13430}'..='\u{1343f}'
+                    | '\u{1bca0}'..='\u{1bca3}'
+                    | '\u{1d173}'..='\u{1d17a}'
+                    | '\u{e0001}'
+                    | '\u{e0020}'..='\u{e007f}'
+            )
     };
     if !s.chars().any(hidden) {
         return s.to_string();
@@ -502,5 +528,41 @@ mod tests {
         }
         assert!("10-tls.conf".parse::<DropinName>().is_ok());
         assert!("10-tls".parse::<DropinName>().is_err());
+    }
+
+    #[test]
+    fn untrusted_text_is_escaped_and_bounded() {
+        assert_eq!(escape_untrusted("plain `text` é"), "plain `text` é");
+        for (hidden, escaped) in [
+            ("\u{202e}", "\\u{202e}"),
+            ("\n", "\\u{a}"),
+            ("\u{2028}", "\\u{2028}"),
+            ("\u{200b}", "\\u{200b}"),
+            ("\u{feff}", "\\u{feff}"),
+            ("\u{e0041}", "\\u{e0041}"),
+            ("\u{2066}", "\\u{2066}"),
+        ] {
+            assert_eq!(
+                escape_untrusted(&format!("a{hidden}b")),
+                format!("a{escaped}b")
+            );
+        }
+        let long = "x".repeat(500);
+        assert_eq!(
+            printable(&long),
+            format!("{}...", "x".repeat(PRINTABLE_CHARS))
+        );
+    }
+
+    #[test]
+    fn a_mac_takes_one_separator_and_is_not_echoed_whole() {
+        assert!("52:54:00:12:34:56".parse::<MacAddr>().is_ok());
+        assert!("52-54-00-12-34-56".parse::<MacAddr>().is_ok());
+        for mixed in ["52:54-00:12:34:56", "52-54-00-12-34:56"] {
+            assert!(mixed.parse::<MacAddr>().is_err(), "{mixed}");
+        }
+        let long = "aa:".repeat(300);
+        let err = long.parse::<MacAddr>().unwrap_err();
+        assert!(err.len() < 200, "{err}");
     }
 }

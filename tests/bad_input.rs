@@ -16,8 +16,8 @@ fn assert_rejected(edit: impl FnOnce(&Path), args: &[&str], expected: &[&str]) {
     let dir = project.path();
     run_ok(coregen(dir).args(["render", "--all"]));
     let before = snapshot_tree(&dir.join("out"));
-    // Four configs and the run's generation stamp.
-    assert_eq!(before.len(), 5);
+    // Four configs, the run's generation stamp and the lock of out/.
+    assert_eq!(before.len(), 6);
 
     edit(dir);
     let mut cmd = coregen(dir);

@@ -96,42 +96,41 @@ fn a_server_killed_before_its_answer_strands_no_host() {
     assert_eq!(after.len(), recorded.len(), "nothing new issued");
 }
 
-/// A client that sends its request and closes the connection without
-/// reading the answer: its retry gets the certificate, once.
+/// A client that gives up on its answer (curl's timeout, while a fault
+/// point in debug builds holds the answer back for a second) drops the
+/// connection after the commit: its retry gets the certificate, once.
 #[test]
 fn a_dropped_connection_strands_no_host() {
     if !needs(CLIENTS) {
         return;
     }
     let project = fresh_project();
-    let serve = Serve::start(project.path(), &[]);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let serve = Serve::start_at(
+        project.path(),
+        &listen,
+        &[],
+        &[("COREGEN_FAULT", "enroll-slow")],
+    );
     let work = tempfile::tempdir().unwrap();
     let request = node4_request(work.path(), "node4");
     let token = serve.token("node4");
+    let (status, body) = serve.enroll_with(&token, &request, &["--max-time", "0.5"]);
+    assert_eq!(status, 0, "curl gave up: {body}");
+    let node4 = || -> Vec<serde_json::Value> {
+        audit(project.path())
+            .into_iter()
+            .filter(|r| r["host"] == "node4")
+            .collect()
+    };
+    assert_eq!(node4().len(), 1, "committed before the answer");
 
-    let addr: SocketAddr = serve.url.trim_start_matches("https://").parse().unwrap();
-    let tls = tls_client(&serve.ca);
-    for _ in 0..3 {
-        let mut conn = tls_connect(&tls, addr);
-        let head = format!(
-            "POST /v1/enroll HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {token}\r\n\
-             content-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            request.len()
-        );
-        conn.write_all(head.as_bytes()).unwrap();
-        conn.write_all(request.as_bytes()).unwrap();
-        conn.flush().unwrap();
-        drop(conn);
-    }
-    // Whether or not those were committed, the retry gets one certificate.
     let (status, answer) = serve.enroll(&token, &request);
     assert_eq!(status, 200, "{answer}");
-    let node4: Vec<_> = audit(project.path())
-        .into_iter()
-        .filter(|r| r["host"] == "node4")
-        .collect();
+    let node4 = node4();
     assert_eq!(node4.len(), 1, "{node4:?}");
     assert_eq!(serial_of(&answer), node4[0]["serial"].as_str().unwrap());
+    assert!(serve.log().contains("answered again"), "{}", serve.log());
 }
 
 fn tls_client(ca: &Path) -> Arc<rustls::ClientConfig> {
@@ -149,17 +148,6 @@ fn tls_client(ca: &Path) -> Arc<rustls::ClientConfig> {
             .with_root_certificates(roots)
             .with_no_client_auth(),
     )
-}
-
-fn tls_connect(
-    config: &Arc<rustls::ClientConfig>,
-    addr: SocketAddr,
-) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
-    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
-    let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
-    let tcp = TcpStream::connect(addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    rustls::StreamOwned::new(conn, tcp)
 }
 
 /// kill -9 five times while hosts enroll: every host still gets its
@@ -391,7 +379,7 @@ fn idle_connections_from_one_address_do_not_starve_others() {
         times[times.len() / 2] * 1e3,
         p99 * 1e3
     );
-    assert!(holding >= 200, "the flood held only {holding} connections");
+    assert!(holding >= 50, "the flood held only {holding} connections");
     assert!(p99 < 0.100, "p99 {:.1} ms", p99 * 1e3);
     drop(serve);
     flood.join().unwrap();
@@ -502,6 +490,105 @@ fn client_text_is_escaped_and_bounded() {
     assert!(message.contains("\\u{202e}"), "{message:?}");
 }
 
+/// A render that panics (a fault point in debug builds) answers 500, and
+/// the server goes on.
+#[test]
+fn a_render_that_panics_answers_500_and_the_server_goes_on() {
+    if !needs(CLIENTS) {
+        return;
+    }
+    let project = fresh_project();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let serve = Serve::start_at(
+        project.path(),
+        &listen,
+        &[],
+        &[("COREGEN_FAULT", "render-panic")],
+    );
+    for _ in 0..3 {
+        let (status, body) = serve.curl("/ignition/node1", &[]);
+        assert_eq!(status, 500, "{body}");
+        assert!(error_of(&body).contains("node1"), "{body}");
+        let (status, _) = serve.curl("/healthz", &[]);
+        assert_eq!(status, 200);
+    }
+    assert!(serve.log().contains("fault point `render-panic`"));
+}
+
+/// A client that asks and never reads the answers gives its connections
+/// back once its writes stall; meanwhile its address may hold no more.
+#[test]
+fn a_client_that_never_reads_gives_its_connections_back() {
+    if !needs(CLIENTS) {
+        return;
+    }
+    let project = fresh_project();
+    let serve = Serve::start(project.path(), &["--max-connections-per-address", "4"]);
+    let addr: SocketAddr = serve.url.trim_start_matches("https://").parse().unwrap();
+    let tls = tls_client(&serve.ca);
+    let request = "GET /pointer/node1.ign HTTP/1.1\r\nhost: x\r\n\r\n".repeat(4000);
+    let from = "127.0.0.5";
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let socket = socket_from(from, addr);
+        let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+        let conn = rustls::ClientConnection::new(tls.clone(), name).unwrap();
+        let mut stream = rustls::StreamOwned::new(conn, socket);
+        // The handshake, then a pile of requests; the answers go unread
+        // (the server stops reading requests once its answers back up).
+        let _ = stream.write_all(request.as_bytes());
+        let _ = stream.flush();
+        held.push(stream);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let busy = |from: &str| {
+        serve
+            .curl("/healthz", &["--interface", from, "--max-time", "5"])
+            .0
+    };
+    assert_eq!(busy(from), 0, "a fifth connection from the same address");
+    assert_eq!(busy("127.0.0.6"), 200, "another address");
+    let started = Instant::now();
+    while busy(from) != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the stalled connections were never closed"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    eprintln!("stalled connections closed after {:?}", started.elapsed());
+    drop(held);
+}
+
+/// A TCP connection to `to` from the address `from`.
+fn socket_from(from: &str, to: SocketAddr) -> TcpStream {
+    let socket = socket2_bind(from, to);
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    socket
+        .set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    socket
+}
+
+/// std cannot bind before connecting; tokio's socket can, then it is made
+/// blocking again.
+fn socket2_bind(from: &str, to: SocketAddr) -> TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        let stream = socket.connect(to).await.unwrap();
+        let std = stream.into_std().unwrap();
+        std.set_nonblocking(false).unwrap();
+        std
+    })
+}
+
 /// A config that cannot be rendered answers 500 with the reason, and the
 /// server goes on.
 #[test]
@@ -523,7 +610,12 @@ fn a_failed_render_answers_500_and_the_server_goes_on() {
     let serve = Serve::start(project.path(), &[]);
     let (status, body) = serve.curl("/ignition/node1", &[]);
     assert_eq!(status, 500, "{body}");
-    assert!(error_of(&body).contains("no_such_variable"), "{body}");
+    assert!(error_of(&body).contains("server log"), "{body}");
+    assert!(
+        !body.contains("no_such_variable"),
+        "details stay in the log: {body}"
+    );
+    assert!(serve.log().contains("no_such_variable"), "{}", serve.log());
     let (status, _) = serve.curl("/healthz", &[]);
     assert_eq!(status, 200);
     let (status, _) = serve.curl("/ca/http.crt", &[]);
@@ -578,68 +670,87 @@ fn dot_coregen_files(dir: &Path) -> Vec<String> {
     names
 }
 
-/// `render --all` killed at some point of its run: the next run removes
-/// what it left, retires the tokens in it, and completes it.
+/// `render --all` killed at two points of its run (a fault point in
+/// debug builds aborts it as `kill -9` would), and at a random one: the
+/// next run removes what it left, retires the tokens in it, and completes
+/// it.
 #[test]
 fn a_killed_render_leaves_nothing_behind() {
+    const HOSTS: usize = 300;
     let dir = tempfile::tempdir().unwrap();
-    let project = generated_project(dir.path(), 1500);
+    let project = generated_project(dir.path(), HOSTS);
     let out = project.join("out");
-    for delay in [150, 400] {
-        let mut child = coregen(&project)
+    let killed_at = |point: &str| {
+        let out = coregen(&project)
             .args(["render", "--all", "--compact"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
+            .env("COREGEN_FAULT", point)
+            .output()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-    // Whatever the kills left, the next run cleans it up.
-    run_ok(coregen(&project).args(["render", "--host", "host00000"]));
-    let left = dot_coregen_files(&out);
+        assert!(!out.status.success(), "{point}: the run went on");
+    };
+    let tokens = || -> Vec<(String, Option<i64>)> {
+        let db = state(&project);
+        let mut stmt = db.prepare("SELECT id, retired_at FROM tokens").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let temporaries = |out: &Path| {
+        dot_coregen_files(out)
+            .into_iter()
+            .filter(|n| !n.ends_with("-lock") && !n.ends_with("-generation"))
+            .collect::<Vec<_>>()
+    };
+
+    // Killed with every file staged and the tokens stored.
+    killed_at("render-staged");
+    let left = temporaries(&out);
+    assert_eq!(left.len(), HOSTS, "{:?}", &left[..left.len().min(3)]);
+    assert_eq!(tokens().len(), HOSTS);
+    let done = run_ok(coregen(&project).args(["render", "--host", "host00000"]));
+    let said = String::from_utf8_lossy(&done.stderr);
     assert!(
-        left.iter().all(|n| n == ".coregen-generation"),
-        "left behind: {:?}",
-        &left[..left.len().min(5)]
+        said.contains(&format!("retired the {HOSTS} unused token")),
+        "{said}"
     );
+    assert_eq!(temporaries(&out), Vec::<String>::new());
+    let retired = tokens().iter().filter(|(_, r)| r.is_some()).count();
+    assert_eq!(retired, HOSTS, "every token of the killed run is retired");
 
-    // A run killed with its files staged: they go, and their tokens are
-    // retired. (A pid above the kernel's limit is never a live process.)
-    let config = std::fs::read_to_string(out.join("host00000.ign")).unwrap();
-    let token = token_in_config(&config);
-    let id = token.split('.').nth(1).unwrap().to_string();
-    std::fs::write(out.join(format!(".coregen-4194305.{id}.AbC123")), &config).unwrap();
-    let err = run_ok(coregen(&project).args(["render", "--host", "host00001"]));
-    let said = String::from_utf8_lossy(&err.stderr);
-    assert!(said.contains("retired the 1 unused token"), "{said}");
-    let retired: Option<i64> = state(&project)
-        .query_row("SELECT retired_at FROM tokens WHERE id = ?1", [&id], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    assert!(retired.is_some(), "the token of a removed file is retired");
-    assert_eq!(dot_coregen_files(&out), [".coregen-generation"]);
-
-    // A run killed between renames: check and diff say so, the next run
-    // completes it.
-    std::fs::write(
-        out.join(".coregen-pending"),
-        "host00007.ign\nhost00008.ign\n",
-    )
-    .unwrap();
+    // Killed after its first rename: out/ holds two runs, check and diff
+    // say so, and the next run completes it.
+    killed_at("render-renamed");
+    assert!(out.join(".coregen-pending").exists());
     let err = common::run_err(coregen(&project).args(["render", "--all", "--check"]));
+    assert!(err.contains("two runs"), "{err}");
+    let err = common::run_err(coregen(&project).arg("diff"));
     assert!(err.contains("two runs"), "{err}");
     let done = run_ok(coregen(&project).args(["render", "--host", "host00001"]));
     let said = String::from_utf8_lossy(&done.stderr);
     assert!(
-        said.contains("also rendering host00007, host00008"),
+        said.contains("completing it (also rendering host00000, "),
         "{said}"
     );
-    let wrote = String::from_utf8_lossy(&done.stdout);
-    assert!(wrote.contains("host00008.ign"), "{wrote}");
-    assert_eq!(dot_coregen_files(&out), [".coregen-generation"]);
+    let wrote = String::from_utf8_lossy(&done.stdout).lines().count();
+    assert_eq!(wrote, HOSTS, "every host of the killed run written again");
+    assert_eq!(temporaries(&out), Vec::<String>::new());
+    assert!(!out.join(".coregen-pending").exists());
+    run_ok(coregen(&project).args(["render", "--all", "--check"]));
+
+    // Killed anywhere: the next run leaves nothing behind either.
+    let mut child = coregen(&project)
+        .args(["render", "--all", "--compact"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    run_ok(coregen(&project).args(["render", "--host", "host00002"]));
+    assert_eq!(temporaries(&out), Vec::<String>::new());
+    assert!(!out.join(".coregen-pending").exists());
 }
 
 /// `coregen host token`: a fresh token, with the TTL asked for, in the

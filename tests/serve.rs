@@ -364,7 +364,10 @@ fn an_expired_token_is_refused() {
     let an_hour_ago = coregen::state::unix_now() - 3600;
     let token = coregen::pki::mint_token("node4", 1, an_hour_ago).unwrap();
     let done = db()
-        .apply(&[coregen::state::Op::Mint(vec![token.clone()])])
+        .apply(&[coregen::state::Op::Mint(
+            vec![token.clone()],
+            coregen::state::Minter::Render,
+        )])
         .unwrap();
     assert_eq!(done, [coregen::state::Verdict::Allowed(())]);
     let work = tempfile::tempdir().unwrap();
@@ -453,15 +456,21 @@ fn two_hundred_hosts_enroll_at_once() {
         fs::write(&body, enroll_body(&[("node", &csr.pem)])).unwrap();
         clients.push((host, token, body));
     }
+    // From four addresses, as hosts come from their own: no one address
+    // may hold more than 64 connections.
     let running: Vec<_> = clients
         .iter()
-        .map(|(host, token, body)| {
+        .enumerate()
+        .map(|(i, (host, token, body))| {
             let auth = format!("Authorization: Bearer {token}");
             let data = format!("@{}", body.display());
+            let from = format!("127.0.0.{}", 1 + i % 4);
             let child = serve
                 .curl_command(
                     "/v1/enroll",
                     &[
+                        "--interface",
+                        &from,
                         "--header",
                         &auth,
                         "--header",

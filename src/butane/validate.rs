@@ -89,11 +89,12 @@ fn config_checks(c: &Config, root: &Path, r: &mut Report) {
         }
     }
     for (i, fs) in c.storage.filesystems.iter().enumerate() {
-        if let Some(path) = &fs.path {
-            if fs.with_mount_unit == Some(true) && !under_etc_or_var(path) {
-                let at = root.with("storage").with("filesystems").with(i);
-                r.error(at.with("path"), msg::MOUNT_POINT_FORBIDDEN);
-            }
+        if let Some(path) = &fs.path
+            && fs.with_mount_unit == Some(true)
+            && !under_etc_or_var(path)
+        {
+            let at = root.with("storage").with("filesystems").with(i);
+            r.error(at.with("path"), msg::MOUNT_POINT_FORBIDDEN);
         }
     }
 }
@@ -108,21 +109,21 @@ fn under_etc_or_var(path: &str) -> bool {
 
 fn storage(s: &Storage, at: &Path, version: Version, r: &mut Report) {
     for (i, d) in s.directories.iter().enumerate() {
-        if let Some(mode) = d.mode {
-            if decimal_mode(mode, true) {
-                r.warn(
-                    at.with("directories").with(i).with("mode"),
-                    msg::DECIMAL_MODE,
-                );
-            }
+        if let Some(mode) = d.mode
+            && decimal_mode(mode, true)
+        {
+            r.warn(
+                at.with("directories").with(i).with("mode"),
+                msg::DECIMAL_MODE,
+            );
         }
     }
     for (i, f) in s.files.iter().enumerate() {
         let p = at.with("files").with(i);
-        if let Some(mode) = f.mode {
-            if decimal_mode(mode, false) {
-                r.warn(p.with("mode"), msg::DECIMAL_MODE);
-            }
+        if let Some(mode) = f.mode
+            && decimal_mode(mode, false)
+        {
+            r.warn(p.with("mode"), msg::DECIMAL_MODE);
         }
         for (j, res) in f.append.iter().enumerate() {
             resource(res, &p.with("append").with(j), version, r);

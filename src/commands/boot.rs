@@ -27,7 +27,7 @@ pub(super) fn pxe(settings: &Settings) -> Result<()> {
     check(&project)?;
     let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
     let files = files(&project, &hosts, &cas, settings.spec(&project))?;
-    output::ensure_dir(&settings.out)?;
+    let _lock = output::lock(&settings.out, &mut |m| note(m))?;
     let staged = stage_files(&settings.out, &files)?;
     super::report(output::commit(staged)?)
 }

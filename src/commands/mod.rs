@@ -89,9 +89,15 @@ fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
     let pretty = !args.compact;
     validate_before_creating_cas(settings, &project, &hosts, spec)?;
     let out_dir = &settings.out;
-    if !args.stdout {
-        complete_interrupted(&project, out_dir, &mut hosts)?;
-    }
+    // One run writes out/ at a time; the one holding the lock cleans up
+    // after any that died.
+    let lock = if args.stdout {
+        None
+    } else {
+        let lock = output::lock(out_dir, &mut |m| note(m))?;
+        complete_interrupted(&project, out_dir, &lock, &mut hosts)?;
+        Some(lock)
+    };
     let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
     let minted = if args.redact {
         Minted::default()
@@ -121,7 +127,9 @@ fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
             pxe: args.pxe,
         },
         out_dir,
-    )
+    )?;
+    drop(lock);
+    Ok(())
 }
 
 /// A first run creates the CAs it lacks; a render that fails must not
@@ -183,6 +191,7 @@ fn write_configs(
         staged.extend(boot::stage(project, hosts, w.cas, w.spec, out_dir)?);
     }
     project.store_tokens(w.minted)?;
+    coregen::fault::point("render-staged");
     report(output::commit(staged)?)
 }
 
@@ -205,7 +214,8 @@ fn host_token(settings: &Settings, name: &str, ttl: Option<coregen::inventory::T
     let mut hosts = vec![host];
     validate_before_creating_cas(settings, &project, &hosts, spec)?;
     let out_dir = &settings.out;
-    complete_interrupted(&project, out_dir, &mut hosts)?;
+    let lock = output::lock(out_dir, &mut |m| note(m))?;
+    complete_interrupted(&project, out_dir, &lock, &mut hosts)?;
     let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
     let now = coregen::state::unix_now();
     let minted = project.mint_tokens(&hosts, now, ttl)?;
@@ -221,6 +231,7 @@ fn host_token(settings: &Settings, name: &str, ttl: Option<coregen::inventory::T
         },
         out_dir,
     )?;
+    drop(lock);
     let ttl = ttl.unwrap_or(server.token_ttl);
     let expires = time::OffsetDateTime::from_unix_timestamp(now + ttl.duration().as_secs() as i64)
         .map(coregen::state::rfc3339)
@@ -238,9 +249,10 @@ fn host_token(settings: &Settings, name: &str, ttl: Option<coregen::inventory::T
 fn complete_interrupted<'p>(
     project: &'p coregen::project::Project,
     out_dir: &std::path::Path,
+    lock: &output::DirLock,
     hosts: &mut Vec<&'p coregen::inventory::Host>,
 ) -> Result<()> {
-    let stale = output::sweep(out_dir)?;
+    let stale = output::sweep(out_dir, lock)?;
     if !stale.is_empty() {
         let retired = project
             .state()?

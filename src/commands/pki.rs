@@ -159,11 +159,22 @@ pub(super) fn sign(settings: &Settings, args: &SignArgs) -> Result<()> {
     // Staged first, so that a folder that cannot take it fails before the
     // record; the record is durable before the certificate leaves coregen.
     let staged = match &args.out {
-        Some(out) => Some(coregen::output::stage(
-            out.clone(),
-            pem.as_bytes(),
-            Access::Public,
-        )?),
+        Some(out) => {
+            let dir = out.parent().filter(|d| !d.as_os_str().is_empty());
+            let dir = dir.unwrap_or(Path::new("."));
+            if !dir.is_dir() {
+                return Err(Error::new(format!(
+                    "cannot write {}: no folder {}",
+                    out.display(),
+                    dir.display()
+                )));
+            }
+            Some(coregen::output::stage(
+                out.clone(),
+                pem.as_bytes(),
+                Access::Public,
+            )?)
+        }
         None => None,
     };
     project.state()?.record_issued(&issued.record)?;

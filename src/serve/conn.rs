@@ -1,19 +1,23 @@
 //! The connection loop of `coregen serve`: accepting, the limits on open
 //! connections, the TLS handshake, and HTTP/1.1 via hyper.
 //!
-//! A client that opens connections and sends nothing must not starve the
-//! others. So each source address may hold at most
-//! [`Limits::per_address`] connections, and the server [`MAX_CONNECTIONS`]
-//! in all; a connection beyond either is closed at once rather than
-//! queued, where it would wait unseen in the kernel ahead of everyone
-//! else's. A connection must finish its TLS handshake within
-//! [`HANDSHAKE_TIMEOUT`] and send each request's headers within
-//! [`HEADER_TIMEOUT`], so an idle one gives its slot back soon.
+//! A client that opens connections and sends nothing, or asks and never
+//! reads the answers, must not starve the others. So each source (an IPv4
+//! address, or an IPv6 /64, which one machine usually holds whole) may
+//! hold at most [`Limits::per_address`] connections, and the server
+//! [`Limits::total`] in all (sized to its file descriptors); a connection
+//! beyond either is closed at once rather than queued, where it would wait
+//! unseen in the kernel ahead of everyone else's. A connection must finish
+//! its TLS handshake within [`HANDSHAKE_TIMEOUT`], send each request's
+//! headers within [`HEADER_TIMEOUT`] (hyper applies it to an idle
+//! keep-alive connection too), and take what it is sent: a write that
+//! makes no progress for [`WRITE_STALL`] closes it. So every connection
+//! gives its place back soon unless it is doing real work.
 //!
 //! hyper answers a request it cannot parse (400, 414, 431) by itself with
-//! an empty body; [`JsonErrors`] gives those answers the JSON body that
-//! every other refusal of the server has. What happens to a request once
-//! parsed is `routes`' business.
+//! an empty body; [`Guarded`] gives those answers the JSON body that every
+//! other refusal of the server has. What happens to a request once parsed
+//! is `routes`' business.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -43,13 +47,78 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 /// And this long to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Open connections at most, over all addresses.
+/// A connection whose writes make no progress for this long is closed: the
+/// client stopped reading. A config is tens of kilobytes, which a real
+/// client takes in well under a second.
+pub const WRITE_STALL: Duration = Duration::from_secs(10);
+
+/// Open connections at most, over all addresses, when file descriptors
+/// allow as many.
 pub const MAX_CONNECTIONS: usize = 4096;
 
-/// How many connections one source address may hold open.
+/// File descriptors kept for what is not a connection: the listeners, the
+/// state database's connections, the log, the files a render reads.
+const RESERVED_FDS: usize = 128;
+
+/// How many connections the server holds open, per source and in all.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub per_address: usize,
+    pub total: usize,
+}
+
+impl Limits {
+    /// `per_address`, and a total of [`MAX_CONNECTIONS`] or what the
+    /// process's file descriptors allow, whichever is less. Raises the
+    /// soft limit on file descriptors to the hard one first (systemd's
+    /// default soft limit is 1,024).
+    pub fn new(per_address: usize) -> Limits {
+        let fds = raise_fd_limit();
+        let total = MAX_CONNECTIONS
+            .min(fds.saturating_sub(RESERVED_FDS))
+            .max(16);
+        Limits {
+            per_address: per_address.min(total),
+            total,
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit, and returns the
+/// limit now in force.
+fn raise_fd_limit() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write only the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
+}
+
+/// The source a connection counts against: an IPv4 address, or the /64
+/// of an IPv6 one.
+fn source(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
 }
 
 /// The connections each address holds now.
@@ -108,7 +177,7 @@ pub async fn accept(
     router: Router,
     limits: Limits,
 ) {
-    let total = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let total = Arc::new(Semaphore::new(limits.total));
     let held = Arc::new(Held::default());
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -120,7 +189,7 @@ pub async fn accept(
                 continue;
             }
         };
-        let ip = peer.ip().to_canonical();
+        let ip = source(peer.ip());
         let slot = total
             .clone()
             .try_acquire_owned()
@@ -160,16 +229,17 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
         .max_buf_size(16 * 1024)
-        .serve_connection(TokioIo::new(JsonErrors::new(io)), service)
+        .serve_connection(TokioIo::new(Guarded::new(io)), service)
         .await;
     if let Err(e) = result {
         tracing::debug!(%peer, "connection: {e}");
     }
 }
 
-/// Between a connection and hyper: replaces the empty-bodied answers that
-/// hyper writes for a request it cannot parse with the same status and a
-/// JSON reason. It knows them by their head alone: one of those statuses
+/// Between a connection and hyper. It closes the connection when a write
+/// makes no progress for [`WRITE_STALL`], and it replaces the
+/// empty-bodied answers that hyper writes for a request it cannot parse
+/// with the same status and a JSON reason. It knows them by their head alone: one of those statuses
 /// with `content-length: 0` and nothing after, which no route writes
 /// (each of their errors has a body). It also tells hyper that it takes
 /// no vectored writes, so that a head always comes in one buffer.
@@ -179,7 +249,7 @@ where
 /// a socket with unread data makes the kernel reset the connection, and
 /// the client loses the answer: so it first reads and drops what the
 /// client still sends, within [`DRAIN_BYTES`] and [`DRAIN_TIME`].
-pub struct JsonErrors<S> {
+pub struct Guarded<S> {
     inner: S,
     /// A replacement being written: its bytes, how many are written, and
     /// the length of the buffer it replaces (what hyper is told).
@@ -187,6 +257,8 @@ pub struct JsonErrors<S> {
     /// An error answer was written: drain before closing.
     answered_error: bool,
     drain: Option<(Pin<Box<tokio::time::Sleep>>, usize)>,
+    /// Set while a write waits for the client to read.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// What is read and dropped at most after an error answer, and for how
@@ -194,13 +266,14 @@ pub struct JsonErrors<S> {
 const DRAIN_BYTES: usize = 256 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(1);
 
-impl<S> JsonErrors<S> {
-    pub fn new(inner: S) -> JsonErrors<S> {
-        JsonErrors {
+impl<S> Guarded<S> {
+    pub fn new(inner: S) -> Guarded<S> {
+        Guarded {
             inner,
             pending: None,
             answered_error: false,
             drain: None,
+            stalled: None,
         }
     }
 }
@@ -244,7 +317,7 @@ fn with_json_body(buf: &[u8]) -> Option<Vec<u8>> {
     )
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for JsonErrors<S> {
+impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -254,7 +327,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for JsonErrors<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -264,12 +337,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
         if this.pending.is_none() {
             match with_json_body(buf) {
                 Some(replacement) => this.pending = Some((replacement, 0, buf.len())),
-                None => return Pin::new(&mut this.inner).poll_write(cx, buf),
+                None => {
+                    let written = Pin::new(&mut this.inner).poll_write(cx, buf);
+                    return this.progress(cx, written);
+                }
             }
         }
         let (bytes, written, replaced) = this.pending.as_mut().expect("set above");
         while *written < bytes.len() {
-            let n = ready!(Pin::new(&mut this.inner).poll_write(cx, &bytes[*written..]))?;
+            let polled = Pin::new(&mut this.inner).poll_write(cx, &bytes[*written..]);
+            let n = ready!(Self::watch(&mut this.stalled, cx, polled))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -282,12 +359,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let this = &mut *self;
+        let flushed = Pin::new(&mut this.inner).poll_flush(cx);
+        Self::watch(&mut this.stalled, cx, flushed)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+        let shut = Pin::new(&mut this.inner).poll_shutdown(cx);
+        ready!(Self::watch(&mut this.stalled, cx, shut))?;
         if !this.answered_error {
             return Poll::Ready(Ok(()));
         }
@@ -307,6 +387,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
 
     fn is_write_vectored(&self) -> bool {
         false
+    }
+}
+
+impl<S> Guarded<S> {
+    fn progress(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        Self::watch(&mut self.stalled, cx, polled)
+    }
+
+    /// Passes `polled` on, starting the stall clock when it is pending and
+    /// stopping it when it is not; an error once the clock runs out.
+    fn watch<T>(
+        stalled: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            *stalled = None;
+            return polled;
+        }
+        let clock = stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(WRITE_STALL)));
+        match clock.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -336,6 +447,17 @@ mod tests {
         ] {
             assert!(with_json_body(ours).is_none(), "{}", String::from_utf8_lossy(ours));
         }
+    }
+
+    #[test]
+    fn an_ipv6_source_is_its_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(source(a), source(b));
+        assert_ne!(source(a), source(c));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(source(mapped), "10.0.0.1".parse::<IpAddr>().unwrap());
     }
 
     #[test]

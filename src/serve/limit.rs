@@ -26,7 +26,15 @@ const MAX_KEYS: usize = 65_536;
 pub struct FailureLimit<K> {
     max: u32,
     window: Duration,
-    seen: Mutex<HashMap<K, (Instant, u32)>>,
+    seen: Mutex<Seen<K>>,
+}
+
+struct Seen<K> {
+    counts: HashMap<K, (Instant, u32)>,
+    /// When expired windows were last swept out: at most once a quarter
+    /// window, so that a flood of new keys costs one scan per quarter
+    /// window rather than one per request.
+    swept: Instant,
 }
 
 impl<K: Hash + Eq> FailureLimit<K> {
@@ -34,14 +42,17 @@ impl<K: Hash + Eq> FailureLimit<K> {
         FailureLimit {
             max,
             window,
-            seen: Mutex::new(HashMap::new()),
+            seen: Mutex::new(Seen {
+                counts: HashMap::new(),
+                swept: Instant::now(),
+            }),
         }
     }
 
     /// `Err(wait)` when `key` has used up its failures for now.
     pub fn check(&self, key: &K) -> Result<(), Duration> {
         let seen = self.seen.lock().expect("never poisoned: no panics inside");
-        match seen.get(key) {
+        match seen.counts.get(key) {
             Some(&(start, failures)) if failures >= self.max => {
                 let left = self.window.saturating_sub(start.elapsed());
                 if left.is_zero() { Ok(()) } else { Err(left) }
@@ -53,15 +64,19 @@ impl<K: Hash + Eq> FailureLimit<K> {
     /// Counts a failed attempt of `key`.
     pub fn fail(&self, key: K) {
         let mut seen = self.seen.lock().expect("never poisoned: no panics inside");
-        if seen.len() >= SWEEP_AT && !seen.contains_key(&key) {
-            let window = self.window;
-            seen.retain(|_, (start, _)| start.elapsed() < window);
-            if seen.len() >= MAX_KEYS {
-                return;
-            }
-        }
         let now = Instant::now();
-        let entry = seen.entry(key).or_insert((now, 0));
+        if seen.counts.len() >= SWEEP_AT
+            && !seen.counts.contains_key(&key)
+            && now.duration_since(seen.swept) >= self.window / 4
+        {
+            let window = self.window;
+            seen.counts.retain(|_, (start, _)| start.elapsed() < window);
+            seen.swept = now;
+        }
+        if seen.counts.len() >= MAX_KEYS && !seen.counts.contains_key(&key) {
+            return;
+        }
+        let entry = seen.counts.entry(key).or_insert((now, 0));
         if entry.0.elapsed() >= self.window {
             *entry = (now, 0);
         }

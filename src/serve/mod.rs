@@ -23,7 +23,6 @@
 
 mod conn;
 mod enroll;
-mod fault;
 mod limit;
 mod routes;
 mod tls;
@@ -201,9 +200,7 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
         failures_by_token: FailureLimit::new(options.max_token_failures, Duration::from_secs(60)),
         require_source_ip: options.require_source_ip,
         token_ttl,
-        limits: Limits {
-            per_address: options.max_connections_per_address,
-        },
+        limits: Limits::new(options.max_connections_per_address),
     }));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -309,6 +306,7 @@ impl App {
     fn render(&self, host: &Host, spec: SpecVersion, token: Option<&str>) -> Result<Config> {
         std::panic::catch_unwind(AssertUnwindSafe(|| {
             self.with_renderer(|r| {
+                crate::fault::panic_point("render-panic");
                 r.set_spec(spec);
                 r.render(host, token)
             })

@@ -23,7 +23,7 @@ use crate::contract::{EnrollAnswer, EnrollRequest};
 use crate::ignition::SpecVersion;
 use crate::inventory::{Host, MacAddr};
 use crate::pki::{MAX_TOKEN_LEN, PresentedToken, parse_token};
-use crate::state::{Admission, Enrollment, Op, Refusal, Replay, Verdict, unix_now};
+use crate::state::{Admission, Enrollment, Minter, Op, Refusal, Replay, Verdict, unix_now};
 use crate::values::escape_untrusted;
 
 /// The largest enrollment body: room for a dozen RSA-4096 CSRs.
@@ -299,17 +299,20 @@ async fn ignition(
             tracing::error!(host = %host.name, "cannot render: {e}");
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
+                // The reason, but not the details: they name the
+                // inventory's files and values, and this answer goes to
+                // whoever asks.
                 format!(
-                    "cannot render the config of host {}: {}",
-                    host.name,
-                    e.to_string().replace('\n', "; ")
+                    "cannot render the config of host {}: a template, snippet or setting of \
+                     the inventory failed; the server log has the error",
+                    host.name
                 ),
             )
         })?;
     if let Some(token) = token {
         let minted = app
             .writer
-            .write(Op::Mint(vec![token]))
+            .write(Op::Mint(vec![token], Minter::Serve))
             .await
             .map_err(|e| unavailable("storing the token", e))?;
         debug_assert_eq!(minted, Verdict::Allowed(()), "minting is never refused");
@@ -363,8 +366,16 @@ async fn enroll(
     app.check_source(host, ip)?;
     require_json(&headers)?;
     let request = read_request(&headers, body).await?;
-    if let Admission::Replay(replay) = admission {
-        return replay_answer(app, ip, &token, host, &request, &replay);
+    if let Admission::Replay(_) = admission {
+        // Looked up again: a reset may have come while the body arrived.
+        return match app.state.check_token(&token, unix_now()) {
+            Ok(Verdict::Allowed(Admission::Replay(replay))) => {
+                replay_answer(app, ip, &token, host, &request, &replay)
+            }
+            Ok(Verdict::Refused(refusal)) => Err(app.refused(ip, &token, Some(host), refusal)),
+            Ok(_) => Err(app.refused(ip, &token, Some(host), Refusal::Spent)),
+            Err(e) => Err(unavailable("reading the state database", e)),
+        };
     }
 
     let issuance = app
@@ -401,7 +412,10 @@ async fn enroll(
         }
         Verdict::Refused(refusal) => return Err(app.refused(ip, &token, Some(host), refusal)),
     }
-    super::fault::point("enroll-committed");
+    crate::fault::point("enroll-committed");
+    if crate::fault::armed("enroll-slow") {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     tracing::info!(host = %host.name, peer = %ip, serials = ?serials, "enrolled");
     Ok(axum::Json(issuance.answer).into_response())
 }

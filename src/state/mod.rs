@@ -30,11 +30,44 @@ pub use crate::values::{rfc3339, unix_now};
 /// forensics), then pruned.
 pub const TOKEN_RETENTION_SECS: i64 = 7 * 86400;
 
-/// Unspent, unexpired tokens a host may have at once; minting one more
-/// deletes the oldest. Each fetch of a config mints one, and a machine
-/// that retries its boot fetches a few; a flood of fetches must not grow
-/// the database without bound.
+/// Unspent, unexpired tokens a host may have at once from each minter;
+/// minting one more deletes the oldest of that minter's. Each fetch of a
+/// config from `serve` mints one, and a machine that retries its boot
+/// fetches a few; a flood of fetches must not grow the database without
+/// bound. The count is per minter so that fetches, which anyone on the
+/// network can make, never push out a token that `render` or `host token`
+/// wrote into install media.
 pub const MAX_LIVE_TOKENS: usize = 8;
+
+/// How long after its enrollment a lost answer can still be repeated,
+/// even past the token's own expiry: a host that enrolled in the last
+/// minute of its token's life must not be stranded by a lost answer.
+pub const REPLAY_SECS: i64 = 86400;
+
+/// Who minted a token: `serve`, for a config fetched at boot, or
+/// `render` and `host token`, for configs written to files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Minter {
+    Serve,
+    Render,
+}
+
+impl Minter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Minter::Serve => "serve",
+            Minter::Render => "render",
+        }
+    }
+
+    pub fn parse(s: &str) -> Minter {
+        if s == "serve" {
+            Minter::Serve
+        } else {
+            Minter::Render
+        }
+    }
+}
 
 /// A bootstrap token as stored: never its secret, only the secret's hash.
 /// Times are Unix seconds.
@@ -49,6 +82,7 @@ pub struct TokenRecord {
     /// Set by `coregen host reset`: the token neither enrolls nor repeats
     /// an answer any more.
     pub retired_at: Option<i64>,
+    pub minted_by: Minter,
 }
 
 /// A certificate as it was handed to a host, kept beside its audit record
@@ -127,7 +161,7 @@ pub trait Tx {
 #[derive(Debug)]
 pub enum Op {
     /// Store tokens just minted for configs being rendered.
-    Mint(Vec<MintedToken>),
+    Mint(Vec<MintedToken>, Minter),
     /// Spend a token: the host is enrolled with these certificates.
     Enroll(Enrollment),
 }
@@ -168,7 +202,8 @@ impl Refusal {
             }
             Refusal::Enrolled => {
                 "this host has enrolled already; an operator can allow it again with \
-                 `coregen host reset <host>`"
+                 `coregen host reset <host>`, after which it needs a config fetched or rendered \
+                 after the reset"
             }
         }
     }
@@ -230,8 +265,9 @@ pub enum Admission {
 }
 
 /// A spent token's enrollment, for repeating its answer. Only within the
-/// token's life, only while the host is enrolled by it (a reset retires
-/// the token), and only to a request for the same keys.
+/// token's life or [`REPLAY_SECS`] of its use, whichever ends later; only
+/// while the host is enrolled by it (a reset retires the token); and only
+/// to a request for the same keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Replay {
     pub host: String,
@@ -310,7 +346,7 @@ impl State {
             let mut results = Vec::with_capacity(ops.len());
             for op in ops {
                 results.push(match op {
-                    Op::Mint(tokens) => mint(tx, tokens),
+                    Op::Mint(tokens, by) => mint(tx, tokens, *by),
                     Op::Enroll(enrollment) => enroll(tx, enrollment),
                 }?);
             }
@@ -403,7 +439,9 @@ fn check(tx: &mut dyn Tx, token: &PresentedToken, now: i64) -> Result<Verdict<Ad
         Verdict::Refused(Refusal::Spent) => {
             let stored = stored.expect("a spent token is stored");
             let enrolled = host.is_some_and(|h| h.enrolled_at.is_some());
-            let delivered = if enrolled && now < stored.expires_at {
+            let used = stored.used_at.unwrap_or(stored.issued_at);
+            let window = stored.expires_at.max(used.saturating_add(REPLAY_SECS));
+            let delivered = if enrolled && now < window {
                 tx.delivered(&stored.id)?
             } else {
                 Vec::new()
@@ -421,7 +459,7 @@ fn check(tx: &mut dyn Tx, token: &PresentedToken, now: i64) -> Result<Verdict<Ad
     })
 }
 
-fn mint(tx: &mut dyn Tx, tokens: &[MintedToken]) -> Result<Verdict<()>> {
+fn mint(tx: &mut dyn Tx, tokens: &[MintedToken], by: Minter) -> Result<Verdict<()>> {
     for token in tokens {
         tx.put_token(&TokenRecord {
             id: token.id.clone(),
@@ -431,20 +469,17 @@ fn mint(tx: &mut dyn Tx, tokens: &[MintedToken]) -> Result<Verdict<()>> {
             expires_at: token.expires_at,
             used_at: None,
             retired_at: None,
+            minted_by: by,
         })?;
-        // Unspent tokens past their life, and the oldest beyond the
-        // bound, go: they have enrolled nothing, so nothing is lost.
-        let mut live = Vec::new();
-        for t in tx.host_tokens(&token.host)? {
-            if t.used_at.is_some() {
-                continue;
-            }
-            if t.expires_at <= token.issued_at {
-                tx.delete_token(&t.id)?;
-            } else {
-                live.push(t.id);
-            }
-        }
+        // The oldest of this minter's live tokens beyond the bound go:
+        // they have enrolled nothing, so nothing is lost but a config that
+        // a newer one of the same kind replaced.
+        let live: Vec<String> = tx
+            .host_tokens(&token.host)?
+            .into_iter()
+            .filter(|t| t.minted_by == by && t.used_at.is_none() && t.expires_at > token.issued_at)
+            .map(|t| t.id)
+            .collect();
         for id in &live[..live.len().saturating_sub(MAX_LIVE_TOKENS)] {
             tx.delete_token(id)?;
         }
@@ -540,7 +575,10 @@ mod tests {
         let mint = |host: &str| crate::pki::mint_token(host, 100, 1000).unwrap();
         let (t1, t2, t3) = (mint("node1"), mint("node2"), mint("node1"));
         let ok = db
-            .apply(&[Op::Mint(vec![t1.clone(), t2.clone(), t3.clone()])])
+            .apply(&[Op::Mint(
+                vec![t1.clone(), t2.clone(), t3.clone()],
+                Minter::Serve,
+            )])
             .unwrap();
         assert_eq!(ok, vec![Verdict::Allowed(())]);
 
@@ -587,7 +625,9 @@ mod tests {
         assert_eq!(again.tokens_retired, 0, "retired already");
         assert!(!again.was_enrolled);
         let t4 = mint("node1");
-        let _ = db.apply(&[Op::Mint(vec![t4.clone()])]).unwrap();
+        let _ = db
+            .apply(&[Op::Mint(vec![t4.clone()], Minter::Serve)])
+            .unwrap();
         let results = db
             .apply(&[
                 enrollment(&t1, "node1", 1080),
@@ -634,7 +674,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = State::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
         let token = crate::pki::mint_token("node1", 100, 1000).unwrap();
-        let _ = db.apply(&[Op::Mint(vec![token.clone()])]).unwrap();
+        let _ = db
+            .apply(&[Op::Mint(vec![token.clone()], Minter::Serve)])
+            .unwrap();
         let presented = crate::pki::parse_token(&token.text).unwrap();
         let issued = vec![
             delivered(&token, "01", "etcd-peer", "k1"),
@@ -675,10 +717,17 @@ mod tests {
         assert_eq!(again, vec![Verdict::Refused(Refusal::Spent)]);
         assert_eq!(db.issued(None).unwrap().len(), 2);
 
+        assert!(
+            matches!(
+                db.check_token(&presented, 1010 + REPLAY_SECS - 1).unwrap(),
+                Verdict::Allowed(Admission::Replay(_))
+            ),
+            "past the token's life, within a day of its use"
+        );
         assert_eq!(
-            db.check_token(&presented, 1100).unwrap(),
+            db.check_token(&presented, 1010 + REPLAY_SECS).unwrap(),
             Verdict::Refused(Refusal::Spent),
-            "not past the token's life"
+            "not for ever"
         );
         db.reset_host("node1", 1060).unwrap();
         assert_eq!(
@@ -696,9 +745,13 @@ mod tests {
             .map(|_| crate::pki::mint_token("node1", 100, 1000).unwrap())
             .collect();
         let other = crate::pki::mint_token("node2", 100, 1000).unwrap();
-        let _ = db.apply(&[Op::Mint(vec![other.clone()])]).unwrap();
+        let _ = db
+            .apply(&[Op::Mint(vec![other.clone()], Minter::Serve)])
+            .unwrap();
         for token in &tokens {
-            let _ = db.apply(&[Op::Mint(vec![token.clone()])]).unwrap();
+            let _ = db
+                .apply(&[Op::Mint(vec![token.clone()], Minter::Serve)])
+                .unwrap();
         }
         let verdict = |t: &MintedToken| {
             db.check_token(&crate::pki::parse_token(&t.text).unwrap(), 1010)
@@ -718,11 +771,34 @@ mod tests {
             Verdict::Allowed(Admission::Enroll("node2".into()))
         );
 
-        // Expired ones go at the next mint, and do not count.
-        let later = crate::pki::mint_token("node1", 100, 2000).unwrap();
-        let _ = db.apply(&[Op::Mint(vec![later.clone()])]).unwrap();
-        for old in &tokens {
-            assert_eq!(verdict(old), Verdict::Refused(Refusal::InvalidToken));
+        // Tokens that `render` wrote into files are not pushed out by
+        // fetches, and expired ones do not count.
+        let rendered = crate::pki::mint_token("node1", 100, 1000).unwrap();
+        let _ = db
+            .apply(&[Op::Mint(vec![rendered.clone()], Minter::Render)])
+            .unwrap();
+        for _ in 0..MAX_LIVE_TOKENS * 2 {
+            let t = crate::pki::mint_token("node1", 100, 1000).unwrap();
+            let _ = db.apply(&[Op::Mint(vec![t], Minter::Serve)]).unwrap();
         }
+        assert_eq!(
+            verdict(&rendered),
+            Verdict::Allowed(Admission::Enroll("node1".into()))
+        );
+        let later: Vec<MintedToken> = (0..MAX_LIVE_TOKENS)
+            .map(|_| crate::pki::mint_token("node1", 100, 2000).unwrap())
+            .collect();
+        let _ = db.apply(&[Op::Mint(later.clone(), Minter::Serve)]).unwrap();
+        let at_2010 = |t: &MintedToken| {
+            db.check_token(&crate::pki::parse_token(&t.text).unwrap(), 2010)
+                .unwrap()
+        };
+        for t in &later {
+            assert_eq!(
+                at_2010(t),
+                Verdict::Allowed(Admission::Enroll("node1".into()))
+            );
+        }
+        assert_eq!(at_2010(&rendered), Verdict::Refused(Refusal::Expired));
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Access, Delivered, HostState, IssuedRecord, Store, TokenRecord, Tx};
+use super::{Access, Delivered, HostState, IssuedRecord, Minter, Store, TokenRecord, Tx};
 use crate::error::{Error, Result};
 
 /// Each entry moves the schema one version up; never edit a released one.
@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     // `delivered` keeps the certificate handed out under a token, beside
     // its audit record, so that a lost answer can be repeated.
     "ALTER TABLE tokens ADD COLUMN retired_at INTEGER;
+    ALTER TABLE tokens ADD COLUMN minted_by TEXT NOT NULL DEFAULT 'render';
     CREATE INDEX tokens_by_host ON tokens (host, id) WHERE retired_at IS NULL;
     CREATE TABLE delivered (
         serial      TEXT PRIMARY KEY,
@@ -89,7 +90,7 @@ impl SqliteStore {
                 .map_err(|e| Error::io(path, "create", e))?;
         }
         let mut conn = connect(path)?;
-        migrate(&mut conn).map_err(|e| db_error(path, e))?;
+        migrate(&mut conn, path)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(conn),
@@ -187,10 +188,12 @@ fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
         expires_at: row.get(4)?,
         used_at: row.get(5)?,
         retired_at: row.get(6)?,
+        minted_by: Minter::parse(row.get_ref(7)?.as_str()?),
     })
 }
 
-const TOKEN_COLUMNS: &str = "id, host, secret_hash, issued_at, expires_at, used_at, retired_at";
+const TOKEN_COLUMNS: &str =
+    "id, host, secret_hash, issued_at, expires_at, used_at, retired_at, minted_by";
 
 fn issued_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<IssuedRecord> {
     Ok(IssuedRecord {
@@ -242,12 +245,14 @@ impl Tx for SqliteTx<'_> {
     fn put_token(&mut self, t: &TokenRecord) -> Result<()> {
         self.tx
             .prepare_cached(
-                "INSERT INTO tokens (id, host, secret_hash, issued_at, expires_at, used_at, retired_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO tokens
+                   (id, host, secret_hash, issued_at, expires_at, used_at, retired_at, minted_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (id) DO UPDATE SET
                    host = excluded.host, secret_hash = excluded.secret_hash,
                    issued_at = excluded.issued_at, expires_at = excluded.expires_at,
-                   used_at = excluded.used_at, retired_at = excluded.retired_at",
+                   used_at = excluded.used_at, retired_at = excluded.retired_at,
+                   minted_by = excluded.minted_by",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -257,7 +262,8 @@ impl Tx for SqliteTx<'_> {
                     t.issued_at,
                     t.expires_at,
                     t.used_at,
-                    t.retired_at
+                    t.retired_at,
+                    t.minted_by.as_str()
                 ])
             })
             .map(drop)
@@ -388,14 +394,34 @@ impl Tx for SqliteTx<'_> {
     }
 }
 
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    let done = usize::try_from(version).unwrap_or(0);
-    for (i, migration) in (0i64..).zip(MIGRATIONS).skip(done) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(migration)?;
-        tx.pragma_update(None, "user_version", i + 1)?;
-        tx.commit()?;
+/// Brings the schema up to date. Each step runs in a write transaction
+/// that reads the version again inside it, so two processes opening an
+/// old database at once (a `serve` and a `render`) migrate it once. A
+/// database from a newer coregen is refused: an older one would ignore
+/// what it does not know (retired tokens, say) and break its rules.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_error(path, e))?;
+        let version: i64 = tx
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| db_error(path, e))?;
+        let done = usize::try_from(version).unwrap_or(0);
+        if done > MIGRATIONS.len() {
+            return Err(Error::new(format!(
+                "state database {} has schema version {version}, newer than this coregen knows \
+                 ({}): use the coregen that wrote it, or a newer one",
+                path.display(),
+                MIGRATIONS.len()
+            )));
+        }
+        let Some(migration) = MIGRATIONS.get(done) else {
+            return Ok(());
+        };
+        tx.execute_batch(migration)
+            .and_then(|()| tx.pragma_update(None, "user_version", version + 1))
+            .and_then(|()| tx.commit())
+            .map_err(|e| db_error(path, e))?;
     }
-    Ok(())
 }
