@@ -50,6 +50,9 @@ pub enum Command {
 
     /// Check the inventory and templates by rendering every host in memory.
     /// Writes nothing.
+    #[command(after_help = "Examples:\n  \
+        coregen validate\n  \
+        coregen -C ~/cluster validate --spec 3.3.0")]
     Validate(SpecArg),
 
     /// Start a new inventory in DIR that renders at once.
@@ -62,7 +65,10 @@ pub enum Command {
     },
 
     /// Manage the cluster's certificate authorities.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  coregen ca init\n  coregen ca list\n  coregen ca show http > http-ca.crt"
+    )]
     Ca(CaCommand),
 
     /// Sign a host's CSR under one of its profiles, by hand (the first-boot
@@ -74,6 +80,9 @@ pub enum Command {
     Sign(SignArgs),
 
     /// Print the record of every issued certificate as JSON lines.
+    #[command(after_help = "Examples:\n  \
+        coregen audit\n  \
+        coregen audit --host node1 | jq -r .serial")]
     Audit {
         /// Only this host's certificates.
         #[arg(long, value_name = "HOST")]
@@ -82,6 +91,7 @@ pub enum Command {
 
     /// List the certificate profiles a host gets and the names each
     /// certificate would carry.
+    #[command(after_help = "Example:\n  coregen certs --host node1")]
     Certs {
         #[arg(long, value_name = "HOST")]
         host: String,
@@ -98,7 +108,10 @@ pub enum Command {
     Serve(ServeArgs),
 
     /// See and change hosts' enrollment state.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  coregen host list\n  coregen host reset node1\n  coregen host token node1 --ttl 7d"
+    )]
     Host(HostCommand),
 
     /// Print a config as a person reads it.
@@ -118,7 +131,8 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         coregen pxe --host node1\n  \
         coregen pxe --all --spec 3.3.0\n  \
-        coreos-installer iso ignition embed -i out/node1.pointer.ign fedora-coreos-live.x86_64.iso")]
+        coreos-installer iso customize --dest-ignition out/node1.pointer.ign \\\n    \
+        -o node1.iso fedora-coreos-live.x86_64.iso     # a host that installs to disk")]
     Pxe(PxeArgs),
 
     /// Show what a render would change in out/, as a unified diff of the
@@ -142,6 +156,26 @@ pub enum Command {
         coregen butane -d files/ -o config.ign config.bu\n  \
         cat config.bu | coregen butane --check")]
     Butane(ButaneArgs),
+
+    /// Print a shell completion script for coregen.
+    #[command(after_help = "Examples:\n  \
+        coregen completions bash > /etc/bash_completion.d/coregen\n  \
+        coregen completions zsh > \"${fpath[1]}/_coregen\"\n  \
+        coregen completions fish > ~/.config/fish/completions/coregen.fish")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+
+    /// Write a man page for coregen and one for each of its commands into
+    /// DIR (coregen.1, coregen-render.1, coregen-host-reset.1, ...).
+    #[command(after_help = "Examples:\n  \
+        coregen man /usr/local/share/man/man1\n  \
+        coregen man target/man && man -l target/man/coregen-render.1")]
+    Man {
+        /// The folder to write the pages into; created if needed.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +285,7 @@ pub struct ServeArgs {
 pub enum HostCommand {
     /// Show each host's state: never booted, token issued, or enrolled,
     /// with times.
+    #[command(after_help = "Example:\n  coregen host list")]
     List,
 
     /// Let enrolled hosts enroll again (after a reinstall, say). Takes
@@ -387,6 +422,7 @@ pub struct SpecArg {
 pub enum CaCommand {
     /// Create the CAs declared in hosts/cluster.toml (all, or those named).
     /// An existing CA is never overwritten.
+    #[command(after_help = "Examples:\n  coregen ca init\n  coregen ca init etcd")]
     Init {
         /// CA names, as in `[ca.<name>]`.
         names: Vec<String>,
@@ -394,8 +430,40 @@ pub enum CaCommand {
 
     /// List the CAs: key type, subject, expiry, fingerprint, and the
     /// profiles they sign.
+    #[command(after_help = "Example:\n  coregen ca list")]
     List,
 
     /// Print a CA's certificate (PEM).
-    Show { name: String },
+    #[command(after_help = "Example:\n  coregen ca show etcd > etcd-ca.crt")]
+    Show {
+        /// The CA's name, as in `[ca.<name>]`.
+        name: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every command, down to the leaves, says in one line what it does and
+    /// shows at least one example.
+    #[test]
+    fn every_command_has_a_description_and_an_example() {
+        fn check(cmd: &clap::Command, path: &str) {
+            let about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(!about.trim().is_empty(), "`{path}` has no description");
+            let after = cmd
+                .get_after_help()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            assert!(after.contains("Example"), "`{path}` has no example");
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                check(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        check(&cli, "coregen");
+    }
 }

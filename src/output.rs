@@ -132,27 +132,9 @@ pub fn stage_holding(
     })
 }
 
-/// Renames every staged file into place, between a [`PENDING`] list of
-/// them and a [`GENERATION`] stamp in each folder written to.
+/// Renames every staged file into place.
 pub fn commit(staged: Vec<Staged>) -> Result<Written> {
     let mut written = Written::default();
-    let mut dirs: Vec<(&Path, Vec<&str>)> = Vec::new();
-    for s in staged.iter().filter(|s| s.temp.is_some()) {
-        let dir = s.target.parent().unwrap_or(Path::new("."));
-        let name = s.target.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        match dirs.iter_mut().find(|(d, _)| *d == dir) {
-            Some((_, names)) => names.push(name),
-            None => dirs.push((dir, vec![name])),
-        }
-    }
-    for (dir, names) in &dirs {
-        let list = dir.join(PENDING);
-        fs::write(&list, names.join("\n") + "\n").map_err(|e| Error::io(&list, "write", e))?;
-    }
-    let dirs: Vec<(PathBuf, String)> = dirs
-        .into_iter()
-        .map(|(d, names)| (d.to_path_buf(), names.join("\n") + "\n"))
-        .collect();
     for s in staged {
         match s.temp {
             Some(temp) => {
@@ -169,13 +151,29 @@ pub fn commit(staged: Vec<Staged>) -> Result<Written> {
             None => written.unchanged.push(s.target),
         }
     }
-    for (dir, names) in dirs {
-        let stamp = dir.join(GENERATION);
-        let text = format!("{}\n{names}", crate::values::unix_now());
-        fs::write(&stamp, text).map_err(|e| Error::io(&stamp, "write", e))?;
-        let list = dir.join(PENDING);
-        fs::remove_file(&list).map_err(|e| Error::io(&list, "remove", e))?;
+    Ok(written)
+}
+
+/// [`commit`] for a run that holds `_lock` on `dir`, between a [`PENDING`]
+/// list of what it renames and a [`GENERATION`] stamp, so that a run
+/// killed in between is seen. Every staged file must be in `dir`.
+pub fn commit_run(staged: Vec<Staged>, dir: &Path, _lock: &DirLock) -> Result<Written> {
+    let names: Vec<&str> = staged
+        .iter()
+        .filter(|s| s.temp.is_some())
+        .filter_map(|s| s.target.file_name().and_then(|n| n.to_str()))
+        .collect();
+    if names.is_empty() {
+        return commit(staged);
     }
+    let names = names.join("\n") + "\n";
+    let list = dir.join(PENDING);
+    fs::write(&list, &names).map_err(|e| Error::io(&list, "write", e))?;
+    let written = commit(staged)?;
+    let stamp = dir.join(GENERATION);
+    let text = format!("{}\n{names}", crate::values::unix_now());
+    fs::write(&stamp, text).map_err(|e| Error::io(&stamp, "write", e))?;
+    fs::remove_file(&list).map_err(|e| Error::io(&list, "remove", e))?;
     Ok(written)
 }
 
@@ -275,7 +273,7 @@ mod tests {
         assert_eq!(left[1], LOCK);
         assert_eq!(left[2], ".coregenXYZ123", "not ours");
 
-        commit(vec![ours]).unwrap();
+        commit_run(vec![ours], dir.path(), &held).unwrap();
         assert_eq!(interrupted(dir.path()).unwrap(), None);
         let stamp = fs::read_to_string(dir.path().join(GENERATION)).unwrap();
         assert!(stamp.ends_with("\na.ign\n"), "{stamp}");

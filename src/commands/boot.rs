@@ -27,9 +27,9 @@ pub(super) fn pxe(settings: &Settings) -> Result<()> {
     check(&project)?;
     let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
     let files = files(&project, &hosts, &cas, settings.spec(&project))?;
-    let _lock = output::lock(&settings.out, &mut |m| note(m))?;
+    let lock = output::lock(&settings.out, &mut |m| note(m))?;
     let staged = stage_files(&settings.out, &files)?;
-    super::report(output::commit(staged)?)
+    super::report(output::commit_run(staged, &settings.out, &lock)?)
 }
 
 /// What the boot files need from `hosts/cluster.toml`. Reads the inventory

@@ -22,6 +22,7 @@ macro_rules! sayln {
 
 mod boot;
 mod butane;
+mod docs;
 mod hosts;
 mod pki;
 mod review;
@@ -55,6 +56,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pxe(_) => boot::pxe(s),
         Command::Diff(_) => review::diff(s),
         Command::Butane(args) => butane::butane(&args),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { dir } => docs::man(&dir),
     }
 }
 
@@ -116,6 +119,7 @@ fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
             .map_err(|e| Error::new("cannot write to standard output").with_source(e));
     }
 
+    let lock = lock.expect("taken unless --stdout");
     write_configs(
         &project,
         &hosts,
@@ -127,9 +131,8 @@ fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
             pxe: args.pxe,
         },
         out_dir,
-    )?;
-    drop(lock);
-    Ok(())
+        &lock,
+    )
 }
 
 /// A first run creates the CAs it lacks; a render that fails must not
@@ -169,6 +172,7 @@ fn write_configs(
     hosts: &[&coregen::inventory::Host],
     w: Written<'_>,
     out_dir: &Path,
+    lock: &output::DirLock,
 ) -> Result<()> {
     let tokens = &w.minted.tokens;
     output::ensure_dir(out_dir)?;
@@ -192,7 +196,7 @@ fn write_configs(
     }
     project.store_tokens(w.minted)?;
     coregen::fault::point("render-staged");
-    report(output::commit(staged)?)
+    report(output::commit_run(staged, out_dir, lock)?)
 }
 
 /// `coregen host token`: a fresh token for one host, in its config.
@@ -230,6 +234,7 @@ fn host_token(settings: &Settings, name: &str, ttl: Option<coregen::inventory::T
             pxe: false,
         },
         out_dir,
+        &lock,
     )?;
     drop(lock);
     let ttl = ttl.unwrap_or(server.token_ttl);

@@ -1,0 +1,75 @@
+//! coregen describing itself: shell completions that the shells accept,
+//! man pages that `man` renders without a warning, one per command.
+
+mod common;
+
+use std::process::Command;
+
+use common::{coregen, needs, run_ok};
+
+#[test]
+fn the_bash_completions_are_valid_bash_and_the_others_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run_ok(coregen(dir.path()).args(["completions", shell]));
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains("coregen"), "{shell}: {script}");
+        assert!(script.contains("render"), "{shell}: no render command");
+        if shell == "bash" && needs(&["bash"]) {
+            let path = dir.path().join("coregen.bash");
+            std::fs::write(&path, &script).unwrap();
+            run_ok(Command::new("bash").arg("-n").arg(&path));
+        }
+    }
+    let err = common::run_err(coregen(dir.path()).args(["completions", "tcsh"]));
+    assert!(err.contains("possible values"), "{err}");
+}
+
+#[test]
+fn each_command_has_a_man_page_that_man_renders_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man1");
+    run_ok(coregen(dir.path()).args(["man", pages.to_str().unwrap()]));
+    let mut names: Vec<String> = std::fs::read_dir(&pages)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    for expected in [
+        "coregen.1",
+        "coregen-render.1",
+        "coregen-serve.1",
+        "coregen-host-reset.1",
+        "coregen-host-token.1",
+        "coregen-ca-init.1",
+        "coregen-man.1",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with("coregen") && n.ends_with(".1")),
+        "{names:?}"
+    );
+    if !needs(&["man"]) {
+        return;
+    }
+    for name in &names {
+        let out = Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(pages.join(name))
+            .env("MANWIDTH", "80")
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {out:?}");
+        let warnings = String::from_utf8_lossy(&out.stderr);
+        assert!(warnings.trim().is_empty(), "{name}: {warnings}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("NAME"), "{name}: {text}");
+    }
+}
