@@ -120,7 +120,8 @@ pub enum Command {
     /// tokens show as <redacted>.
     #[command(after_help = "Examples:\n  \
         coregen show --host node1        a fresh render of node1 (redacted; writes nothing)\n  \
-        coregen show out/node1.ign       any Ignition config file")]
+        coregen show out/node1.ign       any Ignition config file\n  \
+        curl -s http://10.0.0.2:8080/pointer/node1.ign | coregen show -")]
     Show(ShowArgs),
 
     /// Write each host's boot files: a pointer config and its initrd.
@@ -230,7 +231,9 @@ pub struct ShowArgs {
     )]
     pub host: Option<String>,
 
-    /// An Ignition config file to show.
+    /// An Ignition config file to show; `-` reads standard input. Relative
+    /// to the working directory, like every FILE (`-C` moves only the
+    /// project).
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
 

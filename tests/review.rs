@@ -250,3 +250,38 @@ fn a_closed_stdout_ends_the_command_quietly() {
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `show -` reads the config from standard input; a FILE is relative to
+/// the working directory, not to `-C`.
+#[test]
+fn show_reads_stdin_and_files_relative_to_the_working_directory() {
+    use std::io::Write;
+    let project = common::example_project();
+    let dir = project.path();
+    let out = common::run_ok(
+        common::coregen(dir).args(["render", "--host", "node1", "--stdout", "--redact"]),
+    );
+    let config = out.stdout;
+
+    let mut child = common::coregen(dir)
+        .args(["show", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&config).unwrap();
+    let shown = child.wait_with_output().unwrap();
+    assert!(shown.status.success(), "{shown:?}");
+    let text = String::from_utf8(shown.stdout).unwrap();
+    assert!(text.starts_with("Ignition config, spec"), "{text}");
+
+    // The working directory holds the file; -C names another folder.
+    let elsewhere = tempfile::tempdir().unwrap();
+    fs::write(elsewhere.path().join("node1.ign"), &config).unwrap();
+    let shown = common::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_coregen"))
+            .current_dir(elsewhere.path())
+            .args(["-C", dir.to_str().unwrap(), "show", "node1.ign"]),
+    );
+    assert_eq!(String::from_utf8(shown.stdout).unwrap(), text);
+}

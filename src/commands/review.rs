@@ -186,11 +186,17 @@ fn configs_in(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
+/// A config file, or standard input for `-`, read up to a bound.
 fn read_config(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "read", e))?;
+    let reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, "read", e))?)
+    };
     let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1)
+    reader
+        .take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, "read", e))?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
