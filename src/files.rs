@@ -26,6 +26,33 @@ pub fn with_extension(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// The entries of `dir` that [`with_extension`] would not list: files
+/// of another kind, and folders other than those named in `folders`.
+/// Hidden entries (a leading `.`) are left out: editors and tools keep
+/// their own there.
+pub fn others(dir: &Path, ext: &str, folders: &[&str]) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, "read", e)),
+    };
+    let mut others = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, "read", e))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let listed = if path.is_dir() {
+            folders.contains(&name)
+        } else {
+            path.extension().is_some_and(|e| e == ext)
+        };
+        if !listed && !name.starts_with('.') {
+            others.push(path);
+        }
+    }
+    others.sort();
+    Ok(others)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

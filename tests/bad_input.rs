@@ -570,3 +570,74 @@ fn validate_reports_snippet_errors() {
         "{stderr}"
     );
 }
+
+/// Each way an SSH key line can be something else than a public key.
+#[test]
+fn ssh_key_that_is_not_a_public_key() {
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq0n1m4j7pX0mHcS3y2C0b2wN8Qn1Qm3cV9dZQkq7sE \
+               ops@corebernetes";
+    // An RSA key's blob under the ed25519 type, by its first bytes.
+    let rsa_blob = "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQC7";
+    for (bad, expected) in [
+        (
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+            "this is a private key",
+        ),
+        ("ssh-ed25519", "not an SSH public key line"),
+        ("ssh-foo AAAA", "not an SSH public key type"),
+        ("ssh-ed25519 !!!notbase64", "does not decode"),
+        (rsa_blob, "is not a ssh-ed25519 key"),
+    ] {
+        assert_rejected(
+            |d| edit_file(d, "hosts/cluster.toml", key, bad),
+            &[],
+            &["hosts/cluster.toml:9:", "ssh_authorized_keys", expected],
+        );
+    }
+}
+
+/// Profiles need the `http` CA, and `validate` says so (not first `serve`).
+#[test]
+fn profiles_without_the_http_ca() {
+    let project = example_project();
+    let dir = project.path();
+    let cluster = fs::read_to_string(dir.join("hosts/cluster.toml")).unwrap();
+    let start = cluster.find("[ca.http]").unwrap();
+    let end = start + cluster[start..].find("\n\n").unwrap();
+    let without = format!("{}{}", &cluster[..start], &cluster[end..])
+        .replace("ca = \"http\"", "ca = \"etcd\"");
+    fs::write(dir.join("hosts/cluster.toml"), without).unwrap();
+    let err = run_err(coregen(dir).arg("validate"));
+    assert!(err.contains("need the `http` CA ([ca.http]"), "{err}");
+    assert!(err.contains("hosts/groups/all.toml:"), "{err}");
+}
+
+/// What sits in hosts/ and is not read is named in a warning; the
+/// inventory still loads.
+#[test]
+fn files_in_hosts_that_are_not_loaded_are_warned_about() {
+    let project = example_project();
+    let dir = project.path();
+    write_file(dir, "hosts/node5.yaml", "name: node5\n");
+    write_file(dir, "hosts/old/node9.toml", "ip = \"10.0.0.19\"\n");
+    write_file(dir, "hosts/groups/etcd.toml.bak", "");
+    write_file(dir, "hosts/.node1.toml.swp", "");
+    let out = run_ok(coregen(dir).arg("validate"));
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    for path in [
+        "hosts/node5.yaml",
+        "hosts/old",
+        "hosts/groups/etcd.toml.bak",
+    ] {
+        assert!(
+            warnings.lines().any(|l| l.starts_with("coregen: warning: ")
+                && l.contains(path)
+                && l.contains("not loaded")),
+            "{path}: {warnings}"
+        );
+    }
+    assert!(
+        !warnings.contains(".swp"),
+        "hidden files are an editor's: {warnings}"
+    );
+}

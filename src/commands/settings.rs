@@ -71,8 +71,13 @@ impl Settings {
     }
 
     /// Loads the project: the inventory, the templates and `pki/`.
+    /// The project, loaded; its warnings go to stderr.
     pub fn project(&self) -> Result<Project> {
-        Project::load(&self.root, self.pki.clone())
+        let project = Project::load(&self.root, self.pki.clone())?;
+        for warning in &project.inventory.warnings {
+            eprintln!("coregen: warning: {warning}");
+        }
+        Ok(project)
     }
 
     /// The spec to write for `project`.

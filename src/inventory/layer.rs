@@ -134,6 +134,13 @@ pub(super) fn resolve_layer_with(
                  `url` at which hosts reach `coregen serve` to enroll",
             ));
         }
+        if !cluster.cas.contains_key(crate::contract::HTTP_CA) {
+            return Err(src.error(
+                profile.span(),
+                "certificate profiles need the `http` CA ([ca.http] in hosts/cluster.toml): \
+                 hosts enroll with `coregen serve` over HTTPS, trusting that CA",
+            ));
+        }
         if !profiles.contains(name) {
             profiles.push(profile.into_inner());
         }
@@ -225,19 +232,64 @@ fn check_snippet_name(name: &str) -> std::result::Result<(), String> {
 
 pub(super) fn ssh_keys(src: &SourceFile, keys: Vec<Spanned<String>>) -> Result<Vec<String>> {
     keys.into_iter()
-        .map(|key| {
-            let looks_like_key =
-                key.get_ref().split_whitespace().count() >= 2 && !key.get_ref().contains('\n');
-            if looks_like_key {
-                Ok(key.into_inner())
-            } else {
-                Err(src.error(
-                    key.span(),
-                    "not an SSH public key line (expected \"TYPE BASE64 [COMMENT]\")",
-                ))
-            }
+        .map(|key| match public_key_problem(key.get_ref()) {
+            None => Ok(key.into_inner()),
+            Some(problem) => Err(src.error(key.span(), problem)),
         })
         .collect()
+}
+
+/// The key types OpenSSH writes in an `authorized_keys` line.
+const SSH_KEY_TYPES: &[&str] = &[
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    "ssh-ed25519-cert-v01@openssh.com",
+    "ssh-rsa-cert-v01@openssh.com",
+    "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+];
+
+/// Why `line` is not an SSH public key line (`TYPE BASE64 [COMMENT]`, the
+/// base64 holding a blob that starts with TYPE), or None when it is one.
+fn public_key_problem(line: &str) -> Option<String> {
+    use base64::Engine;
+    if line.contains("PRIVATE KEY") {
+        return Some(
+            "this is a private key: give the public key (the .pub file's line), and keep the \
+             private one off the inventory"
+                .into(),
+        );
+    }
+    if line.contains('\n') {
+        return Some("an SSH public key is one line".into());
+    }
+    let mut words = line.split_whitespace();
+    let (Some(kind), Some(blob)) = (words.next(), words.next()) else {
+        return Some("not an SSH public key line (expected \"TYPE BASE64 [COMMENT]\")".into());
+    };
+    if !SSH_KEY_TYPES.contains(&kind) {
+        return Some(format!(
+            "`{}` is not an SSH public key type (expected one of {})",
+            crate::values::printable(kind),
+            SSH_KEY_TYPES[..5].join(", ")
+        ));
+    }
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(blob) else {
+        return Some("the key's base64 does not decode".into());
+    };
+    // The blob starts with the type again, as a length-prefixed string.
+    let named = bytes
+        .get(..4)
+        .map(|n| u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize)
+        .and_then(|n| bytes.get(4..4 + n));
+    if named != Some(kind.as_bytes()) {
+        return Some(format!("the key's data is not a {kind} key"));
+    }
+    None
 }
 
 /// `template` or `contents`, at most one of them.

@@ -47,11 +47,29 @@ pub(super) fn load(root: &Path) -> Result<Inventory> {
     hosts.sort_by(|a, b| a.name.cmp(&b.name));
     let by_mac = check_unique_addresses(&hosts)?;
 
+    // What an operator put in hosts/ and coregen will not read is most
+    // likely a host or group that silently does not exist.
+    let mut warnings = Vec::new();
+    for (dir, folders) in [
+        (hosts_dir.clone(), &["groups"][..]),
+        (hosts_dir.join("groups"), &[]),
+    ] {
+        for path in crate::files::others(&dir, "toml", folders)? {
+            let what = if path.is_dir() { "folder" } else { "file" };
+            warnings.push(format!(
+                "{}: this {what} is not loaded: coregen reads hosts/*.toml and \
+                 hosts/groups/*.toml only",
+                path.display()
+            ));
+        }
+    }
+
     Ok(Inventory {
         root: root.to_path_buf(),
         cluster,
         hosts,
         by_mac,
+        warnings,
     })
 }
 

@@ -43,6 +43,9 @@ pub struct Inventory {
     pub hosts: Vec<Host>,
     /// Index into `hosts` by MAC address, for boot-time lookups.
     by_mac: HashMap<MacAddr, usize>,
+    /// What an operator should hear before first boot but that does not
+    /// stop a render, each naming its file.
+    pub warnings: Vec<String>,
 }
 
 impl Inventory {
