@@ -5,6 +5,11 @@
 
 mod common;
 
+// The generator and runner of examples/template-fuzz.rs, for a short run.
+#[allow(dead_code)]
+#[path = "../examples/template-fuzz.rs"]
+mod template_fuzz;
+
 use std::path::Path;
 use std::process::Output;
 
@@ -295,5 +300,32 @@ fn a_certificate_name_template_is_checked_when_it_renders() {
             "templates/deep.hbs:1:869: template `deep` nests blocks, partials and subexpressions \
            more than 64 deep when included from template \"{{#if true}}{{> deep}}{{/if}}\"",
         ],
+    );
+}
+
+/// A short run of `examples/template-fuzz.rs`: random template sets load
+/// or are refused, and those that load render, without a panic, on the
+/// 2 MiB of stack that coregen renders with.
+#[test]
+fn random_template_sets_never_panic_or_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("case");
+    let counts = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let mut random = template_fuzz::Cases::new(7);
+            let mut counts = template_fuzz::Counts::default();
+            while counts.cases < 60 {
+                let case = random.next_case();
+                template_fuzz::run(&case, &cases, &mut counts);
+            }
+            counts
+        })
+        .unwrap()
+        .join()
+        .expect("no case panics");
+    assert!(
+        counts.loaded > 0 && counts.cycles > 0 && counts.rendered > 0,
+        "{counts:?}"
     );
 }
