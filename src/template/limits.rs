@@ -95,7 +95,7 @@ impl Summary {
             file: file.map(Path::to_path_buf),
             parts: vec![Part::new(None)],
         };
-        summary.walk(0, template, 0, None)?;
+        summary.walk(0, template, 0, 0, None)?;
         Ok(summary)
     }
 
@@ -134,15 +134,21 @@ impl Summary {
         )
     }
 
-    /// Walks the elements of `template`, `depth` levels deep in `part`.
-    /// Recursion stops at [`MAX_DEPTH`], so the walk itself is bounded.
+    /// Walks the elements of `template`, `depth` levels deep in `part` as
+    /// it renders and `nest` levels deep in the text. Depth starts again in
+    /// an inline partial's content, nesting does not: that bounds the walk
+    /// itself, whose recursion stops past [`MAX_DEPTH`] levels of either.
     fn walk(
         &mut self,
         part: usize,
         template: &Template,
         depth: usize,
+        nest: usize,
         outer: Option<Pos>,
     ) -> Result<()> {
+        if nest > MAX_DEPTH {
+            return Err(self.too_deep(part, outer, ""));
+        }
         for (i, element) in template.elements.iter().enumerate() {
             // Chained `{{else if}}` nodes have no position of their own.
             let at = template.mapping.get(i).map(|m| (m.0, m.1)).or(outer);
@@ -154,7 +160,7 @@ impl Summary {
                     self.helper_parameters(part, helper, depth, at)?;
                     let inner = self.deeper(part, depth, at)?;
                     for body in [&helper.template, &helper.inverse].into_iter().flatten() {
-                        self.walk(part, body, inner, at)?;
+                        self.walk(part, body, inner, nest + 1, at)?;
                     }
                 }
                 TemplateElement::DecoratorExpression(decorator) => {
@@ -162,7 +168,7 @@ impl Summary {
                 }
                 TemplateElement::DecoratorBlock(decorator) => {
                     self.decorator_parameters(part, decorator, depth, at)?;
-                    self.decorator_block(part, decorator, depth, at)?;
+                    self.decorator_block(part, decorator, depth, nest, at)?;
                 }
                 TemplateElement::PartialExpression(partial)
                 | TemplateElement::PartialBlock(partial) => {
@@ -181,7 +187,7 @@ impl Summary {
                     // A partial block's content renders where it stands
                     // (before the partial, or in its place when missing).
                     if let Some(body) = &partial.template {
-                        self.walk(part, body, inner, at)?;
+                        self.walk(part, body, inner, nest + 1, at)?;
                     }
                 }
                 _ => {}
@@ -198,6 +204,7 @@ impl Summary {
         part: usize,
         decorator: &DecoratorTemplate,
         depth: usize,
+        nest: usize,
         at: Option<Pos>,
     ) -> Result<()> {
         let Some(body) = &decorator.template else {
@@ -205,13 +212,13 @@ impl Summary {
         };
         if decorator.name.as_name() != Some("inline") {
             let inner = self.deeper(part, depth, at)?;
-            return self.walk(part, body, inner, at);
+            return self.walk(part, body, inner, nest + 1, at);
         }
         match decorator.params.first() {
             Some(Parameter::Literal(Value::String(name))) => {
                 self.parts.push(Part::new(Some(name.clone())));
                 let inline = self.parts.len() - 1;
-                self.walk(inline, body, 0, at)
+                self.walk(inline, body, 0, nest + 1, at)
             }
             // Without a name, or with one that is not a string, handlebars
             // refuses the block when it renders; the content never does.
@@ -590,6 +597,16 @@ mod tests {
         let chain = |n: usize| format!("{{{{#if a}}}}{}{{{{/if}}}}", "{{else if a}}".repeat(n));
         assert!(load(&[("a", &chain(MAX_DEPTH - 1))]).is_ok());
         assert!(refused(&[("a", &chain(MAX_DEPTH))]).contains("more than 64"));
+    }
+
+    #[test]
+    fn inline_partials_nested_in_each_other_are_bounded_too() {
+        // Each inline partial's content starts at depth 0 when rendered;
+        // nested in the text, they still count, so the walk stays bounded.
+        let inline = nested("{{#*inline \"x\"}}", "{{/inline}}", MAX_DEPTH + 1, "x");
+        assert!(refused(&[("a", &inline)]).contains("more than 64 deep"));
+        let inline = nested("{{#*inline \"x\"}}", "{{/inline}}", MAX_DEPTH, "x");
+        assert!(load(&[("a", &inline)]).is_ok());
     }
 
     #[test]
