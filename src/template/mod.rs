@@ -7,32 +7,45 @@
 //! strict: a variable that is not defined is an error naming the template
 //! file and line, never an empty string. HTML escaping is off, since the
 //! output is unit files and shell scripts.
+//!
+//! No template may recurse without end or nest deeper than the stack
+//! allows: every text is scanned before it compiles (`scan.rs`), and the
+//! compiled set is checked as a whole when it loads (`limits.rs`), so that
+//! rendering cannot overflow the stack, which would abort the process.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use handlebars::{Context, Handlebars, RenderError, RenderErrorReason, TemplateError};
+use handlebars::template::Template;
+use handlebars::{
+    Context, Handlebars, RenderError, RenderErrorReason, TemplateError, TemplateErrorReason,
+};
 
 use crate::error::{Error, Place, Result};
 use crate::snippet::Snippets;
+
+mod limits;
+mod scan;
+
+pub use limits::MAX_DEPTH;
 
 /// Templates that ship inside the binary, by name.
 const BUILT_IN: &[(&str, &str)] = &[
     (
         "coregen-enroll",
-        include_str!("../templates/coregen-enroll.hbs"),
+        include_str!("../../templates/coregen-enroll.hbs"),
     ),
     (
         "coregen-enroll.service",
-        include_str!("../templates/coregen-enroll.service.hbs"),
+        include_str!("../../templates/coregen-enroll.service.hbs"),
     ),
     (
         "etcd-member.service",
-        include_str!("../templates/etcd-member.service.hbs"),
+        include_str!("../../templates/etcd-member.service.hbs"),
     ),
     (
         "zincati-updates.toml",
-        include_str!("../templates/zincati-updates.toml.hbs"),
+        include_str!("../../templates/zincati-updates.toml.hbs"),
     ),
 ];
 
@@ -52,6 +65,8 @@ pub struct Templates {
     constant: BTreeMap<String, String>,
     /// The Butane snippets that live beside the templates.
     snippets: Snippets,
+    /// What the recursion and depth check knows of each template, by name.
+    summaries: BTreeMap<String, limits::Summary>,
 }
 
 /// Which cluster-wide context entries (`hosts`, `groups.<name>`) the
@@ -106,7 +121,8 @@ impl ClusterUse {
 
 impl Templates {
     /// The built-in templates, then every `*.hbs` in `dir` (when it exists)
-    /// on top of them.
+    /// on top of them; refused if any can recurse without end or nest
+    /// deeper than [`MAX_DEPTH`] when rendered.
     pub fn load(dir: &Path) -> Result<Templates> {
         let mut templates = Templates::built_in();
         templates.snippets = Snippets::new(dir.to_path_buf());
@@ -122,6 +138,8 @@ impl Templates {
             let display = path.strip_prefix(".").unwrap_or(&path).to_path_buf();
             templates.register(&name, &text, Origin::File(display))?;
         }
+        // Only the whole set shows cycles between templates.
+        templates.check_limits()?;
         Ok(templates)
     }
 
@@ -135,6 +153,7 @@ impl Templates {
             cluster_use: ClusterUse::default(),
             constant: BTreeMap::new(),
             snippets: Snippets::new(PathBuf::from("templates")),
+            summaries: BTreeMap::new(),
         };
         for (name, text) in BUILT_IN {
             templates
@@ -142,12 +161,37 @@ impl Templates {
                 .expect("built-in templates compile (checked by a test)");
         }
         templates
+            .check_limits()
+            .expect("built-in templates pass the recursion check (checked by a test)");
+        templates
     }
 
+    /// Compiles `text` as template `name`, refusing what could overflow
+    /// the stack when it compiles, or when it renders on its own.
     fn register(&mut self, name: &str, text: &str, origin: Origin) -> Result<()> {
+        let file = origin.file(name);
+        scan::check(text).map_err(|refused| {
+            Error::new(format!(
+                "template `{name}` does not compile: {}",
+                refused.message
+            ))
+            .at(Place::at(&file, refused.line, refused.column))
+        })?;
         self.registry
             .register_template_string(name, text)
             .map_err(|e| compile_error(name, &origin, &e))?;
+        let template = self
+            .registry
+            .get_template(name)
+            .expect("a template is registered once it compiles");
+        let summary = limits::Summary::of(
+            Some(name),
+            format!("template `{name}`"),
+            format!("`{name}`"),
+            Some(&file),
+            template,
+        )?;
+        self.summaries.insert(name.to_string(), summary);
         self.origins.insert(name.to_string(), origin);
         self.cluster_use.scan(text);
         if text.contains("{{") {
@@ -158,13 +202,20 @@ impl Templates {
         Ok(())
     }
 
-    /// What the templates use of `hosts` and `groups` (a replaced built-in
-    /// still counts: including too much only costs memory).
+    /// Checks the registered templates together: no cycle of partials,
+    /// no path through them deeper than [`MAX_DEPTH`].
+    fn check_limits(&self) -> Result<()> {
+        let all: Vec<&limits::Summary> = self.summaries.values().collect();
+        limits::check(&all)
+    }
+
     /// The Butane snippets of `templates/`, and their translations.
     pub fn snippets(&self) -> &Snippets {
         &self.snippets
     }
 
+    /// What the templates use of `hosts` and `groups` (a replaced built-in
+    /// still counts: including too much only costs memory).
     pub fn cluster_use(&self) -> &ClusterUse {
         &self.cluster_use
     }
@@ -199,7 +250,12 @@ impl Templates {
     }
 
     /// Renders a template given as text, such as a profile's name template.
+    /// The text may include the loaded templates, and define inline
+    /// partials they may include in turn, so it is checked with them for
+    /// recursion and depth before it renders: this is the render-time half
+    /// of the bound.
     pub fn render_str(&self, text: &str, context: &Context) -> Result<String> {
+        self.check_text(text)?;
         self.registry
             .render_template_with_context(text, context)
             .map_err(|e| match e.reason() {
@@ -210,23 +266,45 @@ impl Templates {
             })
     }
 
+    /// What [`Templates::register`] and [`Templates::load`] check, for a
+    /// text that is compiled each time it renders.
+    fn check_text(&self, text: &str) -> Result<()> {
+        let cannot = |reason: &dyn std::fmt::Display| {
+            Error::new(format!("cannot render {text:?}: {reason}"))
+        };
+        scan::check(text).map_err(|refused| {
+            cannot(&format_args!(
+                "{} (line {}, column {})",
+                refused.message, refused.line, refused.column
+            ))
+        })?;
+        let template = Template::compile(text).map_err(|e| cannot(&compile_reason(&e)))?;
+        let summary = limits::Summary::of(
+            None,
+            format!("template {text:?}"),
+            format!("{text:?}"),
+            None,
+            &template,
+        )?;
+        let mut all: Vec<&limits::Summary> = self.summaries.values().collect();
+        all.push(&summary);
+        limits::check(&all)
+    }
+
     fn render_error(&self, name: &str, err: RenderError) -> Error {
         // A partial or nested template may be the one that failed.
         let failed = err
             .template_name
             .clone()
             .unwrap_or_else(|| name.to_string());
-        let place = match self.origins.get(&failed) {
-            Some(Origin::File(path)) => Place {
-                file: path.clone(),
-                line: err.line_no,
-                column: err.column_no,
-            },
-            _ => Place {
-                file: PathBuf::from(format!("<built-in template {failed}>")),
-                line: err.line_no,
-                column: err.column_no,
-            },
+        let file = match self.origins.get(&failed) {
+            Some(origin) => origin.file(&failed),
+            None => Origin::BuiltIn.file(&failed),
+        };
+        let place = Place {
+            file,
+            line: err.line_no,
+            column: err.column_no,
         };
         let message = match err.reason() {
             RenderErrorReason::MissingVariable(Some(var)) => {
@@ -241,20 +319,39 @@ impl Templates {
     }
 }
 
+impl Origin {
+    /// The file that messages name for template `name`.
+    fn file(&self, name: &str) -> PathBuf {
+        match self {
+            Origin::File(path) => path.clone(),
+            Origin::BuiltIn => PathBuf::from(format!("<built-in template {name}>")),
+        }
+    }
+}
+
 fn compile_error(name: &str, origin: &Origin, err: &TemplateError) -> Error {
-    let file = match origin {
-        Origin::File(path) => path.clone(),
-        Origin::BuiltIn => PathBuf::from(format!("<built-in template {name}>")),
-    };
+    let file = origin.file(name);
     let place = match err.pos() {
         Some((line, column)) => Place::at(file, line, column),
         None => Place::file(file),
     };
     Error::new(format!(
         "template `{name}` does not compile: {}",
-        err.reason()
+        compile_reason(err)
     ))
     .at(place)
+}
+
+/// Why a template does not compile. The parser stops with "stack limit
+/// reached" on blocks nested some thousands deep: say so in coregen's terms.
+fn compile_reason(err: &TemplateError) -> String {
+    match err.reason() {
+        TemplateErrorReason::InvalidSyntax(why) if why.contains("stack limit") => format!(
+            "blocks nest too deep for the parser (coregen allows {MAX_DEPTH} levels when \
+             rendering)"
+        ),
+        reason => reason.to_string(),
+    }
 }
 
 #[cfg(test)]
