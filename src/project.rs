@@ -53,6 +53,21 @@ impl Project {
     pub fn load(root: &Path, pki_dir: PathBuf) -> Result<Project> {
         let inventory = Inventory::load(root)?;
         let templates = Templates::load(&root.join("templates"))?;
+        // The profiles' name templates are checked with the templates they
+        // may include, as the templates themselves are: when they load.
+        for profile in inventory.cluster.profiles.values() {
+            let names = std::iter::once(&profile.common_name)
+                .chain(&profile.dns_names)
+                .chain(&profile.ip_addresses);
+            for text in names {
+                templates.check_text(text).map_err(|e| {
+                    e.note(format!(
+                        "a name of [profiles.{}] in hosts/cluster.toml",
+                        profile.name
+                    ))
+                })?;
+            }
+        }
         Ok(Project {
             inventory,
             templates,

@@ -255,9 +255,10 @@ fn a_partial_named_at_render_time() {
 }
 
 #[test]
-fn a_certificate_name_template_is_checked_when_it_renders() {
+fn a_certificate_name_template_is_checked_when_the_project_loads() {
     // Profile name templates are rendered from text, apart from the loaded
-    // templates, by `coregen certs`, `sign` and the server's enrollment.
+    // templates, by `coregen certs`, `sign` and the server's enrollment;
+    // they are checked with the templates when the project loads.
     let project = example_project();
     let dir = project.path();
     edit_file(
@@ -266,15 +267,17 @@ fn a_certificate_name_template_is_checked_when_it_renders() {
         "common_name = \"{{host.name}}\"",
         "common_name = '{{#*inline \"x\"}}{{> x}}{{/inline}}{{> x}}'",
     );
-    assert_refused(
-        dir,
-        &["certs", "--host", "node1"],
-        &[
-            "inline partial `x` of template \"{{#*inline \\\"x\\\"}}{{> x}}{{/inline}}{{> x}}\" \
-             includes itself",
-            "(in profile `etcd-peer` for host `node1`)",
-        ],
-    );
+    for args in [&["validate"][..], &["certs", "--host", "node1"]] {
+        assert_refused(
+            dir,
+            args,
+            &[
+                "inline partial `x` of template \"{{#*inline \\\"x\\\"}}{{> x}}{{/inline}}{{> x}}\" \
+                 includes itself",
+                "(a name of [profiles.etcd-peer] in hosts/cluster.toml)",
+            ],
+        );
+    }
 
     // A loaded template that is fine alone, but one block too deep where
     // the profile includes it.
@@ -292,13 +295,36 @@ fn a_certificate_name_template_is_checked_when_it_renders() {
         "common_name = \"{{host.name}}\"",
         "common_name = '{{#if true}}{{> deep}}{{/if}}'",
     );
-    run_ok(coregen(dir).arg("validate"));
     assert_refused(
         dir,
-        &["certs", "--host", "node1"],
+        &["validate"],
         &[
             "templates/deep.hbs:1:869: template `deep` nests blocks, partials and subexpressions \
            more than 64 deep when included from template \"{{#if true}}{{> deep}}{{/if}}\"",
+        ],
+    );
+}
+
+/// `serve` loads the templates once, at start: a template that includes
+/// itself stops it there with the template's file and line, where a single
+/// `GET /ignition/<host>` used to abort the running server.
+#[test]
+fn serve_refuses_to_start_with_a_template_that_includes_itself() {
+    let project = example_project();
+    let dir = project.path();
+    let tail = "strategy = \"immediate\"\n{{#if true}}{{> zincati-updates.toml}}{{/if}}\n";
+    write_file(dir, "templates/zincati-updates.toml.hbs", &zincati(tail));
+    assert_refused(
+        dir,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--url",
+            "https://127.0.0.1:0",
+        ],
+        &[
+            "templates/zincati-updates.toml.hbs:4:13: template `zincati-updates.toml` includes itself",
         ],
     );
 }

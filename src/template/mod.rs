@@ -268,7 +268,7 @@ impl Templates {
 
     /// What [`Templates::register`] and [`Templates::load`] check, for a
     /// text that is compiled each time it renders.
-    fn check_text(&self, text: &str) -> Result<()> {
+    pub fn check_text(&self, text: &str) -> Result<()> {
         let cannot = |reason: &dyn std::fmt::Display| {
             Error::new(format!("cannot render {text:?}: {reason}"))
         };
