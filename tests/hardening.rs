@@ -475,6 +475,9 @@ fn client_text_is_escaped_and_bounded() {
     let (status, body) = serve.curl(&format!("/ipxe?mac={long}"), &[]);
     assert_eq!(status, 400, "{body}");
     assert!(error_of(&body).len() < 200, "echoed whole: {body}");
+    let (status, body) = serve.curl(&format!("/ignition/node4?spec={}", "9".repeat(5000)), &[]);
+    assert_eq!(status, 400, "{body}");
+    assert!(error_of(&body).len() < 200, "echoed whole: {}", body.len());
     for mixed in ["52:54-00:00:00:14", "52-54-00-00-00:14"] {
         let (status, body) = serve.curl(&format!("/ignition?mac={mixed}"), &[]);
         assert_eq!(status, 400, "{mixed}: {body}");
@@ -751,6 +754,34 @@ fn a_killed_render_leaves_nothing_behind() {
     run_ok(coregen(&project).args(["render", "--host", "host00002"]));
     assert_eq!(temporaries(&out), Vec::<String>::new());
     assert!(!out.join(".coregen-pending").exists());
+}
+
+/// `pxe` after a render killed between renames: it cleans up the
+/// leftovers and refuses to write beside files of two runs.
+#[test]
+fn pxe_refuses_out_with_files_of_two_runs() {
+    let project = fresh_project();
+    let dir = project.path();
+    run_ok(coregen(dir).args(["render", "--all"]));
+    let out = coregen(dir)
+        .args(["render", "--all", "--token-ttl", "2h"])
+        .env("COREGEN_FAULT", "render-renamed")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = common::run_err(coregen(dir).args(["pxe", "--all"]));
+    assert!(err.contains("was killed while writing"), "{err}");
+    assert!(err.contains("coregen render"), "{err}");
+    let left = dot_coregen_files(&dir.join("out"));
+    assert!(
+        left.iter().all(|n| !n.contains('.')
+            || n.ends_with("-lock")
+            || n.ends_with("-pending")
+            || n.ends_with("-generation")),
+        "{left:?}"
+    );
+    run_ok(coregen(dir).args(["render", "--all"]));
+    run_ok(coregen(dir).args(["pxe", "--all"]));
 }
 
 /// `coregen host token`: a fresh token, with the TTL asked for, in the

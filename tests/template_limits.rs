@@ -355,3 +355,37 @@ fn random_template_sets_never_panic_or_overflow() {
         "{counts:?}"
     );
 }
+
+/// A few hundred bytes of partials that include each other ten times
+/// over, six deep, would render a million copies: no recursion, yet it
+/// would hang `validate` and stall `serve`. Refused when it loads.
+#[test]
+fn partials_that_fan_out_without_end_are_refused() {
+    let project = example_project();
+    let dir = project.path();
+    let mut fan = String::from("{{#*inline \"l0\"}}0123456789{{/inline}}");
+    for level in 1..=6 {
+        fan.push_str(&format!(
+            "{{{{#*inline \"l{level}\"}}}}{}{{{{/inline}}}}",
+            format!("{{{{> l{}}}}}", level - 1).repeat(10)
+        ));
+    }
+    fan.push_str("{{> l6}}\n");
+    write_file(dir, "templates/fan.hbs", &fan);
+    edit_file(
+        dir,
+        "hosts/groups/all.toml",
+        "[[files]]",
+        "[[files]]\npath = \"/etc/fan\"\ntemplate = \"fan\"\n\n[[files]]",
+    );
+    let started = std::time::Instant::now();
+    assert_validate_and_render_refuse(
+        dir,
+        &["templates/fan.hbs:1:", "expands into more than 16 MiB"],
+    );
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -28,6 +28,14 @@ pub(super) fn pxe(settings: &Settings) -> Result<()> {
     let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
     let files = files(&project, &hosts, &cas, settings.spec(&project))?;
     let lock = output::lock(&settings.out, &mut |m| note(m))?;
+    super::sweep_leftovers(&project, &settings.out, &lock)?;
+    if output::interrupted(&settings.out)?.is_some() {
+        return Err(Error::new(format!(
+            "a render was killed while writing {}, which holds files of two runs: run \
+             `coregen render` to complete it first",
+            settings.out.display()
+        )));
+    }
     let staged = stage_files(&settings.out, &files)?;
     super::report(output::commit_run(staged, &settings.out, &lock)?)
 }

@@ -257,17 +257,7 @@ fn complete_interrupted<'p>(
     lock: &output::DirLock,
     hosts: &mut Vec<&'p coregen::inventory::Host>,
 ) -> Result<()> {
-    let stale = output::sweep(out_dir, lock)?;
-    if !stale.is_empty() {
-        let retired = project
-            .state()?
-            .retire_tokens(&stale, coregen::state::unix_now())?;
-        note(&format!(
-            "removed the temporary files of a killed run in {} and retired the {retired} \
-             unused token(s) they held",
-            out_dir.display()
-        ));
-    }
+    sweep_leftovers(project, out_dir, lock)?;
     let Some(pending) = output::interrupted(out_dir)? else {
         return Ok(());
     };
@@ -289,6 +279,27 @@ fn complete_interrupted<'p>(
             format!(" (also rendering {})", added.join(", "))
         }
     ));
+    Ok(())
+}
+
+/// Removes the temporary files a killed run left in `out_dir` and
+/// retires the tokens they held.
+pub(crate) fn sweep_leftovers(
+    project: &coregen::project::Project,
+    out_dir: &std::path::Path,
+    lock: &output::DirLock,
+) -> Result<()> {
+    let stale = output::sweep(out_dir, lock)?;
+    if !stale.is_empty() {
+        let retired = project
+            .state()?
+            .retire_tokens(&stale, coregen::state::unix_now())?;
+        note(&format!(
+            "removed the temporary files of a killed run in {} and retired the {retired} \
+             unused token(s) they held",
+            out_dir.display()
+        ));
+    }
     Ok(())
 }
 

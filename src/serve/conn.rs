@@ -109,9 +109,9 @@ fn raise_fd_limit() -> usize {
     usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
 }
 
-/// The source a connection counts against: an IPv4 address, or the /64
-/// of an IPv6 one.
-fn source(ip: IpAddr) -> IpAddr {
+/// The source a connection (or a failed token) counts against: an IPv4
+/// address, or the /64 of an IPv6 one.
+pub fn source(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !((1u128 << 64) - 1);
@@ -169,16 +169,33 @@ impl Drop for Slot {
     }
 }
 
-/// Accepts connections on `listener` for ever, each served by `router`,
-/// over TLS when `tls` is given.
-pub async fn accept(
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-    router: Router,
+/// The counts of open connections, shared by every listener of a server:
+/// its file descriptors are one budget.
+#[derive(Clone)]
+pub struct Slots {
+    total: Arc<Semaphore>,
+    held: Arc<Held>,
     limits: Limits,
-) {
-    let total = Arc::new(Semaphore::new(limits.total));
-    let held = Arc::new(Held::default());
+}
+
+impl Slots {
+    pub fn new(limits: Limits) -> Slots {
+        Slots {
+            total: Arc::new(Semaphore::new(limits.total)),
+            held: Arc::new(Held::default()),
+            limits,
+        }
+    }
+}
+
+/// Accepts connections on `listener` for ever, each served by `router`,
+/// over TLS when `tls` is given, within `slots`.
+pub async fn accept(listener: TcpListener, tls: Option<TlsAcceptor>, router: Router, slots: Slots) {
+    let Slots {
+        total,
+        held,
+        limits,
+    } = slots;
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(conn) => conn,

@@ -229,18 +229,19 @@ async fn serve(
         local(&https),
         app.project.inventory.hosts.len()
     ));
+    let slots = conn::Slots::new(app.limits);
     tokio::spawn(conn::accept(
         https,
         Some(TlsAcceptor::from(tls)),
         routes::https(app),
-        app.limits,
+        slots.clone(),
     ));
     if let Some(plain) = plain {
         note(&format!(
             "serving CA certificates over plain HTTP on {}",
             local(&plain)
         ));
-        tokio::spawn(conn::accept(plain, None, routes::http(app), app.limits));
+        tokio::spawn(conn::accept(plain, None, routes::http(app), slots));
     }
     stopped().await;
     note("stopping");

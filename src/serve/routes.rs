@@ -162,9 +162,16 @@ fn boot_urls(app: &App) -> Result<&crate::inventory::Boot, ApiError> {
 
 fn spec_or_default(app: &App, spec: Option<&str>) -> Result<SpecVersion, ApiError> {
     match spec {
-        Some(s) => s
-            .parse()
-            .map_err(|msg: String| ApiError::new(StatusCode::BAD_REQUEST, msg)),
+        Some(s) => s.parse().map_err(|_: String| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "unsupported Ignition spec version \"{}\" (coregen writes 3.3.0, 3.4.0 \
+                     and 3.5.0)",
+                    crate::values::printable(s)
+                ),
+            )
+        }),
         None => Ok(app.project.inventory.cluster.spec),
     }
 }
@@ -559,8 +566,10 @@ impl App {
     /// Answers `error`, or 429 with the time left when `ip` or `token`'s
     /// id has used up its failures already; counts this one against both.
     fn failed(&self, ip: IpAddr, token: Option<&PresentedToken>, error: ApiError) -> ApiError {
-        let by_addr = self.failures_by_addr.check(&ip);
-        self.failures_by_addr.fail(ip);
+        // An IPv6 client rotating through its /64 counts as one.
+        let source = super::conn::source(ip);
+        let by_addr = self.failures_by_addr.check(&source);
+        self.failures_by_addr.fail(source);
         let by_token = token.map_or(Ok(()), |t| {
             let over = self.failures_by_token.check(&t.id);
             self.failures_by_token.fail(t.id.clone());

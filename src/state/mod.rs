@@ -139,6 +139,10 @@ pub trait Tx {
     fn issued(&mut self, host: Option<&str>) -> Result<Vec<IssuedRecord>>;
     /// Inserts `token`, or replaces the one with its id.
     fn put_token(&mut self, token: &TokenRecord) -> Result<()>;
+    /// Marks token `id` used at `time`; the one write an enrollment makes
+    /// to a token, kept apart from [`Tx::put_token`] so that a backend
+    /// can write just that.
+    fn spend_token(&mut self, id: &str, time: i64) -> Result<()>;
     /// Inserts `host`, or replaces the one with its name.
     fn put_host(&mut self, host: &HostState) -> Result<()>;
     /// Appends a record; fails when its serial is recorded already.
@@ -461,6 +465,10 @@ fn check(tx: &mut dyn Tx, token: &PresentedToken, now: i64) -> Result<Verdict<Ad
 
 fn mint(tx: &mut dyn Tx, tokens: &[MintedToken], by: Minter) -> Result<Verdict<()>> {
     for token in tokens {
+        // Minted before a reset that committed while its config rendered:
+        // retired like every other token from before the reset.
+        let reset_at = tx.host(&token.host)?.and_then(|h| h.reset_at);
+        let retired_at = reset_at.filter(|&reset| token.issued_at < reset);
         tx.put_token(&TokenRecord {
             id: token.id.clone(),
             host: token.host.clone(),
@@ -468,7 +476,7 @@ fn mint(tx: &mut dyn Tx, tokens: &[MintedToken], by: Minter) -> Result<Verdict<(
             issued_at: token.issued_at,
             expires_at: token.expires_at,
             used_at: None,
-            retired_at: None,
+            retired_at,
             minted_by: by,
         })?;
         // The oldest of this minter's live tokens beyond the bound go:
@@ -504,9 +512,7 @@ fn enroll(tx: &mut dyn Tx, e: &Enrollment) -> Result<Verdict<()>> {
         Verdict::Allowed(Admission::Replay(_)) => return Ok(Verdict::Refused(Refusal::Spent)),
         Verdict::Refused(refusal) => return Ok(Verdict::Refused(refusal)),
     }
-    let mut token = tx.token(&e.token.id)?.expect("checked just now");
-    token.used_at = Some(e.now);
-    tx.put_token(&token)?;
+    tx.spend_token(&e.token.id, e.now)?;
     let mut host = tx.host(&e.host)?.unwrap_or_else(|| HostState {
         name: e.host.clone(),
         ..HostState::default()
@@ -624,7 +630,7 @@ mod tests {
         let again = db.reset_host("node1", 1070).unwrap();
         assert_eq!(again.tokens_retired, 0, "retired already");
         assert!(!again.was_enrolled);
-        let t4 = mint("node1");
+        let t4 = crate::pki::mint_token("node1", 100, 1075).unwrap();
         let _ = db
             .apply(&[Op::Mint(vec![t4.clone()], Minter::Serve)])
             .unwrap();
@@ -650,7 +656,7 @@ mod tests {
         assert_eq!(states[0].reset_at, Some(1070));
         assert_eq!(states[1].enrolled_at, None);
         assert_eq!(states[1].token_expires_at, Some(1100));
-        assert_eq!(db.prune_tokens(1100 + TOKEN_RETENTION_SECS + 1).unwrap(), 4);
+        assert_eq!(db.prune_tokens(1175 + TOKEN_RETENTION_SECS + 1).unwrap(), 4);
     }
 
     fn delivered(token: &MintedToken, serial: &str, profile: &str, key: &str) -> Delivered {
@@ -734,6 +740,37 @@ mod tests {
             db.check_token(&presented, 1061).unwrap(),
             Verdict::Refused(Refusal::Retired),
             "not after a reset"
+        );
+    }
+
+    #[test]
+    fn a_token_minted_before_a_reset_and_stored_after_it_is_retired() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = State::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
+        let early = crate::pki::mint_token("node1", 100, 1000).unwrap();
+        let _ = db
+            .apply(&[Op::Mint(vec![early.clone()], Minter::Serve)])
+            .unwrap();
+        // Minted at 1005 for a config being rendered; the reset commits at
+        // 1010; the token is stored after it.
+        let racing = crate::pki::mint_token("node1", 100, 1005).unwrap();
+        db.reset_host("node1", 1010).unwrap();
+        let _ = db
+            .apply(&[Op::Mint(vec![racing.clone()], Minter::Serve)])
+            .unwrap();
+        let after = crate::pki::mint_token("node1", 100, 1011).unwrap();
+        let _ = db
+            .apply(&[Op::Mint(vec![after.clone()], Minter::Serve)])
+            .unwrap();
+        let verdict = |t: &MintedToken| {
+            db.check_token(&crate::pki::parse_token(&t.text).unwrap(), 1012)
+                .unwrap()
+        };
+        assert_eq!(verdict(&early), Verdict::Refused(Refusal::Retired));
+        assert_eq!(verdict(&racing), Verdict::Refused(Refusal::Retired));
+        assert_eq!(
+            verdict(&after),
+            Verdict::Allowed(Admission::Enroll("node1".into()))
         );
     }
 

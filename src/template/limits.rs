@@ -9,7 +9,11 @@
 //! hook to count depth while it renders, so the bound is proved before:
 //! every partial a template may include is an edge of a graph over the
 //! templates and their inline partials, which must have no cycle, and the
-//! nesting along any path through it must stay within [`MAX_DEPTH`]. A set
+//! nesting along any path through it must stay within [`MAX_DEPTH`], and
+//! the text it can expand into, each inclusion counted with all it
+//! includes, within [`MAX_EXPANSION`] (a few bytes that include a partial
+//! ten times, which includes another ten times, six deep, render a
+//! million copies: no recursion, yet no end in sight). A set
 //! that passes cannot render deeper than that, whatever the data; a
 //! template given as text at render time is checked with the loaded set
 //! before it renders ([`super::Templates::render_str`]).
@@ -39,6 +43,12 @@ pub const MAX_DEPTH: usize = 64;
 /// The name under which a partial block's content is included.
 const PARTIAL_BLOCK: &str = "@partial-block";
 
+/// The most text a template may expand into through its partials, counted
+/// as each part's whole template once per time it renders (data can make
+/// an `{{#each}}` render more; that is the data's size, not a template's).
+/// Real sets stay under a megabyte by this count.
+pub const MAX_EXPANSION: usize = 16 * 1024 * 1024;
+
 /// A line and column in a template's file.
 type Pos = (usize, usize);
 
@@ -55,6 +65,9 @@ pub struct Summary {
     file: Option<PathBuf>,
     /// The template itself first, then its inline partials in order.
     parts: Vec<Part>,
+    /// The template's length: what each of its parts counts for when it
+    /// renders (an over-count for an inline partial).
+    size: usize,
 }
 
 #[derive(Debug)]
@@ -87,6 +100,7 @@ impl Summary {
         short: String,
         file: Option<&Path>,
         template: &Template,
+        size: usize,
     ) -> Result<Summary> {
         let mut summary = Summary {
             name: name.map(str::to_string),
@@ -94,6 +108,7 @@ impl Summary {
             short,
             file: file.map(Path::to_path_buf),
             parts: vec![Part::new(None)],
+            size,
         };
         summary.walk(0, template, 0, 0, None)?;
         Ok(summary)
@@ -345,8 +360,9 @@ enum Mark {
     New,
     /// On the path being walked: meeting it again is a cycle.
     Open,
-    /// Walked; the deepest nesting it renders, counting what it includes.
-    Done(usize),
+    /// Walked; the deepest nesting it renders, counting what it includes,
+    /// and the text it expands into.
+    Done(usize, usize),
 }
 
 /// Checks `summaries` together, as the templates of one registry (and at
@@ -408,7 +424,7 @@ impl<'a> Graph<'a> {
     /// Walks `node`, rendered `base` levels deep, and returns how deep it
     /// renders itself. Each inclusion is at least one level deeper and the
     /// walk stops past [`MAX_DEPTH`], so the recursion is bounded.
-    fn visit(&mut self, node: Node, base: usize) -> Result<usize> {
+    fn visit(&mut self, node: Node, base: usize) -> Result<(usize, usize)> {
         let part = self.part(node);
         if base + part.deepest() > MAX_DEPTH {
             // Where the part reaches one level past the bound. The parent
@@ -418,23 +434,42 @@ impl<'a> Graph<'a> {
         }
         self.marks[node.0][node.1] = Mark::Open;
         let mut deepest = part.deepest();
+        let mut expansion = self.summaries[node.0].size;
         for include in &part.includes {
             let targets = self.targets.get(include.name.as_str()).cloned();
             for target in targets.into_iter().flatten() {
                 self.path.push((node, include));
-                let below = match self.marks[target.0][target.1] {
+                let (below, text) = match self.marks[target.0][target.1] {
                     Mark::Open => return Err(self.cycle(target)),
-                    Mark::Done(d) if base + include.depth + d <= MAX_DEPTH => d,
+                    Mark::Done(d, text) if base + include.depth + d <= MAX_DEPTH => (d, text),
                     // Walked already but too deep from here: walking it
                     // again finds where.
                     _ => self.visit(target, base + include.depth)?,
                 };
                 self.path.pop();
                 deepest = deepest.max(include.depth + below);
+                expansion = expansion.saturating_add(text);
+                if expansion > MAX_EXPANSION {
+                    return Err(self.too_wide(node, include.at));
+                }
             }
         }
-        self.marks[node.0][node.1] = Mark::Done(deepest);
-        Ok(deepest)
+        self.marks[node.0][node.1] = Mark::Done(deepest, expansion);
+        Ok((deepest, expansion))
+    }
+
+    fn too_wide(&self, (s, p): Node, at: Option<Pos>) -> Error {
+        let summary = self.summaries[s];
+        summary.error(
+            at,
+            format!(
+                "{} expands into more than {} MiB of text through the partials it includes, \
+                 each inclusion rendering the partial again with all it includes (coregen's \
+                 limit, so that no render runs away)",
+                summary.part_label(p),
+                MAX_EXPANSION / (1024 * 1024)
+            ),
+        )
     }
 
     fn too_deep(&self, (s, p): Node, at: Option<Pos>) -> Error {
@@ -589,7 +624,7 @@ mod tests {
             "{err}"
         );
         // Thousands of levels stop the parser, on a test's 2 MiB thread.
-        let err = refused(&[("a", &nested("{{#if true}}", "{{/if}}", 20_000, "x"))]);
+        let err = refused(&[("a", &nested("{{#if true}}", "{{/if}}", 13_000, "x"))]);
         assert!(err.contains("blocks nest too deep for the parser"), "{err}");
         // Subexpressions count, and so does each `{{else if}}` of a chain.
         let sub = nested("(lookup ", " 0)", MAX_DEPTH + 1, "x");

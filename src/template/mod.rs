@@ -56,6 +56,10 @@ pub enum Origin {
     File(PathBuf),
 }
 
+/// The largest template file: far beyond any real one, and small enough
+/// that checking and compiling it stays quick.
+pub const MAX_TEMPLATE_BYTES: usize = 256 * 1024;
+
 pub struct Templates {
     registry: Handlebars<'static>,
     origins: BTreeMap<String, Origin>,
@@ -170,6 +174,14 @@ impl Templates {
     /// the stack when it compiles, or when it renders on its own.
     fn register(&mut self, name: &str, text: &str, origin: Origin) -> Result<()> {
         let file = origin.file(name);
+        if text.len() > MAX_TEMPLATE_BYTES {
+            return Err(Error::new(format!(
+                "template `{name}` is {} bytes, more than the {MAX_TEMPLATE_BYTES} a template \
+                 may have",
+                text.len()
+            ))
+            .at(Place::file(&file)));
+        }
         scan::check(text).map_err(|refused| {
             Error::new(format!(
                 "template `{name}` does not compile: {}",
@@ -190,6 +202,7 @@ impl Templates {
             format!("`{name}`"),
             Some(&file),
             template,
+            text.len(),
         )?;
         self.summaries.insert(name.to_string(), summary);
         self.origins.insert(name.to_string(), origin);
@@ -285,6 +298,7 @@ impl Templates {
             format!("{text:?}"),
             None,
             &template,
+            text.len(),
         )?;
         let mut all: Vec<&limits::Summary> = self.summaries.values().collect();
         all.push(&summary);
