@@ -158,6 +158,14 @@ pub enum Command {
         cat config.bu | coregen butane --check")]
     Butane(ButaneArgs),
 
+    /// List the templates (built-in and the project's) or print one.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  coregen template list\n  \
+                      coregen template show etcd-member.service > templates/etcd-member.service.hbs"
+    )]
+    Template(TemplateCommand),
+
     /// Print a shell completion script for coregen.
     #[command(after_help = "Examples:\n  \
         coregen completions bash > /etc/bash_completion.d/coregen\n  \
@@ -282,6 +290,28 @@ pub struct ServeArgs {
     /// closed as they come. Raise it when many hosts boot behind one NAT.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections_per_address: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Each template by name: built-in, the project's file, or the
+    /// project's file overriding the built-in of its name (which wins).
+    #[command(after_help = "Example:\n  coregen template list")]
+    List,
+
+    /// Print a template's text: the one that wins, or with --built-in the
+    /// built-in, to copy into templates/ and change.
+    #[command(after_help = "Examples:\n  \
+        coregen template show zincati-updates.toml\n  \
+        coregen template show --built-in etcd-member.service > templates/etcd-member.service.hbs")]
+    Show {
+        /// The template's name (its file name without `.hbs`).
+        name: String,
+
+        /// The built-in of that name, even when the project overrides it.
+        #[arg(long)]
+        built_in: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

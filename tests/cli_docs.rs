@@ -73,3 +73,43 @@ fn each_command_has_a_man_page_that_man_renders_without_warnings() {
         assert!(text.contains("NAME"), "{name}: {text}");
     }
 }
+
+/// `template list` says where each template comes from and which wins;
+/// `template show` prints the winner, or the built-in to copy and change.
+#[test]
+fn template_list_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("cluster");
+    run_ok(coregen(dir.path()).arg("init").arg(&project));
+    common::write_file(&project, "templates/zincati-updates.toml.hbs", "# mine\n");
+    let out = run_ok(coregen(&project).args(["template", "list"]));
+    let list = String::from_utf8(out.stdout).unwrap();
+    let row = |name: &str| {
+        list.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} in {list}"))
+            .to_string()
+    };
+    assert!(row("etcd-member.service").ends_with("built-in"), "{list}");
+    assert!(row("motd").contains("templates/motd.hbs"), "{list}");
+    assert!(
+        row("zincati-updates.toml").contains("(overrides the built-in)"),
+        "{list}"
+    );
+
+    let shown = run_ok(coregen(&project).args(["template", "show", "zincati-updates.toml"]));
+    assert_eq!(String::from_utf8(shown.stdout).unwrap(), "# mine\n");
+    let built_in =
+        run_ok(coregen(&project).args(["template", "show", "--built-in", "zincati-updates.toml"]));
+    let text = String::from_utf8(built_in.stdout).unwrap();
+    assert_eq!(
+        text,
+        std::fs::read_to_string(format!(
+            "{}/templates/zincati-updates.toml.hbs",
+            common::REPO
+        ))
+        .unwrap()
+    );
+    let err = common::run_err(coregen(&project).args(["template", "show", "zincati-update"]));
+    assert!(err.contains("did you mean `zincati-updates.toml`"), "{err}");
+}

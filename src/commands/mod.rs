@@ -28,7 +28,7 @@ mod pki;
 mod review;
 mod settings;
 
-use crate::cli::{CaCommand, Cli, Command, HostCommand, RenderArgs};
+use crate::cli::{CaCommand, Cli, Command, HostCommand, RenderArgs, TemplateCommand};
 use coregen::error::{Error, Result};
 use coregen::output::{self, Access};
 use coregen::project::{Minted, Tokens};
@@ -56,6 +56,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pxe(_) => boot::pxe(s),
         Command::Diff(_) => review::diff(s),
         Command::Butane(args) => butane::butane(&args),
+        Command::Template(TemplateCommand::List) => review::template_list(s),
+        Command::Template(TemplateCommand::Show { name, built_in }) => {
+            review::template_show(s, &name, built_in)
+        }
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(&dir),
     }

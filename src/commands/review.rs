@@ -207,3 +207,59 @@ fn read_config(path: &Path) -> Result<Vec<u8>> {
     }
     Ok(bytes)
 }
+
+/// `coregen template list`.
+pub(super) fn template_list(settings: &Settings) -> Result<()> {
+    let project = settings.project()?;
+    let templates = &project.templates;
+    let mut rows = vec![["TEMPLATE".to_string(), "FROM".to_string()]];
+    for name in templates.names() {
+        let built_in = coregen::template::built_in_text(name);
+        let from = match templates.origin(name) {
+            Some(coregen::template::Origin::File(path)) if built_in.is_some() => {
+                let same = templates.source(name)?.as_deref() == built_in;
+                let how = if same {
+                    "the built-in's text"
+                } else {
+                    "overrides the built-in"
+                };
+                format!("{} ({how})", path.display())
+            }
+            Some(coregen::template::Origin::File(path)) => path.display().to_string(),
+            _ => "built-in".to_string(),
+        };
+        rows.push([name.to_string(), from]);
+    }
+    let width = rows.iter().map(|r| r[0].len()).max().unwrap_or(0);
+    for [name, from] in rows {
+        sayln!("{name:width$}  {from}");
+    }
+    Ok(())
+}
+
+/// `coregen template show`.
+pub(super) fn template_show(settings: &Settings, name: &str, built_in: bool) -> Result<()> {
+    let text = if built_in {
+        coregen::template::built_in_text(name)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "no built-in template `{name}`; the built-ins are {}",
+                    coregen::template::built_in_names()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?
+    } else {
+        let project = settings.project()?;
+        project.templates.source(name)?.ok_or_else(|| {
+            let mut msg = format!("no template `{name}` (`coregen template list` names them)");
+            if let Some(best) = coregen::inventory::did_you_mean(name, project.templates.names()) {
+                msg.push_str(&format!("; did you mean `{best}`?"));
+            }
+            Error::new(msg)
+        })?
+    };
+    say!("{text}");
+    Ok(())
+}

@@ -49,6 +49,20 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
 ];
 
+/// The names of the built-in templates, in order.
+pub fn built_in_names() -> impl Iterator<Item = &'static str> {
+    BUILT_IN.iter().map(|(name, _)| *name)
+}
+
+/// The text of built-in template `name`, whether or not a file overrides
+/// it in a project.
+pub fn built_in_text(name: &str) -> Option<&'static str> {
+    BUILT_IN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+}
+
 /// Where a template came from, for error messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -243,6 +257,17 @@ impl Templates {
 
     pub fn origin(&self, name: &str) -> Option<&Origin> {
         self.origins.get(name)
+    }
+
+    /// The text of template `name`: its file's, or the built-in's.
+    pub fn source(&self, name: &str) -> Result<Option<String>> {
+        match self.origins.get(name) {
+            None => Ok(None),
+            Some(Origin::BuiltIn) => Ok(built_in_text(name).map(str::to_string)),
+            Some(Origin::File(path)) => std::fs::read_to_string(path)
+                .map(Some)
+                .map_err(|e| Error::io(path, "read", e)),
+        }
     }
 
     /// The output of `name` when it is the same whatever the context: a
