@@ -389,8 +389,33 @@ fn compile_reason(err: &TemplateError) -> String {
             "blocks nest too deep for the parser (coregen allows {MAX_DEPTH} levels when \
              rendering)"
         ),
+        TemplateErrorReason::InvalidSyntax(why) => syntax_hint(why),
         reason => reason.to_string(),
     }
+}
+
+/// The parser's list of the grammar rules it expected, as an operator
+/// reads it: what was wrong here, in words.
+fn syntax_hint(expected: &str) -> String {
+    let wants = |rule: &str| {
+        expected
+            .split([' ', ','])
+            .any(|word| word.trim_matches(|c: char| !c.is_alphanumeric() && c != '_') == rule)
+    };
+    let what = if wants("helper_block_end") || wants("invert_tag") {
+        "a block opened with `{{#...}}` is not closed with its `{{/...}}` (or a tag here is \
+         not one handlebars knows)"
+    } else if wants("helper_parameter") || wants("param") || wants("hash") {
+        "a tag's parameters are incomplete here (a name, a value after `=`, or a `)`)"
+    } else if wants("path") || wants("identifier") || wants("reference") {
+        "a name is missing or malformed here"
+    } else if wants("partial_exp") || wants("partial_identifier") {
+        "a partial's name is missing here (`{{> name}}`)"
+    } else {
+        "this is not handlebars syntax: a tag is `{{name}}`, `{{#block}}...{{/block}}`, \
+         `{{> partial}}` or `{{! comment}}`"
+    };
+    format!("invalid handlebars syntax: {what}")
 }
 
 #[cfg(test)]
