@@ -367,11 +367,18 @@ fn template_syntax_error() {
     // One line, in words, not the parser's list of grammar rules.
     let project = example_project();
     let dir = project.path();
-    write_file(dir, "templates/zincati-updates.toml.hbs", "a {{foo bar=}} b\n");
+    write_file(
+        dir,
+        "templates/zincati-updates.toml.hbs",
+        "a {{foo bar=}} b\n",
+    );
     let err = run_err(coregen(dir).arg("validate"));
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("zincati-updates.toml.hbs:1:13:"), "{err}");
-    assert!(!err.contains("helper_parameter") && !err.contains("expected"), "{err}");
+    assert!(
+        !err.contains("helper_parameter") && !err.contains("expected"),
+        "{err}"
+    );
 }
 
 // Butane snippets: each error names the snippet's file, line and column,
@@ -648,4 +655,32 @@ fn files_in_hosts_that_are_not_loaded_are_warned_about() {
         !warnings.contains(".swp"),
         "hidden files are an editor's: {warnings}"
     );
+}
+
+/// An owner that nothing creates on the host is warned about: Ignition
+/// would fail at first boot. One that a snippet's passwd creates is not.
+#[test]
+fn owners_that_nothing_creates_are_warned_about() {
+    let project = example_project();
+    let dir = project.path();
+    let node3 = fs::read_to_string(dir.join("hosts/node3.toml")).unwrap();
+    let with_owners = node3.replace(
+        "\n[vars]",
+        "\n[[directories]]\npath = \"/var/lib/etcd\"\nmode = \"0700\"\nuser = \"etcd\"\n\n\
+         [[directories]]\npath = \"/var/lib/mine\"\nmode = \"0700\"\nuser = \"core\"\ngroup = \"wheel2\"\n\n[vars]",
+    );
+    fs::write(dir.join("hosts/node3.toml"), with_owners).unwrap();
+    let out = run_ok(coregen(dir).arg("validate"));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("warning: host node3: /var/lib/etcd belongs to user `etcd`"),
+        "{said}"
+    );
+    assert!(
+        said.contains("/var/lib/mine belongs to group `wheel2`"),
+        "{said}"
+    );
+    assert!(!said.contains("`core`"), "{said}");
+    // node4's snippet creates its own user for its own directory.
+    assert!(!said.contains("host node4"), "{said}");
 }

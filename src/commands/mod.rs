@@ -337,13 +337,30 @@ fn validate(settings: &Settings) -> Result<()> {
     }
     let spec = settings.spec(&project);
     let hosts = settings.hosts(&project)?;
-    project.render_each(&hosts, &cas, spec, &Tokens::new(), |_, _| Ok(()))?;
+    let owners = project.render_each(&hosts, &cas, spec, &Tokens::new(), |host, config| {
+        Ok((host.name.to_string(), config.unknown_owners()))
+    })?;
+    warn_of_owners(&owners);
     sayln!(
         "ok: {} host(s), {} template(s), spec {spec}",
         hosts.len(),
         project.templates.names().count()
     );
     Ok(())
+}
+
+/// Warns of owners that nothing creates on the host: Ignition would fail
+/// at first boot.
+fn warn_of_owners(owners: &[(String, Vec<(String, &'static str, String)>)]) {
+    for (host, unknown) in owners {
+        for (path, what, name) in unknown {
+            eprintln!(
+                "coregen: warning: host {host}: {path} belongs to {what} `{name}`, which neither \
+                 Fedora CoreOS (root, core) nor the config's passwd (a Butane snippet's) creates; \
+                 Ignition fails at first boot"
+            );
+        }
+    }
 }
 
 fn init(dir: &Path) -> Result<()> {

@@ -40,6 +40,44 @@ impl Config {
         SpecCheck::default().config(built, spec, what)
     }
 
+    /// The owners (user or group names) of files, directories and links
+    /// that the config does not create (`passwd`) and that are not the
+    /// ones Fedora CoreOS has (`root`, `core`): Ignition fails to apply
+    /// such a config at first boot. Each as (path, what, name).
+    pub fn unknown_owners(&self) -> Vec<(String, &'static str, String)> {
+        let names = |list: &str| -> Vec<&str> {
+            self.value
+                .pointer(&format!("/passwd/{list}"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|u| u.get("name")?.as_str())
+                .collect()
+        };
+        let (users, groups) = (names("users"), names("groups"));
+        let known =
+            |made: &[&str], name: &str| ["root", "core"].contains(&name) || made.contains(&name);
+        let mut unknown = Vec::new();
+        for kind in ["files", "directories", "links"] {
+            let nodes = self
+                .value
+                .pointer(&format!("/storage/{kind}"))
+                .and_then(Value::as_array);
+            for node in nodes.into_iter().flatten() {
+                let path = node.get("path").and_then(Value::as_str).unwrap_or("?");
+                for (field, what, made) in [("user", "user", &users), ("group", "group", &groups)] {
+                    let name = node
+                        .pointer(&format!("/{field}/name"))
+                        .and_then(Value::as_str);
+                    if let Some(name) = name.filter(|n| !known(made, n)) {
+                        unknown.push((path.to_string(), what, name.to_string()));
+                    }
+                }
+            }
+        }
+        unknown
+    }
+
     /// The canonical bytes: JSON without the `null`s that the crate writes
     /// for unset fields (they mean the same as absent ones, and only hide
     /// what is set), keys in a fixed (sorted) order, and a trailing newline.
