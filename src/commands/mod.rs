@@ -351,9 +351,9 @@ fn validate(settings: &Settings) -> Result<()> {
 
 /// Warns of owners that nothing creates on the host: Ignition would fail
 /// at first boot.
-fn warn_of_owners(owners: &[(String, Vec<(String, &'static str, String)>)]) {
+fn warn_of_owners(owners: &[(String, Vec<coregen::ignition::UnknownOwner>)]) {
     for (host, unknown) in owners {
-        for (path, what, name) in unknown {
+        for coregen::ignition::UnknownOwner { path, what, name } in unknown {
             eprintln!(
                 "coregen: warning: host {host}: {path} belongs to {what} `{name}`, which neither \
                  Fedora CoreOS (root, core) nor the config's passwd (a Butane snippet's) creates; \

@@ -43,8 +43,8 @@ impl Config {
     /// The owners (user or group names) of files, directories and links
     /// that the config does not create (`passwd`) and that are not the
     /// ones Fedora CoreOS has (`root`, `core`): Ignition fails to apply
-    /// such a config at first boot. Each as (path, what, name).
-    pub fn unknown_owners(&self) -> Vec<(String, &'static str, String)> {
+    /// such a config at first boot.
+    pub fn unknown_owners(&self) -> Vec<UnknownOwner> {
         let names = |list: &str| -> Vec<&str> {
             self.value
                 .pointer(&format!("/passwd/{list}"))
@@ -70,7 +70,11 @@ impl Config {
                         .pointer(&format!("/{field}/name"))
                         .and_then(Value::as_str);
                     if let Some(name) = name.filter(|n| !known(made, n)) {
-                        unknown.push((path.to_string(), what, name.to_string()));
+                        unknown.push(UnknownOwner {
+                            path: path.to_string(),
+                            what,
+                            name: name.to_string(),
+                        });
                     }
                 }
             }
@@ -92,6 +96,15 @@ impl Config {
         out.push(b'\n');
         out
     }
+}
+
+/// A node's owner that nothing creates: see [`Config::unknown_owners`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownOwner {
+    pub path: String,
+    /// `user` or `group`.
+    pub what: &'static str,
+    pub name: String,
 }
 
 /// Turns built configs into configs of a chosen spec, remembering the
