@@ -113,3 +113,34 @@ fn template_list_and_show() {
     let err = common::run_err(coregen(&project).args(["template", "show", "zincati-update"]));
     assert!(err.contains("did you mean `zincati-updates.toml`"), "{err}");
 }
+
+/// `render --all` shows a progress bar on a terminal once the work takes
+/// over a second, and none when its output is not a terminal.
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    if !needs(&["script"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let project = common::generated_project(dir.path(), 3000);
+    let coregen_bin = env!("CARGO_BIN_EXE_coregen");
+    let plain = run_ok(coregen(&project).args(["render", "--all", "--compact", "--redact"]));
+    let stderr = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        !stderr.contains("hosts ("),
+        "progress without a terminal: {stderr}"
+    );
+
+    std::fs::remove_dir_all(project.join("out")).unwrap();
+    // util-linux's script(1) gives the command a terminal.
+    let command = format!(
+        "{coregen_bin} -C {} render --all --compact --redact",
+        project.display()
+    );
+    let out = run_ok(Command::new("script").args(["-qec", &command, "/dev/null"]));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("/3000 hosts ("),
+        "no progress on a terminal: {shown:.300}"
+    );
+}

@@ -85,7 +85,9 @@ fn files(
         Error::new("pointer configs need the `http` CA: add [ca.http] to hosts/cluster.toml")
     })?;
     let mut files = Vec::with_capacity(hosts.len() * 3);
+    let progress = super::progress::Progress::new(hosts.len(), "hosts");
     for host in hosts {
+        progress.tick();
         let pointer = boot::pointer(host, &server.url, http_ca, spec)?.to_bytes(true);
         let initrd = boot::initrd(&pointer)?;
         let script = boot::ipxe(boot_urls, host, &server.url, spec);

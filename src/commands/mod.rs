@@ -25,6 +25,7 @@ mod butane;
 mod docs;
 mod hosts;
 mod pki;
+mod progress;
 mod review;
 mod settings;
 
@@ -180,7 +181,9 @@ fn write_configs(
 ) -> Result<()> {
     let tokens = &w.minted.tokens;
     output::ensure_dir(out_dir)?;
+    let progress = progress::Progress::new(hosts.len(), "hosts");
     let mut staged = project.render_each(hosts, w.cas, w.spec, tokens, |host, config| {
+        progress.tick();
         // A config that holds a live token is a secret until it is used.
         let token = tokens.get(host.name.as_str());
         let access = if token.is_some() {
@@ -195,6 +198,7 @@ fn write_configs(
             token.and_then(|t| coregen::pki::token_id(t)),
         )
     })?;
+    drop(progress);
     if w.pxe {
         staged.extend(boot::stage(project, hosts, w.cas, w.spec, out_dir)?);
     }
