@@ -125,33 +125,34 @@ done
 cmp -s "$work/a/pki/http/ca.crt" "$work/b/pki/http/ca.crt" && fail "the two projects share an http CA"
 
 # serve_start NAME DIR: starts `coregen serve` on loopback ports the OS
-# picks; sets NAME_https and NAME_http to them.
+# picks; sets serve_https and serve_http to them.
 serve_start() {
-  local name=$1 dir=$2 logf=$work/serve-$1.log i
+  local name=$1 dir=$2 logf=$work/serve-$1.log
   COREGEN_LOG=info "$coregen" -C "$dir" serve --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
     >"$logf" 2>&1 &
   pids+=($!)
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     grep -q 'over plain HTTP on' "$logf" && break
     kill -0 "${pids[-1]}" 2>/dev/null || break
     sleep 0.1
   done
-  local https http
-  https=$(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\) (.*/\1/p' "$logf" | head -n 1)
-  http=$(sed -n 's/.*over plain HTTP on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$logf" | head -n 1)
-  [ -n "$https" ] && [ -n "$http" ] || fail "coregen serve ($name) did not start: $(cat "$logf")"
-  printf -v "${name}_https" %s "$https"
-  printf -v "${name}_http" %s "$http"
+  serve_https=$(sed -n 's/.* on 127\.0\.0\.1:\([0-9]*\) (.*/\1/p' "$logf" | head -n 1)
+  serve_http=$(sed -n 's/.*over plain HTTP on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$logf" | head -n 1)
+  if [ -z "$serve_https" ] || [ -z "$serve_http" ]; then
+    fail "coregen serve ($name) did not start: $(cat "$logf")"
+  fi
 }
 serve_start a "$work/a"
+a_https=$serve_https a_http=$serve_http
 serve_start b "$work/b"
+b_http=$serve_http
 
 # The kernel and initramfs, from a plain static server (until `serve
 # --assets` exists).
 mkdir -p "$work/assets"
 ln -s "$images/vmlinuz" "$images/initrd.img" "$work/assets/"
 assets=
-for i in $(seq 20); do
+for _ in $(seq 20); do
   port=$((20000 + RANDOM % 20000))
   busybox httpd -f -vv -p "127.0.0.1:$port" -h "$work/assets" 2>>"$work/assets.log" &
   pid=$!
@@ -171,6 +172,7 @@ timed "coregen, projects, servers" "$t"
 
 # fwd PORT LOG [-v]: what QEMU runs for each connection of a guestfwd
 # rule. -v copies the plain-HTTP traffic into LOG.
+# shellcheck disable=SC2016 # expanded by the script written
 printf '%s\n' '#!/bin/sh' 'exec socat $3 - "TCP:127.0.0.1:$1" 2>>"$2"' >"$work/fwd"
 chmod +x "$work/fwd"
 case $work in *[[:space:],]*) fail "the work folder $work has a space or comma, which QEMU's -netdev cannot take" ;; esac

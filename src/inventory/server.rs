@@ -349,9 +349,10 @@ mod tests {
                     rootfs = \"http://a/r\"\npublic_url = \"http://a:8080\"\n";
         let boot: Boot = toml::from_str(urls).unwrap();
         assert!(boot.kernel_arguments.is_empty(), "none by default");
-        let boot: Boot =
-            toml::from_str(&format!("{urls}kernel_arguments = [\"root=/dev/vda\", \"rw\"]"))
-                .unwrap();
+        let boot: Boot = toml::from_str(&format!(
+            "{urls}kernel_arguments = [\"root=/dev/vda\", \"rw\"]"
+        ))
+        .unwrap();
         let args: Vec<&str> = boot.kernel_arguments.iter().map(|a| a.as_str()).collect();
         assert_eq!(args, ["root=/dev/vda", "rw"]);
         for bad in ["", "a b", "a\"b", "a'b", "a\\b", "a\nb"] {

@@ -72,8 +72,8 @@ in_root apt-get install -y -qq --no-install-recommends linux-image-amd64 \
   tail -n 30 "$work/apt2.log" >&2
   exit 1
 }
-kernel=$(cd "$root/boot" && ls vmlinuz-* | head -n 1)
-version=${kernel#vmlinuz-}
+kernels=("$root"/boot/vmlinuz-*)
+version=${kernels[0]##*/vmlinuz-}
 [ -s "$root/boot/initrd.img-$version" ] || {
   echo "boot-vm: build: no initramfs was made for $version" >&2
   exit 1
