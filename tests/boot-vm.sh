@@ -102,8 +102,9 @@ else
   bash "$repo/tests/vm/build-root.sh" "$images.new"
   echo "$versions" >"$images.new/versions"
   touch "$images.new/done"
-  find "$cache" -mindepth 1 -maxdepth 1 ! -name "$key" -exec rm -rf {} +
   mv "$images.new" "$images"
+  # Only the current build is kept.
+  find "$cache" -mindepth 1 -maxdepth 1 ! -name "$key" -exec rm -rf {} +
 fi
 timed "root, kernel, initramfs" "$t"
 

@@ -20,6 +20,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 stage() { printf 'boot-vm: build: %s (%ss)\n' "$*" "$SECONDS" >&2; }
 
