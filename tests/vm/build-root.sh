@@ -103,8 +103,10 @@ printf 'enable %s\n' systemd-networkd.service systemd-networkd-wait-online.servi
   coregen-vm-check.service >"$root/etc/systemd/system-preset/10-coregen-vm.preset"
 in_root systemctl enable systemd-networkd.service systemd-networkd-wait-online.service \
   coregen-vm-check.service >/dev/null 2>&1
-# Nothing may wait for a keyboard.
-in_root systemctl mask systemd-firstboot.service getty@tty1.service >/dev/null 2>&1
+# Nothing may wait for a keyboard, nor reset the serial console (a getty
+# there would flush the check's last lines at shutdown).
+in_root systemctl mask systemd-firstboot.service getty@tty1.service \
+  serial-getty@ttyS0.service >/dev/null 2>&1
 
 for m in dev/pts dev sys proc; do umount -l "$root/$m"; done
 stage "the disk image"
