@@ -107,6 +107,8 @@ pub fn ipxe(boot: &Boot, host: &Host, server: &ServerUrl, spec: SpecVersion) -> 
             .filter(|a| a.starts_with("console="))
             .cloned(),
     );
+    // What `[boot] kernel_arguments` adds for every host.
+    args.extend(boot.kernel_arguments.iter().map(|a| a.as_str().to_string()));
     let what = match &host.install_disk {
         Some(disk) => {
             args.push(format!("coreos.inst.install_dev={disk}"));
@@ -192,6 +194,61 @@ fn pad4(out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::KernelArguments;
+
+    fn host(install_disk: Option<&str>) -> Host {
+        Host {
+            name: "vm1".parse().unwrap(),
+            fqdn: "vm1".into(),
+            ip: None,
+            mac: None,
+            install_disk: install_disk.map(|d| d.parse().unwrap()),
+            groups: vec![],
+            profiles: vec![],
+            ssh_authorized_keys: vec![],
+            vars: toml::Table::new(),
+            kernel_arguments: KernelArguments {
+                should_exist: vec!["console=ttyS0".into(), "quiet".into()],
+                should_not_exist: vec![],
+            },
+            units: vec![],
+            files: vec![],
+            directories: vec![],
+            butane: vec![],
+            file: "hosts/vm1.toml".into(),
+        }
+    }
+
+    #[test]
+    fn boot_kernel_arguments_follow_coregens_own_on_every_kernel_line() {
+        let boot: Boot = toml::from_str(
+            "kernel = \"http://a/k\"\ninitramfs = \"http://a/i\"\nrootfs = \"http://a/r\"\n\
+             public_url = \"http://a:8080\"\nkernel_arguments = [\"root=/dev/vda\", \"rw\"]\n",
+        )
+        .unwrap();
+        let server: ServerUrl = "https://a:8443".parse().unwrap();
+        let live = ipxe(&boot, &host(None), &server, SpecVersion::V3_3);
+        assert!(
+            live.contains(
+                " ignition.config.url=http://a:8080/pointer/vm1.ign?spec=3.3.0 \
+                 console=ttyS0 root=/dev/vda rw\n"
+            ),
+            "{live}"
+        );
+        let install = ipxe(&boot, &host(Some("/dev/vda")), &server, SpecVersion::V3_3);
+        assert!(
+            install.contains(" console=ttyS0 root=/dev/vda rw coreos.inst.install_dev=/dev/vda "),
+            "{install}"
+        );
+        let plain = Boot {
+            kernel_arguments: vec![],
+            ..boot
+        };
+        assert!(
+            ipxe(&plain, &host(None), &server, SpecVersion::V3_3).contains(" console=ttyS0\n"),
+            "no arguments by default"
+        );
+    }
 
     #[test]
     fn the_archive_is_newc_with_config_ign_then_the_trailer() {

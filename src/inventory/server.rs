@@ -163,6 +163,39 @@ pub struct Boot {
     pub initramfs: BootUrl,
     pub rootfs: BootUrl,
     pub public_url: BootUrl,
+    /// More arguments for the kernel line of every host's iPXE script,
+    /// after coregen's own (none by default).
+    #[serde(default)]
+    pub kernel_arguments: Vec<BootArgument>,
+}
+
+/// One kernel argument of `[boot] kernel_arguments`: not empty, without
+/// spaces, quotes or control characters, which would break the iPXE
+/// script's kernel line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootArgument(String);
+
+impl BootArgument {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for BootArgument {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let clean = !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"'\\".contains(c));
+        if clean && !s.is_empty() {
+            Ok(BootArgument(s.to_string()))
+        } else {
+            Err(format!(
+                "{s:?} is not a kernel argument: write one argument, without spaces or quotes"
+            ))
+        }
+    }
 }
 
 /// An `http://` or `https://` URL without spaces or quotes, which would
@@ -246,6 +279,7 @@ impl fmt::Display for Ttl {
 
 deserialize_from_str!(ServerUrl);
 deserialize_from_str!(BootUrl);
+deserialize_from_str!(BootArgument);
 deserialize_from_str!(Ttl);
 
 #[cfg(test)]
@@ -306,6 +340,25 @@ mod tests {
         );
         for bad in ["ftp://x", "http://", "http://a b", "http://x\"y", "x"] {
             assert!(bad.parse::<BootUrl>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn boot_kernel_arguments() {
+        let urls = "kernel = \"http://a/k\"\ninitramfs = \"http://a/i\"\n\
+                    rootfs = \"http://a/r\"\npublic_url = \"http://a:8080\"\n";
+        let boot: Boot = toml::from_str(urls).unwrap();
+        assert!(boot.kernel_arguments.is_empty(), "none by default");
+        let boot: Boot = toml::from_str(&format!(
+            "{urls}kernel_arguments = [\"root=/dev/vda\", \"rw\"]"
+        ))
+        .unwrap();
+        let args: Vec<&str> = boot.kernel_arguments.iter().map(|a| a.as_str()).collect();
+        assert_eq!(args, ["root=/dev/vda", "rw"]);
+        for bad in ["", "a b", "a\"b", "a'b", "a\\b", "a\nb"] {
+            assert!(bad.parse::<BootArgument>().is_err(), "{bad:?} accepted");
+            let toml = format!("{urls}kernel_arguments = [{bad:?}]");
+            assert!(toml::from_str::<Boot>(&toml).is_err(), "{bad:?} accepted");
         }
     }
 
