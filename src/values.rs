@@ -407,6 +407,16 @@ pub fn printable(s: &str) -> String {
     out
 }
 
+/// Untrusted text for a log line: at most 512 characters (then `...`),
+/// escaped as [`printable`] escapes.
+pub fn printable_long(s: &str) -> String {
+    let mut out = escape_untrusted(&s.chars().take(512).collect::<String>());
+    if s.chars().nth(512).is_some() {
+        out.push_str("...");
+    }
+    out
+}
+
 /// `s` with every character that is invisible or moves text around
 /// written as a `\u{..}` escape: control characters, line and paragraph
 /// separators, and the format characters (Unicode category Cf: the

@@ -560,3 +560,44 @@ fn serve_refuses_to_start_without_the_http_ca() {
         "{err}"
     );
 }
+
+/// Every request is logged at info, one line each: client, method, path
+/// (values of unknown query keys redacted), status, bytes, time, and the
+/// host it resolved to; the iPXE and pointer requests of a boot included.
+#[test]
+fn every_request_is_in_the_access_log() {
+    if !needs(CLIENTS) {
+        return;
+    }
+    let project = fresh_project();
+    let serve = Serve::start(project.path(), &["--http-listen", "127.0.0.1:0"]);
+    assert_eq!(serve.http("/ipxe?mac=52:54:00:c0:4e:11").0, 200);
+    assert_eq!(serve.http("/pointer/node1.ign").0, 200);
+    assert_eq!(
+        serve
+            .curl("/ignition/node1?spec=3.4.0&secret=hunter2", &[])
+            .0,
+        400
+    );
+    let token = serve.token("node4");
+    assert_eq!(serve.http("/healthz").0, 200);
+    let log = serve.stop();
+    let line = |needle: &str| {
+        log.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{log}"))
+            .to_string()
+    };
+    let ipxe = line("GET /ipxe?mac=52:54:00:c0:4e:11 200");
+    assert!(
+        ipxe.contains("127.0.0.1 ") && ipxe.ends_with("host=node1"),
+        "{ipxe}"
+    );
+    assert!(line("GET /pointer/node1.ign 200").ends_with("host=node1"));
+    let refused = line("GET /ignition/node1?spec=3.4.0&secret=<redacted> 400");
+    assert!(!refused.contains("hunter2"), "{refused}");
+    let config = line("GET /ignition/node4 200");
+    assert!(config.ends_with("host=node4"), "{config}");
+    assert!(line("GET /healthz 200").ends_with("host=-"));
+    assert!(!log.contains(&token), "a token was logged");
+}

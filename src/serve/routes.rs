@@ -54,6 +54,7 @@ pub fn https(app: &'static App) -> Router {
     )
     .with_state(app)
     .layer(middleware::from_fn(deadline))
+    .layer(middleware::from_fn(access_log))
 }
 
 /// The routes that may also go over plain HTTP: nothing that holds a
@@ -62,6 +63,7 @@ pub fn http(app: &'static App) -> Router {
     finish(public())
         .with_state(app)
         .layer(middleware::from_fn(deadline))
+        .layer(middleware::from_fn(access_log))
 }
 
 fn public() -> Router<&'static App> {
@@ -114,6 +116,66 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The host a request resolved to, put on its response for the access log.
+#[derive(Clone, Debug)]
+struct Resolved(String);
+
+/// `response`, marked as being about `host`.
+fn about(host: &Host, mut response: Response) -> Response {
+    response
+        .extensions_mut()
+        .insert(Resolved(host.name.to_string()));
+    response
+}
+
+/// Query keys whose values the log may show; any other is written
+/// `<redacted>` (no route takes a secret in the query, but a client may
+/// send one anyway).
+const LOGGED_QUERY_KEYS: &[&str] = &["mac", "spec"];
+
+/// One line per request, at info: client, method, path (with the query's
+/// values but the known ones redacted), status, bytes, time, and the host
+/// it resolved to. An operator watching a boot sees each step: the iPXE
+/// script, the pointer, the config, the enrollment.
+async fn access_log(request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let peer = request
+        .extensions()
+        .get::<Peer>()
+        .map_or_else(|| "-".to_string(), |p| p.ip().to_string());
+    let mut path = request.uri().path().to_string();
+    if let Some(query) = request.uri().query() {
+        let shown: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, value)) if LOGGED_QUERY_KEYS.contains(&key) => {
+                    format!("{key}={value}")
+                }
+                Some((key, _)) => format!("{key}=<redacted>"),
+                None => pair.to_string(),
+            })
+            .collect();
+        path.push('?');
+        path.push_str(&shown.join("&"));
+    }
+    let response = next.run(request).await;
+    let bytes = axum::body::HttpBody::size_hint(response.body())
+        .exact()
+        .map_or_else(|| "-".to_string(), |n| n.to_string());
+    let host = response
+        .extensions()
+        .get::<Resolved>()
+        .map_or("-", |r| r.0.as_str());
+    tracing::info!(
+        "{peer} {method} {} {} {bytes} {:.1}ms host={host}",
+        crate::values::printable_long(&path),
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1e3,
+    );
+    response
 }
 
 async fn deadline(request: Request, next: Next) -> Response {
@@ -190,7 +252,10 @@ async fn ipxe_by_mac(
     let host = host_by_mac(app, &query.mac)?;
     let spec = spec_or_default(app, query.spec.as_deref())?;
     let script = crate::boot::ipxe(boot, host, app.url(), spec);
-    Ok(([(header::CONTENT_TYPE, IPXE_TYPE)], script).into_response())
+    Ok(about(
+        host,
+        ([(header::CONTENT_TYPE, IPXE_TYPE)], script).into_response(),
+    ))
 }
 
 /// `GET /pointer/{host}.ign`: no secret in it, so also over plain HTTP.
@@ -208,11 +273,14 @@ async fn pointer(
     let spec = spec_or_default(app, query.spec.as_deref())?;
     let config = crate::boot::pointer(host, app.url(), app.http_ca, spec)
         .map_err(|e| internal("making a pointer config", e))?;
-    Ok((
-        [(header::CONTENT_TYPE, IGNITION_TYPE)],
-        config.to_bytes(false),
-    )
-        .into_response())
+    Ok(about(
+        host,
+        (
+            [(header::CONTENT_TYPE, IGNITION_TYPE)],
+            config.to_bytes(false),
+        )
+            .into_response(),
+    ))
 }
 
 fn host_by_mac(app: &App, mac: &str) -> Result<&'static Host, ApiError> {
@@ -286,14 +354,17 @@ async fn ignition(
     let spec = spec_or_default(app, spec)?;
     app.check_source(host, peer.ip())?;
     if method == Method::HEAD {
-        return Ok((
-            [
-                (header::CONTENT_TYPE, IGNITION_TYPE),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            (),
-        )
-            .into_response());
+        return Ok(about(
+            host,
+            (
+                [
+                    (header::CONTENT_TYPE, IGNITION_TYPE),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                (),
+            )
+                .into_response(),
+        ));
     }
     let token = if host.profiles.is_empty() {
         None
@@ -325,14 +396,17 @@ async fn ignition(
         debug_assert_eq!(minted, Verdict::Allowed(()), "minting is never refused");
     }
     tracing::info!(host = %host.name, peer = %peer.ip(), %spec, "served config");
-    Ok((
-        [
-            (header::CONTENT_TYPE, IGNITION_TYPE),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        config.to_bytes(false),
-    )
-        .into_response())
+    Ok(about(
+        host,
+        (
+            [
+                (header::CONTENT_TYPE, IGNITION_TYPE),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            config.to_bytes(false),
+        )
+            .into_response(),
+    ))
 }
 
 async fn enroll(
@@ -424,7 +498,7 @@ async fn enroll(
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     tracing::info!(host = %host.name, peer = %ip, serials = ?serials, "enrolled");
-    Ok(axum::Json(issuance.answer).into_response())
+    Ok(about(host, axum::Json(issuance.answer).into_response()))
 }
 
 /// The answer a spent token's enrollment got, again, for the same keys;
@@ -440,7 +514,10 @@ fn replay_answer(
     match app.replay(host, request, replay) {
         Ok(Some(answer)) => {
             tracing::info!(host = %host.name, peer = %ip, "enrollment answered again (a retry)");
-            Ok(axum::Json::<EnrollAnswer>(answer).into_response())
+            Ok(about(
+                host,
+                axum::Json::<EnrollAnswer>(answer).into_response(),
+            ))
         }
         Ok(None) => Err(app.refused(ip, token, Some(host), Refusal::Spent)),
         Err(r) => Err(rejected(host, ip, r)),
