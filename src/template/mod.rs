@@ -85,6 +85,11 @@ pub struct Templates {
     snippets: Snippets,
     /// What the recursion and depth check knows of each template, by name.
     summaries: BTreeMap<String, limits::Summary>,
+    /// Texts rendered once ([`Templates::render_str`]) that passed the
+    /// check already: a profile's names render for every CSR, and the
+    /// check (compiling the text, walking every template) costs more than
+    /// the render.
+    checked: std::sync::RwLock<std::collections::HashSet<String>>,
 }
 
 /// Which cluster-wide context entries (`hosts`, `groups.<name>`) the
@@ -172,6 +177,7 @@ impl Templates {
             constant: BTreeMap::new(),
             snippets: Snippets::new(PathBuf::from("templates")),
             summaries: BTreeMap::new(),
+            checked: Default::default(),
         };
         for (name, text) in BUILT_IN {
             templates
@@ -307,6 +313,18 @@ impl Templates {
     /// What [`Templates::register`] and [`Templates::load`] check, for a
     /// text that is compiled each time it renders.
     pub fn check_text(&self, text: &str) -> Result<()> {
+        let seen = |checked: &std::collections::HashSet<String>| checked.contains(text);
+        if self.checked.read().is_ok_and(|c| seen(&c)) {
+            return Ok(());
+        }
+        self.check_text_now(text)?;
+        if let Ok(mut checked) = self.checked.write() {
+            checked.insert(text.to_string());
+        }
+        Ok(())
+    }
+
+    fn check_text_now(&self, text: &str) -> Result<()> {
         let cannot = |reason: &dyn std::fmt::Display| {
             Error::new(format!("cannot render {text:?}: {reason}"))
         };
