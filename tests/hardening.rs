@@ -15,20 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
-    P256, Serve, coregen, enroll_body, free_port, fresh_project, generated_project, needs,
-    openssl_csr, path_str, run_ok, token_in_config,
+    P256, Serve, audit, coregen, enroll_body, error_of, free_port, fresh_project,
+    generated_project, needs, openssl_csr, path_str, run_ok, token_in_config,
 };
 
 const CLIENTS: &[&str] = &["curl", "openssl"];
-
-fn error_of(body: &str) -> String {
-    let json: serde_json::Value =
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"));
-    json["error"]
-        .as_str()
-        .expect("an error message")
-        .to_string()
-}
 
 fn node4_request(dir: &Path, name: &str) -> String {
     let csr = openssl_csr(dir, name, P256, "/CN=node4", &[]);
@@ -37,15 +28,6 @@ fn node4_request(dir: &Path, name: &str) -> String {
 
 fn state(project: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(project.join("pki/state.db")).unwrap()
-}
-
-fn audit(project: &Path) -> Vec<serde_json::Value> {
-    let out = run_ok(coregen(project).arg("audit"));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn serial_of(answer: &str) -> String {

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 
 use common::{
-    Csr, ED25519, P256, P384, RSA1024, RSA2048, RSA3072, RSA4096, coregen, edit_file,
+    Csr, ED25519, P256, P384, RSA1024, RSA2048, RSA3072, RSA4096, audit, coregen, edit_file,
     fresh_project, needs, openssl, openssl_csr, openssl_verify, openssl_x509, path_str, run_err,
     run_ok,
 };
@@ -39,15 +39,6 @@ fn sign(project: &Path, host: &str, profile: &str, csr: &Path, out: &Path) -> st
 
 fn text(cert: &Path) -> String {
     openssl_x509(cert, &["-text"])
-}
-
-fn audit_lines(project: &Path) -> Vec<serde_json::Value> {
-    let out = run_ok(coregen(project).arg("audit"));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 /// The names policy (src/pki/issue.rs), as `coregen sign` applies it: a
@@ -176,7 +167,7 @@ fn every_key_type_is_signed_with_the_profiles_names() {
     serials.dedup();
     assert_eq!(serials.len(), 5, "serials repeat");
 
-    let records = audit_lines(project.path());
+    let records = audit(project.path());
     assert_eq!(records.len(), 5);
     for record in &records {
         assert_eq!(record["host"], "node1");
@@ -286,7 +277,7 @@ fn assert_refused(project: &Path, host: &str, profile: &str, csr: &Path, expecte
     );
     assert!(err.contains(expected), "expected {expected:?}, got:\n{err}");
     assert!(!out.exists(), "a certificate was written");
-    assert!(audit_lines(project).is_empty(), "something was recorded");
+    assert!(audit(project).is_empty(), "something was recorded");
 }
 
 #[test]

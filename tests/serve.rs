@@ -10,18 +10,12 @@ use std::fs;
 use std::process::Stdio;
 
 use common::{
-    ED25519, P256, RSA1024, Serve, coregen, curl, edit_file, enroll_body, fresh_project,
+    ED25519, P256, RSA1024, Serve, coregen, curl, edit_file, enroll_body, error_of, fresh_project,
     generated_project, needs, openssl_csr, run_ok, status_and_body, token_in_config,
 };
 
 /// What every test here runs: the server's clients.
 const CLIENTS: &[&str] = &["curl", "openssl"];
-
-fn error_of(body: &str) -> String {
-    let v: serde_json::Value =
-        serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
-    v["error"].as_str().expect("an error field").to_string()
-}
 
 /// node4 (a worker) has one profile, `https`; this is a good request for it.
 fn node4_request(dir: &std::path::Path) -> String {

@@ -86,7 +86,7 @@ fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
     }
     // Everything the command line and the inventory must say, before a
     // CA, a token or a file is made.
-    let mut hosts = settings.hosts(&project)?;
+    let hosts = settings.hosts(&project)?;
     if args.stdout && hosts.len() != 1 {
         return Err(Error::new("--stdout takes exactly one --host"));
     }
@@ -96,48 +96,35 @@ fn render(settings: &Settings, args: &RenderArgs) -> Result<()> {
     let spec = settings.spec(&project);
     let pretty = !args.compact;
     validate_before_creating_cas(settings, &project, &hosts, spec)?;
-    let out_dir = &settings.out;
-    // One run writes out/ at a time; the one holding the lock cleans up
-    // after any that died.
-    let lock = if args.stdout {
-        None
-    } else {
-        let lock = output::lock(out_dir, &mut |m| note(m))?;
-        complete_interrupted(&project, out_dir, &lock, &mut hosts)?;
-        Some(lock)
-    };
+    if !args.stdout {
+        return write_out(
+            settings,
+            &project,
+            hosts,
+            &OutRun {
+                spec,
+                now: coregen::state::unix_now(),
+                ttl: args.token_ttl,
+                redact: args.redact,
+                pretty,
+                pxe: args.pxe,
+            },
+        );
+    }
     let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
     let minted = if args.redact {
         Minted::default()
     } else {
         project.mint_tokens(&hosts, coregen::state::unix_now(), args.token_ttl)?
     };
-
-    if args.stdout {
-        let mut bytes = project.render_each(&hosts, &cas, spec, &minted.tokens, |_, c| {
-            Ok(c.to_bytes(pretty))
-        })?;
-        let bytes = bytes.pop().expect("one host rendered");
-        project.store_tokens(&minted)?;
-        return std::io::stdout()
-            .write_all(&bytes)
-            .map_err(|e| Error::new("cannot write to standard output").with_source(e));
-    }
-
-    let lock = lock.expect("taken unless --stdout");
-    write_configs(
-        &project,
-        &hosts,
-        Written {
-            cas: &cas,
-            spec,
-            minted: &minted,
-            pretty,
-            pxe: args.pxe,
-        },
-        out_dir,
-        &lock,
-    )
+    let mut bytes = project.render_each(&hosts, &cas, spec, &minted.tokens, |_, c| {
+        Ok(c.to_bytes(pretty))
+    })?;
+    let bytes = bytes.pop().expect("one host rendered");
+    project.store_tokens(&minted)?;
+    std::io::stdout()
+        .write_all(&bytes)
+        .map_err(|e| Error::new("cannot write to standard output").with_source(e))
 }
 
 /// A first run creates the CAs it lacks; a render that fails must not
@@ -160,29 +147,40 @@ fn validate_before_creating_cas(
     Ok(())
 }
 
-/// What [`write_configs`] writes.
-struct Written<'a> {
-    cas: &'a [coregen::pki::CaCert],
+/// How [`write_out`] renders: for `render`, and for `host token`.
+struct OutRun {
     spec: coregen::ignition::SpecVersion,
-    minted: &'a Minted,
+    /// When the tokens are minted.
+    now: i64,
+    ttl: Option<coregen::inventory::Ttl>,
+    redact: bool,
     pretty: bool,
     pxe: bool,
 }
 
-/// Renders `hosts` into `out_dir` (their boot files too with `pxe`), all
-/// or nothing: every file is staged, then the tokens they hold are stored,
-/// then the files are renamed into place.
-fn write_configs(
-    project: &coregen::project::Project,
-    hosts: &[&coregen::inventory::Host],
-    w: Written<'_>,
-    out_dir: &Path,
-    lock: &output::DirLock,
+/// Renders `hosts` into out/ (their boot files too with `pxe`), all or
+/// nothing, holding out/'s lock: first it cleans up after a run that died
+/// (and takes on the hosts that run was writing); then every file is
+/// staged, the tokens they hold are stored, and the files are renamed into
+/// place.
+fn write_out<'p>(
+    settings: &Settings,
+    project: &'p coregen::project::Project,
+    mut hosts: Vec<&'p coregen::inventory::Host>,
+    run: &OutRun,
 ) -> Result<()> {
-    let tokens = &w.minted.tokens;
-    output::ensure_dir(out_dir)?;
+    let out_dir = &settings.out;
+    let lock = output::lock(out_dir, &mut |m| note(m))?;
+    complete_interrupted(project, out_dir, &lock, &mut hosts)?;
+    let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
+    let minted = if run.redact {
+        Minted::default()
+    } else {
+        project.mint_tokens(&hosts, run.now, run.ttl)?
+    };
+    let tokens = &minted.tokens;
     let progress = progress::Progress::new(hosts.len(), "hosts");
-    let mut staged = project.render_each(hosts, w.cas, w.spec, tokens, |host, config| {
+    let mut staged = project.render_each(&hosts, &cas, run.spec, tokens, |host, config| {
         progress.tick();
         // A config that holds a live token is a secret until it is used.
         let token = tokens.get(host.name.as_str());
@@ -193,18 +191,18 @@ fn write_configs(
         };
         output::stage_holding(
             out_dir.join(format!("{}.ign", host.name)),
-            &config.to_bytes(w.pretty),
+            &config.to_bytes(run.pretty),
             access,
             token.and_then(|t| coregen::pki::token_id(t)),
         )
     })?;
     drop(progress);
-    if w.pxe {
-        staged.extend(boot::stage(project, hosts, w.cas, w.spec, out_dir)?);
+    if run.pxe {
+        staged.extend(boot::stage(project, &hosts, &cas, run.spec, out_dir)?);
     }
-    project.store_tokens(w.minted)?;
+    project.store_tokens(&minted)?;
     coregen::fault::point("render-staged");
-    report(output::commit_run(staged, out_dir, lock)?)
+    report(output::commit_run(staged, out_dir, &lock)?)
 }
 
 /// `coregen host token`: a fresh token for one host, in its config.
@@ -223,28 +221,21 @@ fn host_token(settings: &Settings, name: &str, ttl: Option<coregen::inventory::T
         )));
     }
     let spec = settings.spec(&project);
-    let mut hosts = vec![host];
-    validate_before_creating_cas(settings, &project, &hosts, spec)?;
-    let out_dir = &settings.out;
-    let lock = output::lock(out_dir, &mut |m| note(m))?;
-    complete_interrupted(&project, out_dir, &lock, &mut hosts)?;
-    let cas = project.ca_certs(settings.missing_ca, &mut |msg| note(msg))?;
+    validate_before_creating_cas(settings, &project, &[host], spec)?;
     let now = coregen::state::unix_now();
-    let minted = project.mint_tokens(&hosts, now, ttl)?;
-    write_configs(
+    write_out(
+        settings,
         &project,
-        &hosts,
-        Written {
-            cas: &cas,
+        vec![host],
+        &OutRun {
             spec,
-            minted: &minted,
+            now,
+            ttl,
+            redact: false,
             pretty: true,
             pxe: false,
         },
-        out_dir,
-        &lock,
     )?;
-    drop(lock);
     let ttl = ttl.unwrap_or(server.token_ttl);
     let expires = time::OffsetDateTime::from_unix_timestamp(now + ttl.duration().as_secs() as i64)
         .map(coregen::state::rfc3339)

@@ -628,6 +628,26 @@ pub fn file_in_config(config: &str, path: &str) -> Option<Vec<u8>> {
     )
 }
 
+/// The `error` of a JSON error answer.
+pub fn error_of(body: &str) -> String {
+    let json: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body:?}"));
+    json["error"]
+        .as_str()
+        .expect("an error message")
+        .to_string()
+}
+
+/// `coregen audit` of `project`: each issued certificate's record.
+pub fn audit(project: &Path) -> Vec<serde_json::Value> {
+    let out = run_ok(coregen(project).arg("audit"));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// The bootstrap token in a config's /etc/coregen/enroll.env.
 pub fn token_in_config(config: &str) -> String {
     let env = file_in_config(config, "/etc/coregen/enroll.env").expect("enroll.env in the config");
