@@ -133,12 +133,13 @@ pub fn ipxe(boot: &Boot, host: &Host, server: &ServerUrl, spec: SpecVersion) -> 
 }
 
 /// The script every machine may boot first: it chains to its own host's
-/// script by MAC address.
+/// script by MAC address and SMBIOS UUID.
 pub fn chain_ipxe(boot: &Boot) -> String {
     format!(
         "#!ipxe\n\
-         # coregen: chain to this machine's own boot script, found by MAC.\n\
-         chain {}/ipxe?mac=${{net0/mac}}\n",
+         # coregen: chain to this machine's own boot script, found by its MAC\n\
+         # or its SMBIOS UUID (empty when the firmware has none).\n\
+         chain {}/ipxe?mac=${{net0/mac}}&uuid=${{uuid}}\n",
         boot.public_url.as_str()
     )
 }
@@ -201,7 +202,8 @@ mod tests {
             name: "vm1".parse().unwrap(),
             fqdn: "vm1".into(),
             ip: None,
-            mac: None,
+            macs: Vec::new(),
+            uuid: None,
             install_disk: install_disk.map(|d| d.parse().unwrap()),
             groups: vec![],
             profiles: vec![],

@@ -318,8 +318,14 @@ pub enum TemplateCommand {
 pub enum HostCommand {
     /// Show each host's state: never booted, token issued, or enrolled,
     /// with times.
-    #[command(after_help = "Example:\n  coregen host list")]
-    List,
+    #[command(after_help = "Examples:\n  coregen host list\n  \
+                            coregen host list --unknown   # machines that asked and no host matched")]
+    List {
+        /// Instead, the machines that asked `coregen serve` for boot files
+        /// by a MAC or UUID that no host has, last seen first.
+        #[arg(long)]
+        unknown: bool,
+    },
 
     /// Let enrolled hosts enroll again (after a reinstall, say). Takes
     /// effect at once, also on a running `coregen serve`.

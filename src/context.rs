@@ -124,8 +124,13 @@ struct HostSummary<'a> {
     fqdn: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     ip: Option<String>,
+    /// The first of `macs`, for templates that expect one.
     #[serde(skip_serializing_if = "Option::is_none")]
     mac: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    macs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uuid: Option<String>,
     groups: &'a [String],
 }
 
@@ -135,7 +140,9 @@ impl<'a> HostSummary<'a> {
             name: host.name.as_str(),
             fqdn: &host.fqdn,
             ip: host.ip.map(|ip| ip.to_string()),
-            mac: host.mac.map(|mac| mac.to_string()),
+            mac: host.macs.first().map(|mac| mac.to_string()),
+            macs: host.macs.iter().map(|mac| mac.to_string()).collect(),
+            uuid: host.uuid.map(|uuid| uuid.to_string()),
             groups: &host.groups,
         }
     }

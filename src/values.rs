@@ -213,6 +213,67 @@ impl Serialize for MacAddr {
     }
 }
 
+/// A machine's SMBIOS system UUID (`dmidecode -s system-uuid`, iPXE's
+/// `${uuid}`), shown as lower-case `8-4-4-4-12` hex. The all-zero and
+/// all-ones values are what firmware reports when it has none, and name
+/// no machine, so they are refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SmbiosUuid([u8; 16]);
+
+impl FromStr for SmbiosUuid {
+    type Err = String;
+
+    /// Either case; the hyphens where RFC 4122 puts them. The error quotes
+    /// the input only when it is short, since it may come from a request.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "\"{}\" is not an SMBIOS UUID (expected 8-4-4-4-12 hex digits like \
+                 4c4c4544-0042-3510-8052-b4c04f4e4432)",
+                printable(s)
+            )
+        };
+        let groups: Vec<&str> = s.split('-').collect();
+        let lengths = groups.iter().map(|g| g.len());
+        if s.len() != 36 || !lengths.eq([8, 4, 4, 4, 12]) {
+            return Err(bad());
+        }
+        let digits: String = groups.concat();
+        let mut bytes = [0u8; 16];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            let pair = digits.get(2 * i..2 * i + 2).ok_or_else(bad)?;
+            if !pair.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(bad());
+            }
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+        }
+        if bytes == [0; 16] || bytes == [0xff; 16] {
+            return Err(format!(
+                "{s} is the placeholder firmware reports when it has no UUID, not a machine's"
+            ));
+        }
+        Ok(SmbiosUuid(bytes))
+    }
+}
+
+impl fmt::Display for SmbiosUuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for SmbiosUuid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// A permission mode, written in TOML as a string of octal digits (`"0644"`).
 /// Integers are refused: TOML does not tell `0o644` from `644`, and the
 /// decimal one is a classic way to make a file sticky and world-writable.
@@ -388,6 +449,7 @@ deserialize_from_str!(HostName);
 deserialize_from_str!(Mode, "a mode as a string of octal digits, such as \"0644\"");
 deserialize_from_str!(Domain);
 deserialize_from_str!(MacAddr);
+deserialize_from_str!(SmbiosUuid);
 deserialize_from_str!(AbsPath);
 deserialize_from_str!(UnitName);
 deserialize_from_str!(DropinName);
@@ -487,6 +549,24 @@ mod tests {
         assert!("etcd-a-2".parse::<HostName>().is_ok());
         for bad in ["", "Node1", "-a", "a-", "a.b", "a_b", &"x".repeat(64)] {
             assert!(bad.parse::<HostName>().is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn smbios_uuids_normalize_and_refuse_placeholders() {
+        let uuid: SmbiosUuid = "4C4C4544-0042-3510-8052-B4C04F4E4432".parse().unwrap();
+        assert_eq!(uuid.to_string(), "4c4c4544-0042-3510-8052-b4c04f4e4432");
+        for bad in [
+            "",
+            "4c4c4544004235108052b4c04f4e4432",
+            "4c4c4544-0042-3510-8052-b4c04f4e443",
+            "4c4c4544-0042-3510-8052b-4c04f4e4432",
+            "4c4c4544-0042-3510-8052-b4c04f4e443g",
+            "+c4c4544-0042-3510-8052-b4c04f4e4432",
+            "00000000-0000-0000-0000-000000000000",
+            "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+        ] {
+            assert!(bad.parse::<SmbiosUuid>().is_err(), "{bad:?}");
         }
     }
 

@@ -243,7 +243,10 @@ fn duplicate_mac() {
             )
         },
         &[],
-        &["hosts/node3.toml: mac: mac 52:54:00:c0:4e:12 is also the mac of host `node2`"],
+        &[
+            "hosts/node3.toml:3:7: mac: 52:54:00:c0:4e:12 is also a MAC address of host `node2` (",
+            "hosts/node2.toml:3:7)",
+        ],
     );
 }
 

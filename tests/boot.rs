@@ -245,7 +245,7 @@ fn serve_gives_the_same_boot_files_over_plain_http() {
     let chain = http("/boot.ipxe");
     assert!(chain.starts_with("#!ipxe\n"), "{chain}");
     assert!(
-        chain.contains("\nchain http://10.0.0.2:8080/ipxe?mac=${net0/mac}\n"),
+        chain.contains("\nchain http://10.0.0.2:8080/ipxe?mac=${net0/mac}&uuid=${uuid}\n"),
         "{chain}"
     );
 

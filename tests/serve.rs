@@ -30,9 +30,12 @@ fn public_endpoints_and_config_lookups() {
     }
     let project = fresh_project();
     let serve = Serve::start(project.path(), &["--http-listen", "127.0.0.1:0"]);
+    let (status, health) = serve.curl("/healthz", &[]);
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(status, 200);
     assert_eq!(
-        serve.curl("/healthz", &[]),
-        (200, r#"{"status":"ok"}"#.into())
+        health,
+        serde_json::json!({"status": "ok", "hosts": 4, "generation": 1})
     );
 
     // Plain HTTP serves CA certificates, never a config.

@@ -7,8 +7,10 @@ use super::note;
 use super::settings::Settings;
 use crate::cli::ServeArgs;
 use coregen::error::Result;
+use coregen::inventory::MachineId;
+use coregen::project::Project;
 use coregen::serve::{self, Options};
-use coregen::state::{HostState, rfc3339, unix_now};
+use coregen::state::{HostState, Sighting, rfc3339, unix_now};
 
 pub(super) fn serve(settings: &Settings, args: &ServeArgs) -> Result<()> {
     let project = settings.project()?;
@@ -33,34 +35,93 @@ pub(super) fn serve(settings: &Settings, args: &ServeArgs) -> Result<()> {
     )
 }
 
-pub(super) fn list(settings: &Settings) -> Result<()> {
+pub(super) fn list(settings: &Settings, unknown: bool) -> Result<()> {
     let project = settings.project()?;
+    if unknown {
+        return list_unknown(&project);
+    }
     let states = if project.has_state() {
         project.state()?.host_states()?
     } else {
         Vec::new()
     };
     let now = unix_now();
-    let mut rows = vec![[
-        "HOST".to_string(),
-        "STATE".into(),
-        "SINCE".into(),
-        "DETAIL".into(),
-    ]];
+    let mut rows = vec![
+        ["HOST", "STATE", "SINCE", "DETAIL"]
+            .map(String::from)
+            .to_vec(),
+    ];
     for host in &project.inventory.hosts {
         let state = states.iter().find(|s| s.name == host.name.as_str());
-        rows.push(row(
-            host.name.as_str(),
-            !host.profiles.is_empty(),
-            state,
-            now,
-        ));
+        rows.push(row(host.name.as_str(), !host.profiles.is_empty(), state, now).to_vec());
     }
-    let width = |col: usize| rows.iter().map(|r| r[col].len()).max().unwrap_or(0);
-    let (w0, w1, w2) = (width(0), width(1), width(2));
-    for r in &rows {
-        let line = format!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
-        sayln!("{}", line.trim_end());
+    print_table(&rows)
+}
+
+/// `host list --unknown`: the machines that asked `serve` for boot files
+/// by a MAC or UUID that no host had, the last seen first, leaving out
+/// those the inventory has since been given.
+fn list_unknown(project: &Project) -> Result<()> {
+    let seen = if project.has_state() {
+        project.state()?.unknown_machines()?
+    } else {
+        Vec::new()
+    };
+    let known = |seen: &Sighting| {
+        let inventory = &project.inventory;
+        let mac = seen.mac.as_deref().and_then(|m| m.parse().ok());
+        let uuid = seen.uuid.as_deref().and_then(|u| u.parse().ok());
+        mac.and_then(|m| inventory.host_by_machine(MachineId::Mac(m)))
+            .or_else(|| uuid.and_then(|u| inventory.host_by_machine(MachineId::Uuid(u))))
+            .is_some()
+    };
+    let time = |secs: i64| {
+        OffsetDateTime::from_unix_timestamp(secs).map_or_else(|_| secs.to_string(), rfc3339)
+    };
+    let mut rows = vec![
+        [
+            "MAC",
+            "UUID",
+            "ADDRESS",
+            "FIRST SEEN",
+            "LAST SEEN",
+            "REQUESTS",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for seen in seen.iter().filter(|s| !known(s)) {
+        rows.push(vec![
+            seen.mac.clone().unwrap_or_else(|| "-".into()),
+            seen.uuid.clone().unwrap_or_else(|| "-".into()),
+            seen.address.clone(),
+            time(seen.first_seen),
+            time(seen.last_seen),
+            seen.requests.to_string(),
+        ]);
+    }
+    if rows.len() == 1 {
+        note("no unknown machine has asked coregen serve for its boot files");
+        return Ok(());
+    }
+    print_table(&rows)?;
+    note("to add one, write hosts/NAME.toml with its `mac = \"...\"` or `uuid = \"...\"`");
+    Ok(())
+}
+
+/// `rows` in columns two spaces apart, the first row a header.
+fn print_table(rows: &[Vec<String>]) -> Result<()> {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, &width)| format!("{cell:width$}"))
+            .collect();
+        sayln!("{}", cells.join("  ").trim_end());
     }
     Ok(())
 }

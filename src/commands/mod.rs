@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Audit { host } => pki::audit(s, host.as_deref()),
         Command::Certs { host } => pki::certs(s, &host),
         Command::Serve(args) => hosts::serve(s, &args),
-        Command::Host(HostCommand::List) => hosts::list(s),
+        Command::Host(HostCommand::List { unknown }) => hosts::list(s, unknown),
         Command::Host(HostCommand::Reset { hosts }) => hosts::reset(s, &hosts),
         Command::Host(HostCommand::Token { host, ttl }) => host_token(s, &host, ttl),
         Command::Show(args) => review::show(s, &args),

@@ -111,6 +111,8 @@ pub(super) fn resolve_layer_with(
             raw.groups.as_ref().map(Spanned::span),
             raw.ip.as_ref().map(Spanned::span),
             raw.mac.as_ref().map(Spanned::span),
+            raw.macs.as_ref().map(Spanned::span),
+            raw.uuid.as_ref().map(Spanned::span),
             raw.install_disk.as_ref().map(Spanned::span),
         ];
         if let Some(span) = host_only.into_iter().flatten().next() {

@@ -11,7 +11,7 @@ use toml::Spanned;
 use super::layer::{Kind, Layer, resolve_layer, resolve_layer_with, ssh_keys};
 use super::raw::{RawCluster, RawLayer, RawProfile};
 use super::source::{SourceFile, did_you_mean};
-use super::{Cluster, Host, HostName, Inventory, MacAddr, Server, Ttl};
+use super::{Cluster, Host, HostName, Inventory, MachineId, Origin, Server, Ttl};
 use crate::error::{Error, Place, Result};
 use crate::pki::{CaSpec, KeyType, Profile, Usage};
 
@@ -37,15 +37,16 @@ pub(super) fn load(root: &Path) -> Result<Inventory> {
         groups.insert(name, resolve_layer(&src, Kind::Group, &cluster)?);
     }
 
-    let mut hosts = Vec::new();
+    let mut loaded = Vec::new();
     for path in crate::files::with_extension(&hosts_dir, "toml")? {
         if path == cluster_path {
             continue;
         }
-        hosts.push(load_host(&path, &cluster, &cluster_layer, &groups)?);
+        loaded.push(load_host(&path, &cluster, &cluster_layer, &groups)?);
     }
-    hosts.sort_by(|a, b| a.name.cmp(&b.name));
-    let by_mac = check_unique_addresses(&hosts)?;
+    loaded.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    let (hosts, addresses): (Vec<Host>, Vec<Addresses>) = loaded.into_iter().unzip();
+    let by_machine = check_unique_addresses(&hosts, &addresses)?;
 
     // What an operator put in hosts/ and coregen will not read is most
     // likely a host or group that silently does not exist.
@@ -68,7 +69,7 @@ pub(super) fn load(root: &Path) -> Result<Inventory> {
         root: root.to_path_buf(),
         cluster,
         hosts,
-        by_mac,
+        by_machine,
         warnings,
     })
 }
@@ -196,7 +197,7 @@ fn load_host(
     cluster: &Cluster,
     cluster_layer: &Layer,
     groups: &BTreeMap<String, Layer>,
-) -> Result<Host> {
+) -> Result<(Host, Addresses)> {
     let name: HostName = file_stem(path)?.parse().expect("checked by file_stem");
     let src = SourceFile::read(path)?;
     let raw: RawLayer = src.parse()?;
@@ -220,8 +221,17 @@ fn load_host(
         }
     }
 
+    let addresses = addresses(&src, &raw)?;
     let ip = raw.ip.as_ref().map(|ip| *ip.get_ref());
-    let mac = raw.mac.as_ref().map(|mac| *mac.get_ref());
+    let macs = addresses
+        .machines
+        .iter()
+        .filter_map(|(id, _)| match id {
+            MachineId::Mac(mac) => Some(*mac),
+            MachineId::Uuid(_) => None,
+        })
+        .collect();
+    let uuid = raw.uuid.as_ref().map(|uuid| *uuid.get_ref());
     let install_disk = raw.install_disk.as_ref().map(|d| d.get_ref().clone());
     let own = resolve_layer_with(&src, raw, Kind::Host, cluster)?;
 
@@ -235,11 +245,12 @@ fn load_host(
         Some(domain) => format!("{}.{}", name, domain.as_str()),
         None => name.to_string(),
     };
-    Ok(Host {
+    let host = Host {
         name,
         fqdn,
         ip,
-        mac,
+        macs,
+        uuid,
         install_disk,
         groups: group_names,
         profiles: merged.profiles,
@@ -251,34 +262,80 @@ fn load_host(
         directories: merged.directories,
         butane: merged.butane,
         file: src.path.clone(),
-    })
+    };
+    Ok((host, addresses))
 }
 
-/// Two hosts with one MAC or one IP would make boot-time lookups ambiguous.
-/// Returns the index of `hosts` by MAC.
-fn check_unique_addresses(hosts: &[Host]) -> Result<HashMap<MacAddr, usize>> {
-    let mut macs: HashMap<MacAddr, usize> = HashMap::new();
-    let mut ips: HashMap<IpAddr, &Host> = HashMap::new();
-    for (i, host) in hosts.iter().enumerate() {
-        let clash = |what: &str, value: String, other: &Host| {
-            Error::new(format!(
-                "{what} {value} is also the {what} of host `{}` ({})",
-                other.name,
-                other.file.display()
-            ))
-            .at(Place::file(&host.file))
-            .key(what)
-        };
-        if let Some(mac) = host.mac
-            && let Some(other) = macs.insert(mac, i)
-        {
-            return Err(clash("mac", mac.to_string(), &hosts[other]));
+/// Where a host file declares each address that must be unique across
+/// hosts, for an error that names both places.
+#[derive(Debug, Default)]
+struct Addresses {
+    machines: Vec<(MachineId, Origin)>,
+    ip: Option<Origin>,
+}
+
+/// A host's `mac`, `macs`, `uuid` and `ip`, with their places; a MAC given
+/// twice in one file is an error here, one shared with another host is
+/// found by [`check_unique_addresses`].
+fn addresses(src: &SourceFile, raw: &RawLayer) -> Result<Addresses> {
+    let mut machines: Vec<(MachineId, Origin)> = Vec::new();
+    let listed = raw.macs.iter().flat_map(|m| m.get_ref()).enumerate();
+    let macs = raw.mac.iter().map(|mac| (mac, "mac".to_string()));
+    let macs = macs.chain(listed.map(|(i, mac)| (mac, format!("macs[{i}]"))));
+    for (mac, key) in macs {
+        let id = MachineId::Mac(*mac.get_ref());
+        if let Some((_, first)) = machines.iter().find(|(seen, _)| *seen == id) {
+            return Err(src.error(
+                mac.span(),
+                format!(
+                    "{id} is listed twice in this file (first at {})",
+                    first.place()
+                ),
+            ));
         }
-        if let Some(ip) = host.ip
-            && let Some(other) = ips.insert(ip, host)
-        {
-            return Err(clash("ip", ip.to_string(), other));
+        machines.push((id, src.origin(mac.span(), key)));
+    }
+    if let Some(uuid) = &raw.uuid {
+        let origin = src.origin(uuid.span(), "uuid".into());
+        machines.push((MachineId::Uuid(*uuid.get_ref()), origin));
+    }
+    let ip = raw.ip.as_ref().map(|ip| src.origin(ip.span(), "ip".into()));
+    Ok(Addresses { machines, ip })
+}
+
+/// Two hosts with one MAC, UUID or IP would make boot-time lookups
+/// ambiguous: the error names both files and lines. Returns the index of
+/// `hosts` by MAC and UUID.
+fn check_unique_addresses(
+    hosts: &[Host],
+    addresses: &[Addresses],
+) -> Result<HashMap<MachineId, usize>> {
+    let clash = |what: &str, value: String, here: &Origin, other: usize, there: &Origin| {
+        here.error(format!(
+            "{value} is also {what} of host `{}` ({})",
+            hosts[other].name,
+            there.place()
+        ))
+    };
+    let mut machines: HashMap<MachineId, (usize, &Origin)> = HashMap::new();
+    let mut ips: HashMap<IpAddr, (usize, &Origin)> = HashMap::new();
+    for (i, (host, declared)) in hosts.iter().zip(addresses).enumerate() {
+        for (id, here) in &declared.machines {
+            if let Some(&(other, there)) = machines.get(id) {
+                let what = match id {
+                    MachineId::Mac(_) => "a MAC address",
+                    MachineId::Uuid(_) => "the UUID",
+                };
+                return Err(clash(what, id.to_string(), here, other, there));
+            }
+            machines.insert(*id, (i, here));
+        }
+        if let (Some(ip), Some(here)) = (host.ip, &declared.ip) {
+            if let Some(&(other, there)) = ips.get(&ip) {
+                return Err(clash("the IP address", ip.to_string(), here, other, there));
+            }
+            ips.insert(ip, (i, here));
         }
     }
-    Ok(macs)
+    Ok(machines.into_iter().map(|(id, (i, _))| (id, i)).collect())
 }

@@ -22,11 +22,14 @@ mod server;
 mod source;
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use crate::values::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
+pub use crate::values::{
+    AbsPath, Domain, DropinName, HostName, MacAddr, Mode, SmbiosUuid, UnitName,
+};
 pub use server::{Boot, BootArgument, BootUrl, Server, ServerUrl, Ttl, UrlHost};
 pub use source::did_you_mean;
 
@@ -41,8 +44,9 @@ pub struct Inventory {
     pub cluster: Cluster,
     /// Sorted by name.
     pub hosts: Vec<Host>,
-    /// Index into `hosts` by MAC address, for boot-time lookups.
-    by_mac: HashMap<MacAddr, usize>,
+    /// Index into `hosts` by MAC address and SMBIOS UUID, for boot-time
+    /// lookups.
+    by_machine: HashMap<MachineId, usize>,
     /// What an operator should hear before first boot but that does not
     /// stop a render, each naming its file.
     pub warnings: Vec<String>,
@@ -76,12 +80,39 @@ impl Inventory {
         Some(&self.hosts[i])
     }
 
-    pub fn host_by_mac(&self, mac: MacAddr) -> Option<&Host> {
-        self.by_mac.get(&mac).map(|&i| &self.hosts[i])
+    /// The host with this MAC address or SMBIOS UUID.
+    pub fn host_by_machine(&self, id: MachineId) -> Option<&Host> {
+        self.by_machine.get(&id).map(|&i| &self.hosts[i])
     }
 
     pub fn hosts_dir(&self) -> PathBuf {
         self.root.join("hosts")
+    }
+}
+
+/// What a machine says of itself at boot, before it has a config: one of
+/// its MACs (iPXE's `${net0/mac}`) or its SMBIOS UUID (`${uuid}`). Each is
+/// unique across hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MachineId {
+    Mac(MacAddr),
+    Uuid(SmbiosUuid),
+}
+
+impl fmt::Display for MachineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MachineId::Mac(mac) => mac.fmt(f),
+            MachineId::Uuid(uuid) => uuid.fmt(f),
+        }
+    }
+}
+
+impl Host {
+    /// Every MAC and the UUID, as boot-time lookups find the host.
+    pub fn machine_ids(&self) -> impl Iterator<Item = MachineId> + '_ {
+        let macs = self.macs.iter().map(|&mac| MachineId::Mac(mac));
+        macs.chain(self.uuid.map(MachineId::Uuid))
     }
 }
 
@@ -110,7 +141,9 @@ pub struct Host {
     /// `name.domain`, or the name when the cluster has no domain.
     pub fqdn: String,
     pub ip: Option<IpAddr>,
-    pub mac: Option<MacAddr>,
+    /// `mac` first, then `macs`: every MAC the machine may boot from.
+    pub macs: Vec<MacAddr>,
+    pub uuid: Option<SmbiosUuid>,
     pub install_disk: Option<AbsPath>,
     /// Every group the host is in, `all` first when it exists, in merge order.
     pub groups: Vec<String>,

@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::server::{Boot, ServerUrl, Ttl};
 use crate::ignition::SpecVersion;
 use crate::pki::{KeyType, Usage};
-use crate::values::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, UnitName};
+use crate::values::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, SmbiosUuid, UnitName};
 
 /// `hosts/cluster.toml`.
 #[derive(Debug, Deserialize)]
@@ -78,6 +78,9 @@ pub struct RawLayer {
     pub groups: Option<Spanned<Vec<Spanned<String>>>>,
     pub ip: Option<Spanned<IpAddr>>,
     pub mac: Option<Spanned<MacAddr>>,
+    /// More MACs of the same machine (bonded NICs); with `mac` or alone.
+    pub macs: Option<Spanned<Vec<Spanned<MacAddr>>>>,
+    pub uuid: Option<Spanned<SmbiosUuid>>,
     pub install_disk: Option<Spanned<AbsPath>>,
     #[serde(default)]
     pub profiles: Vec<Spanned<String>>,

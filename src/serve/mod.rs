@@ -2,36 +2,40 @@
 //! certificate exchange, over HTTPS.
 //!
 //! ```text
-//! GET  /ignition/{host}[?spec=]   a host's config, with a fresh bootstrap token
-//! GET  /ignition?mac=..[&spec=]   the same, found by MAC address
-//! POST /v1/enroll                 CSRs + token in, certificates out
-//! GET  /ca/{name}.crt             a CA certificate (also over plain HTTP)
-//! GET  /pointer/{host}.ign        the host's pointer config (also over plain HTTP)
-//! GET  /ipxe?mac=..               the host's iPXE script (also over plain HTTP)
-//! GET  /boot.ipxe                 chains to /ipxe by the booting machine's MAC
-//! GET  /healthz                   liveness (also over plain HTTP)
+//! GET  /ignition/{host}[?spec=]       a host's config, with a fresh bootstrap token
+//! GET  /ignition?mac=..|uuid=..       the same, found by MAC address or SMBIOS UUID
+//! POST /v1/enroll                     CSRs + token in, certificates out
+//! GET  /ca/{name}.crt                 a CA certificate (also over plain HTTP)
+//! GET  /pointer/{host}.ign            the host's pointer config (also over plain HTTP)
+//! GET  /ipxe?mac=..|uuid=..           the host's iPXE script (also over plain HTTP)
+//! GET  /boot.ipxe                     chains to /ipxe with the machine's MAC and UUID
+//! GET  /healthz                       liveness, and a failed reload (also over plain HTTP)
 //! ```
 //!
-//! The server owns no logic of its own: configs come from [`Renderer`]
-//! like `coregen render`'s, checks and signing from [`crate::pki`], and
-//! every rule about tokens from [`State`], which a single writer thread
-//! commits in batches ([`writer`]). This module loads it all once, issues
-//! the server certificate ([`tls`]), and starts the connection loop
-//! ([`conn`]: limits per address, TLS handshakes with a deadline, HTTP/1.1
-//! keep-alive via hyper). `routes` maps requests to those parts. No
-//! request can stop the server: a render that fails or panics answers 500.
+//! The server owns no logic of its own: configs come from
+//! [`crate::render::Renderer`] like `coregen render`'s, checks and signing
+//! from [`crate::pki`], and every rule about tokens from [`State`], which a
+//! single writer thread commits in batches ([`writer`]). This module loads
+//! the project into a [`Generation`] (`generation.rs`), loads it again when
+//! it changes (`reload.rs`), issues the server certificate ([`tls`]), and
+//! starts the connection loop ([`conn`]: limits per address, TLS handshakes
+//! with a deadline, HTTP/1.1 keep-alive via hyper). `routes` maps requests
+//! to those parts; `discovery` remembers machines that asked and that no
+//! host matches. No request can stop the server: a render that fails or
+//! panics answers 500.
 
 mod conn;
+mod discovery;
 mod enroll;
+mod generation;
 mod limit;
+mod reload;
 mod routes;
 mod tls;
 mod writer;
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -40,17 +44,16 @@ use tokio_rustls::TlsAcceptor;
 pub use conn::{HANDSHAKE_TIMEOUT, MAX_CONNECTIONS};
 pub use routes::MAX_ENROLL_BODY;
 
-use crate::contract::{EnrollAnswer, EnrollRequest, HTTP_CA};
+use crate::contract::HTTP_CA;
 use crate::error::{Error, Result};
-use crate::ignition::{Config, SpecVersion};
-use crate::inventory::{Host, Server, ServerUrl, Ttl};
-use crate::pki::{CaCert, MintedToken, Signer, Usage, mint_token};
-use crate::project::{MissingCa, Project};
-use crate::render::Renderer;
-use crate::state::{Replay, State, unix_now};
+use crate::inventory::ServerUrl;
+use crate::project::Project;
+use crate::state::State;
 use conn::Limits;
-use enroll::{Authority, Issuance, Rejection};
+use discovery::Discovery;
+use generation::{Generation, Loaded};
 use limit::FailureLimit;
+use reload::{Health, Source, Trigger};
 use tls::{Outcome, ServerCert};
 use writer::Writer;
 
@@ -74,28 +77,29 @@ pub struct Options {
     pub max_connections_per_address: usize,
 }
 
-/// Everything a request needs, loaded once. It lives as long as the
-/// process, so the renderers can borrow the inventory for `'static`.
+/// What serves every request: the current [`Generation`] of the project,
+/// swapped on reload, and what outlives generations. It lives as long as
+/// the process.
 pub struct App {
-    project: &'static Project,
-    cas: &'static [CaCert],
-    /// The CA hosts trust for HTTPS, resolved at start.
-    http_ca: &'static CaCert,
-    signers: BTreeMap<String, Signer>,
-    renderers: Mutex<Vec<Renderer<'static>>>,
+    current: RwLock<Arc<Generation>>,
+    /// Where configs point hosts; fixed for the life of the process, since
+    /// the server's certificate is for it.
+    url: ServerUrl,
+    health: Health,
     state: State,
     writer: Writer,
     failures_by_addr: FailureLimit<IpAddr>,
     failures_by_token: FailureLimit<String>,
+    discovery: Discovery,
     require_source_ip: bool,
-    token_ttl: Ttl,
     limits: Limits,
 }
 
 /// Loads `project`, prepares the certificates, and serves until SIGINT or
-/// SIGTERM. `note` hears what an operator starting it should see (CAs and
-/// certificates made, the address served).
-pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()> {
+/// SIGTERM, loading the project again when it changes or on SIGHUP. `note`
+/// hears what an operator starting it should see (CAs and certificates
+/// made, the address served).
+pub fn run(project: Project, note: fn(&str), options: Options) -> Result<()> {
     // Bound first, so that a URL with port 0 can name the port given.
     let bind = |addr: SocketAddr| {
         std::net::TcpListener::bind(addr)
@@ -109,8 +113,7 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
         .map_err(|e| Error::new("cannot read the address listened on").with_source(e))?
         .port();
 
-    let cluster = &mut project.inventory.cluster;
-    let url = match (&options.url, &cluster.server) {
+    let url = match (&options.url, &project.inventory.cluster.server) {
         (Some(url), _) => url.with_bound_port(bound_port),
         (None, Some(server)) => server.url.clone(),
         (None, None) => {
@@ -119,58 +122,16 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
             ));
         }
     };
-    let token_ttl = cluster
-        .server
-        .as_ref()
-        .map_or(Ttl::DEFAULT, |s| s.token_ttl);
-    // Configs point hosts at the URL this server answers on.
-    cluster.server = Some(Server {
-        url: url.clone(),
-        token_ttl,
-    });
-
-    if !project.inventory.cluster.cas.contains_key(HTTP_CA) {
-        return Err(Error::new(format!(
-            "coregen serve needs the `{HTTP_CA}` CA: declare [ca.{HTTP_CA}] in hosts/cluster.toml \
-             (it signs the server's certificate, and hosts trust it to fetch their configs)"
-        )));
-    }
-    // The CA's usages are its duty, and bind the server's certificate as
-    // they bind any other: checked before anything is created.
-    let http_usages = &project.inventory.cluster.cas[HTTP_CA].usages;
-    if !http_usages.contains(&Usage::ServerAuth) {
-        return Err(Error::new(format!(
-            "coregen serve needs a server-auth certificate from the `{HTTP_CA}` CA, but \
-             [ca.{HTTP_CA}] usages ({}) do not allow server-auth",
-            http_usages
-                .iter()
-                .map(|u| u.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .note("add \"server-auth\" to its usages in hosts/cluster.toml"));
-    }
-    let cas = project.ca_certs(MissingCa::Create, &mut |msg| note(msg))?;
-    let mut signers = BTreeMap::new();
-    let mut needed: Vec<&str> = project
-        .inventory
-        .cluster
-        .profiles
-        .values()
-        .map(|p| p.ca.as_str())
-        .collect();
-    needed.push(HTTP_CA);
-    for name in needed {
-        if !signers.contains_key(name) {
-            let signer = project.pki.signer(name).map_err(|e| {
-                e.note("coregen serve signs server certificates with the `http` CA and each profile's CA")
-            })?;
-            signers.insert(name.to_string(), signer);
-        }
-    }
+    let source = Source {
+        root: project.inventory.root.clone(),
+        pki: project.pki.dir().to_path_buf(),
+        url_override: options.url.clone(),
+    };
+    let loaded = Loaded::prepare(project, &url, &mut |msg| note(msg))?;
+    let state = loaded.project.state()?.clone();
     let (server_cert, outcome) =
-        ServerCert::ensure(&project.pki, project.state()?, &signers[HTTP_CA], &url)?;
-    let cert_path = ServerCert::cert_path(&project.pki);
+        ServerCert::ensure(&loaded.project.pki, &state, &loaded.signers[HTTP_CA], &url)?;
+    let cert_path = ServerCert::cert_path(&loaded.project.pki);
     match outcome {
         Outcome::Kept => note(&format!("server certificate {}", cert_path.display())),
         Outcome::Issued { serial } => note(&format!(
@@ -180,26 +141,17 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
     }
     let tls = server_cert.rustls_config()?;
 
-    let state = project.state()?.clone();
     let writer = Writer::start(state.clone())?;
-    let project: &'static Project = Box::leak(Box::new(project));
-    let cas: &'static [CaCert] = cas.leak();
-    let http_ca = cas
-        .iter()
-        .find(|ca| ca.name == HTTP_CA)
-        .expect("declared, so created or loaded above");
     let app: &'static App = Box::leak(Box::new(App {
-        project,
-        cas,
-        http_ca,
-        signers,
-        renderers: Mutex::new(Vec::new()),
+        current: RwLock::new(Arc::new(Generation::load(loaded))),
+        url,
+        health: Health::new(),
         state,
         writer,
         failures_by_addr: FailureLimit::new(options.max_token_failures, Duration::from_secs(60)),
         failures_by_token: FailureLimit::new(options.max_token_failures, Duration::from_secs(60)),
+        discovery: Discovery::new(),
         require_source_ip: options.require_source_ip,
-        token_ttl,
         limits: Limits::new(options.max_connections_per_address),
     }));
 
@@ -208,14 +160,32 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
         .enable_all()
         .build()
         .map_err(|e| Error::new("cannot start the async runtime").with_source(e))?;
-    runtime.block_on(serve(app, tls, (https, plain), &url, note))
+    runtime.block_on(async {
+        // Before anything is served: SIGHUP's default is to end the process.
+        let reloads = reload::start(app, source)?;
+        tokio::spawn(hangups(reloads));
+        serve(app, tls, (https, plain), note).await
+    })
+}
+
+/// Turns each SIGHUP into a reload.
+async fn hangups(reloads: std::sync::mpsc::Sender<Trigger>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot catch SIGHUP; reloads come from file changes only");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        if reloads.send(Trigger::Signal).is_err() {
+            return;
+        }
+    }
 }
 
 async fn serve(
     app: &'static App,
     tls: Arc<rustls::ServerConfig>,
     (https, plain): (std::net::TcpListener, Option<std::net::TcpListener>),
-    url: &ServerUrl,
     note: fn(&str),
 ) -> Result<()> {
     let listener = |l: std::net::TcpListener| {
@@ -225,9 +195,10 @@ async fn serve(
     let https = listener(https)?;
     let plain = plain.map(listener).transpose()?;
     note(&format!(
-        "serving {url} on {} ({} hosts)",
+        "serving {} on {} ({} hosts)",
+        app.url,
         local(&https),
-        app.project.inventory.hosts.len()
+        app.current().inventory().hosts.len()
     ));
     let slots = conn::Slots::new(app.limits);
     tokio::spawn(conn::accept(
@@ -266,87 +237,17 @@ async fn stopped() {
 impl App {
     /// The server URL that configs point hosts at.
     fn url(&self) -> &ServerUrl {
-        &self
-            .project
-            .inventory
-            .cluster
-            .server
-            .as_ref()
-            .expect("run sets it before serving")
-            .url
+        &self.url
     }
 
-    fn mint(&self, host: &Host) -> Result<MintedToken> {
-        mint_token(
-            host.name.as_str(),
-            self.token_ttl.duration().as_secs(),
-            unix_now(),
-        )
+    /// The generation a request uses from its start to its answer.
+    fn current(&self) -> Arc<Generation> {
+        self.current.read().expect("not poisoned").clone()
     }
 
-    /// Runs `f` with a renderer from the pool (one per concurrent request
-    /// at most, so as many as there are runtime threads).
-    fn with_renderer<T>(&self, f: impl FnOnce(&mut Renderer<'static>) -> T) -> T {
-        let pooled = self.renderers.lock().expect("not poisoned").pop();
-        let mut renderer = pooled.unwrap_or_else(|| {
-            Renderer::new(
-                &self.project.inventory,
-                &self.project.templates,
-                self.cas,
-                self.project.inventory.cluster.spec,
-            )
-        });
-        let result = f(&mut renderer);
-        self.renderers.lock().expect("not poisoned").push(renderer);
-        result
-    }
-
-    /// `host`'s config. A panic in rendering is an error like any other:
-    /// one request must not take the server down (the renderer it used is
-    /// dropped, not pooled again).
-    fn render(&self, host: &Host, spec: SpecVersion, token: Option<&str>) -> Result<Config> {
-        std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.with_renderer(|r| {
-                crate::fault::panic_point("render-panic");
-                r.set_spec(spec);
-                r.render(host, token)
-            })
-        }))
-        .unwrap_or_else(|panic| {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
-            Err(Error::new(format!("rendering failed: {why}")))
-        })
-    }
-
-    fn issue(
-        &self,
-        host: &Host,
-        request: &EnrollRequest,
-    ) -> std::result::Result<Issuance, Rejection> {
-        let authority = self.authority();
-        self.with_renderer(|r| authority.issue(host, request, |p| r.context().cert_names(host, p)))
-    }
-
-    /// The answer already given under `replay`'s token, when `request` is
-    /// the same one.
-    fn replay(
-        &self,
-        host: &Host,
-        request: &EnrollRequest,
-        replay: &Replay,
-    ) -> std::result::Result<Option<EnrollAnswer>, Rejection> {
-        self.authority().replay(host, request, replay)
-    }
-
-    fn authority(&self) -> Authority<'_> {
-        Authority {
-            profiles: &self.project.inventory.cluster.profiles,
-            signers: &self.signers,
-            cas: self.cas,
-        }
+    /// Puts `next` in place for the requests that start from now on;
+    /// returns the generation it replaces.
+    fn swap(&self, next: Arc<Generation>) -> Arc<Generation> {
+        std::mem::replace(&mut *self.current.write().expect("not poisoned"), next)
     }
 }

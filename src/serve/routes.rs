@@ -18,10 +18,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::App;
+use super::discovery::Asked;
 use super::enroll::Rejection;
+use super::generation::Generation;
 use crate::contract::{EnrollAnswer, EnrollRequest};
 use crate::ignition::SpecVersion;
-use crate::inventory::{Host, MacAddr};
+use crate::inventory::{Host, MacAddr, MachineId, SmbiosUuid};
 use crate::pki::{MAX_TOKEN_LEN, PresentedToken, parse_token};
 use crate::state::{Admission, Enrollment, Minter, Op, Refusal, Replay, Verdict, unix_now};
 use crate::values::escape_untrusted;
@@ -48,7 +50,7 @@ impl Peer {
 pub fn https(app: &'static App) -> Router {
     finish(
         public()
-            .route("/ignition", get(ignition_by_mac))
+            .route("/ignition", get(ignition_by_machine))
             .route("/ignition/{host}", get(ignition_by_name))
             .route("/v1/enroll", post(enroll)),
     )
@@ -71,7 +73,7 @@ fn public() -> Router<&'static App> {
         .route("/healthz", get(healthz))
         .route("/ca/{file}", get(ca_cert))
         .route("/boot.ipxe", get(boot_ipxe))
-        .route("/ipxe", get(ipxe_by_mac))
+        .route("/ipxe", get(ipxe_by_machine))
         .route("/pointer/{file}", get(pointer))
 }
 
@@ -133,7 +135,7 @@ fn about(host: &Host, mut response: Response) -> Response {
 /// Query keys whose values the log may show; any other is written
 /// `<redacted>` (no route takes a secret in the query, but a client may
 /// send one anyway).
-const LOGGED_QUERY_KEYS: &[&str] = &["mac", "spec"];
+const LOGGED_QUERY_KEYS: &[&str] = &["mac", "uuid", "spec"];
 
 /// One line per request, at info: client, method, path (with the query's
 /// values but the known ones redacted), status, bytes, time, and the host
@@ -187,8 +189,8 @@ async fn deadline(request: Request, next: Next) -> Response {
     }
 }
 
-async fn healthz() -> impl IntoResponse {
-    axum::Json(json!({ "status": "ok" }))
+async fn healthz(State(app): State<&'static App>) -> impl IntoResponse {
+    axum::Json(super::reload::health_json(app))
 }
 
 async fn ca_cert(
@@ -198,9 +200,10 @@ async fn ca_cert(
     let Ok(Path(file)) = file else {
         return ApiError::new(StatusCode::NOT_FOUND, "no such CA certificate").into_response();
     };
+    let generation = app.current();
     let cert = file
         .strip_suffix(".crt")
-        .and_then(|name| app.cas.iter().find(|ca| ca.name == name));
+        .and_then(|name| generation.loaded().cas.iter().find(|ca| ca.name == name));
     match cert {
         Some(ca) => (
             [(header::CONTENT_TYPE, "application/x-pem-file")],
@@ -213,8 +216,8 @@ async fn ca_cert(
 
 const IPXE_TYPE: &str = "text/plain; charset=utf-8";
 
-fn boot_urls(app: &App) -> Result<&crate::inventory::Boot, ApiError> {
-    app.project.inventory.cluster.boot.as_ref().ok_or_else(|| {
+fn boot_urls(generation: &Generation) -> Result<&crate::inventory::Boot, ApiError> {
+    generation.inventory().cluster.boot.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "PXE boots are not set up: cluster.toml has no [boot] table",
@@ -222,7 +225,7 @@ fn boot_urls(app: &App) -> Result<&crate::inventory::Boot, ApiError> {
     })
 }
 
-fn spec_or_default(app: &App, spec: Option<&str>) -> Result<SpecVersion, ApiError> {
+fn spec_or_default(generation: &Generation, spec: Option<&str>) -> Result<SpecVersion, ApiError> {
     match spec {
         Some(s) => s.parse().map_err(|_: String| {
             ApiError::new(
@@ -234,23 +237,25 @@ fn spec_or_default(app: &App, spec: Option<&str>) -> Result<SpecVersion, ApiErro
                 ),
             )
         }),
-        None => Ok(app.project.inventory.cluster.spec),
+        None => Ok(generation.inventory().cluster.spec),
     }
 }
 
 async fn boot_ipxe(State(app): State<&'static App>) -> Result<Response, ApiError> {
-    let script = crate::boot::chain_ipxe(boot_urls(app)?);
+    let script = crate::boot::chain_ipxe(boot_urls(&app.current())?);
     Ok(([(header::CONTENT_TYPE, IPXE_TYPE)], script).into_response())
 }
 
-async fn ipxe_by_mac(
+async fn ipxe_by_machine(
     State(app): State<&'static App>,
-    query: Result<Query<ByMac>, QueryRejection>,
+    Extension(peer): Extension<Peer>,
+    query: Result<Query<ByMachine>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(query_error)?;
-    let boot = boot_urls(app)?;
-    let host = host_by_mac(app, &query.mac)?;
-    let spec = spec_or_default(app, query.spec.as_deref())?;
+    let generation = app.current();
+    let boot = boot_urls(&generation)?;
+    let host = find_machine(app, &generation, peer, &query)?;
+    let spec = spec_or_default(&generation, query.spec.as_deref())?;
     let script = crate::boot::ipxe(boot, host, app.url(), spec);
     Ok(about(
         host,
@@ -266,12 +271,13 @@ async fn pointer(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(query_error)?;
     let Path(file) = file.map_err(path_error)?;
+    let generation = app.current();
     let host = file
         .strip_suffix(".ign")
-        .and_then(|name| app.project.inventory.find_host(name))
+        .and_then(|name| generation.inventory().find_host(name))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such host"))?;
-    let spec = spec_or_default(app, query.spec.as_deref())?;
-    let config = crate::boot::pointer(host, app.url(), app.http_ca, spec)
+    let spec = spec_or_default(&generation, query.spec.as_deref())?;
+    let config = crate::boot::pointer(host, app.url(), generation.loaded().http_ca(), spec)
         .map_err(|e| internal("making a pointer config", e))?;
     Ok(about(
         host,
@@ -283,14 +289,76 @@ async fn pointer(
     ))
 }
 
-fn host_by_mac(app: &App, mac: &str) -> Result<&'static Host, ApiError> {
-    let mac: MacAddr = mac
-        .parse()
-        .map_err(|msg: String| ApiError::new(StatusCode::BAD_REQUEST, msg))?;
-    app.project
-        .inventory
-        .host_by_mac(mac)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no host has this MAC address"))
+/// The host `query` names by its MAC address, its SMBIOS UUID, or both
+/// (as `/boot.ipxe` chains). A machine that no host matches gets a 404 and
+/// is remembered (see `discovery.rs`); one whose MAC and UUID belong to two
+/// different hosts gets a 409.
+fn find_machine<'g>(
+    app: &'static App,
+    generation: &'g Generation,
+    peer: Peer,
+    query: &ByMachine,
+) -> Result<&'g Host, ApiError> {
+    let bad = |msg: String| ApiError::new(StatusCode::BAD_REQUEST, msg);
+    let mac: Option<MacAddr> = match query.mac.as_deref() {
+        None | Some("") => None,
+        Some(mac) => Some(mac.parse().map_err(bad)?),
+    };
+    let uuid: Option<SmbiosUuid> = match query.uuid.as_deref() {
+        // iPXE's `${uuid}` is empty, or a placeholder of zeros or ones,
+        // on firmware without one: the machine is known by its MAC alone.
+        None | Some("") => None,
+        Some(uuid) if is_placeholder_uuid(uuid) => None,
+        Some(uuid) => Some(uuid.parse().map_err(bad)?),
+    };
+    if mac.is_none() && uuid.is_none() {
+        return Err(bad(
+            "name the machine: give mac= (its MAC address) or uuid= (its SMBIOS UUID), or both"
+                .into(),
+        ));
+    }
+    let inventory = generation.inventory();
+    let by_mac = mac.and_then(|m| inventory.host_by_machine(MachineId::Mac(m)));
+    let by_uuid = uuid.and_then(|u| inventory.host_by_machine(MachineId::Uuid(u)));
+    match (by_mac, by_uuid) {
+        (Some(a), Some(b)) if a.name != b.name => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "this MAC address is host {}'s and this UUID is host {}'s: fix the inventory",
+                a.name, b.name
+            ),
+        )),
+        (Some(host), _) | (None, Some(host)) => Ok(host),
+        (None, None) => {
+            discovered(app, peer, (mac, uuid));
+            Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no host has this MAC address or UUID; the machine is listed by \
+                 `coregen host list --unknown` for an operator to add to the inventory",
+            ))
+        }
+    }
+}
+
+/// The all-zero and all-ones UUIDs, in any case.
+fn is_placeholder_uuid(uuid: &str) -> bool {
+    let mut digits = uuid.bytes().filter(|&b| b != b'-');
+    uuid.len() == 36
+        && (digits.clone().all(|b| b == b'0') || digits.all(|b| b.eq_ignore_ascii_case(&b'f')))
+}
+
+/// Remembers a machine that no host matched, without holding up its
+/// answer: the record needs no durability before the 404 goes out.
+fn discovered(app: &'static App, peer: Peer, asked: Asked) {
+    let source = super::conn::source(peer.ip());
+    if let Some(seen) = app.discovery.sighting(asked, source, peer.ip(), unix_now()) {
+        tracing::info!(peer = %peer.ip(), "an unknown machine asked for its boot files");
+        tokio::spawn(async move {
+            if let Err(e) = app.writer.write(Op::Sighted(seen)).await {
+                tracing::warn!("cannot record an unknown machine: {e}");
+            }
+        });
+    }
 }
 
 #[derive(Deserialize)]
@@ -301,8 +369,9 @@ struct ByName {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ByMac {
-    mac: String,
+struct ByMachine {
+    mac: Option<String>,
+    uuid: Option<String>,
     spec: Option<String>,
 }
 
@@ -323,35 +392,37 @@ async fn ignition_by_name(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(query_error)?;
     let Path(name) = name.map_err(path_error)?;
-    let host = app
-        .project
-        .inventory
+    let generation = app.current();
+    let host = generation
+        .inventory()
         .find_host(&name)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such host"))?;
-    ignition(app, peer, &method, host, query.spec.as_deref()).await
+    ignition(app, &generation, peer, &method, host, query.spec.as_deref()).await
 }
 
-async fn ignition_by_mac(
+async fn ignition_by_machine(
     State(app): State<&'static App>,
     Extension(peer): Extension<Peer>,
     method: Method,
-    query: Result<Query<ByMac>, QueryRejection>,
+    query: Result<Query<ByMachine>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(query_error)?;
-    let host = host_by_mac(app, &query.mac)?;
-    ignition(app, peer, &method, host, query.spec.as_deref()).await
+    let generation = app.current();
+    let host = find_machine(app, &generation, peer, &query)?;
+    ignition(app, &generation, peer, &method, host, query.spec.as_deref()).await
 }
 
 /// A host's config, rendered now, with a fresh token committed before it
 /// leaves. A `HEAD` learns that the config is there and mints nothing.
 async fn ignition(
     app: &'static App,
+    generation: &Generation,
     peer: Peer,
     method: &Method,
-    host: &'static Host,
+    host: &Host,
     spec: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let spec = spec_or_default(app, spec)?;
+    let spec = spec_or_default(generation, spec)?;
     app.check_source(host, peer.ip())?;
     if method == Method::HEAD {
         return Ok(about(
@@ -369,9 +440,10 @@ async fn ignition(
     let token = if host.profiles.is_empty() {
         None
     } else {
-        Some(app.mint(host).map_err(|e| internal("minting a token", e))?)
+        let minted = generation.loaded().mint(host);
+        Some(minted.map_err(|e| internal("minting a token", e))?)
     };
-    let config = app
+    let config = generation
         .render(host, spec, token.as_ref().map(|t| t.text.as_str()))
         .map_err(|e| {
             tracing::error!(host = %host.name, "cannot render: {e}");
@@ -438,7 +510,8 @@ async fn enroll(
         Admission::Enroll(host) => host,
         Admission::Replay(replay) => &replay.host,
     };
-    let host = app.project.inventory.find_host(host_name).ok_or_else(|| {
+    let generation = app.current();
+    let host = generation.inventory().find_host(host_name).ok_or_else(|| {
         ApiError::new(
             StatusCode::FORBIDDEN,
             "the host of this token is no longer in the inventory",
@@ -451,7 +524,7 @@ async fn enroll(
         // Looked up again: a reset may have come while the body arrived.
         return match app.state.check_token(&token, unix_now()) {
             Ok(Verdict::Allowed(Admission::Replay(replay))) => {
-                replay_answer(app, ip, &token, host, &request, &replay)
+                replay_answer(app, &generation, ip, &token, host, &request, &replay)
             }
             Ok(Verdict::Refused(refusal)) => Err(app.refused(ip, &token, Some(host), refusal)),
             Ok(_) => Err(app.refused(ip, &token, Some(host), Refusal::Spent)),
@@ -459,7 +532,7 @@ async fn enroll(
         };
     }
 
-    let issuance = app
+    let issuance = generation
         .issue(host, &request)
         .map_err(|r| rejected(host, ip, r))?;
     let serials: Vec<String> = issuance
@@ -485,7 +558,7 @@ async fn enroll(
         Verdict::Refused(Refusal::Spent) => {
             return match app.state.check_token(&token, now) {
                 Ok(Verdict::Allowed(Admission::Replay(replay))) => {
-                    replay_answer(app, ip, &token, host, &request, &replay)
+                    replay_answer(app, &generation, ip, &token, host, &request, &replay)
                 }
                 Ok(_) => Err(app.refused(ip, &token, Some(host), Refusal::Spent)),
                 Err(e) => Err(unavailable("reading the state database", e)),
@@ -505,13 +578,14 @@ async fn enroll(
 /// a refusal as for any spent token otherwise.
 fn replay_answer(
     app: &App,
+    generation: &Generation,
     ip: IpAddr,
     token: &PresentedToken,
     host: &Host,
     request: &EnrollRequest,
     replay: &Replay,
 ) -> Result<Response, ApiError> {
-    match app.replay(host, request, replay) {
+    match generation.loaded().replay(host, request, replay) {
         Ok(Some(answer)) => {
             tracing::info!(host = %host.name, peer = %ip, "enrollment answered again (a retry)");
             Ok(about(

@@ -159,6 +159,13 @@ pub trait Tx {
     /// Deletes tokens that expired before `time`, and what was delivered
     /// under them; returns how many tokens.
     fn delete_tokens_expired_before(&mut self, time: i64) -> Result<usize>;
+    /// Records `seen`: a new machine, or one more request of a known one
+    /// (the same MAC and UUID), whose first sighting is kept.
+    fn saw_machine(&mut self, seen: &Sighting) -> Result<()>;
+    /// Forgets the machines seen longest ago beyond the `keep` most recent.
+    fn forget_machines_beyond(&mut self, keep: usize) -> Result<()>;
+    /// The unknown machines, the last seen first.
+    fn machines(&mut self) -> Result<Vec<Sighting>>;
 }
 
 /// One write of a batch for [`State::apply`].
@@ -168,6 +175,29 @@ pub enum Op {
     Mint(Vec<MintedToken>, Minter),
     /// Spend a token: the host is enrolled with these certificates.
     Enroll(Enrollment),
+    /// A machine that no host matches asked for its boot files.
+    Sighted(Sighting),
+}
+
+/// The most unknown machines remembered; the one seen longest ago goes
+/// first. Anyone on the network can add one, so the table is bounded.
+pub const MAX_UNKNOWN_MACHINES: usize = 10_000;
+
+/// A machine that asked for its boot files by a MAC address or SMBIOS
+/// UUID that no host has, for an operator to add to the inventory. One
+/// machine is one pair of MAC and UUID, as it asked. Times are Unix
+/// seconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sighting {
+    pub mac: Option<String>,
+    pub uuid: Option<String>,
+    /// The client address of its last request.
+    pub address: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// How many requests were recorded (requests close together may count
+    /// once).
+    pub requests: i64,
 }
 
 #[derive(Debug)]
@@ -352,7 +382,11 @@ impl State {
                 results.push(match op {
                     Op::Mint(tokens, by) => mint(tx, tokens, *by),
                     Op::Enroll(enrollment) => enroll(tx, enrollment),
+                    Op::Sighted(seen) => tx.saw_machine(seen).map(Verdict::Allowed),
                 }?);
+            }
+            if ops.iter().any(|op| matches!(op, Op::Sighted(_))) {
+                tx.forget_machines_beyond(MAX_UNKNOWN_MACHINES)?;
             }
             Ok(results)
         })
@@ -372,6 +406,11 @@ impl State {
     /// Every host the state knows of, by name.
     pub fn host_states(&self) -> Result<Vec<HostState>> {
         self.read(|tx| tx.hosts())
+    }
+
+    /// Machines that asked and that no host matched, the last seen first.
+    pub fn unknown_machines(&self) -> Result<Vec<Sighting>> {
+        self.read(|tx| tx.machines())
     }
 
     /// Lets a host enroll again, and retires every token minted for it
@@ -530,6 +569,44 @@ fn enroll(tx: &mut dyn Tx, e: &Enrollment) -> Result<Verdict<()>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_machines_are_kept_per_pair_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = State::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
+        let seen = |i: usize, at: i64| {
+            Op::Sighted(Sighting {
+                mac: Some(format!("52:54:00:00:{:02x}:{:02x}", i / 256, i % 256)),
+                uuid: None,
+                address: format!("10.0.{}.{}", i / 256, i % 256),
+                first_seen: at,
+                last_seen: at,
+                requests: 1,
+            })
+        };
+        // The same machine twice: one row, its first sighting kept.
+        db.apply(&[seen(0, 100), seen(0, 200)]).unwrap();
+        let rows = db.unknown_machines().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].first_seen, rows[0].last_seen, rows[0].requests),
+            (100, 200, 2)
+        );
+
+        // Past the bound, the machines seen longest ago go.
+        let more: Vec<Op> = (1..MAX_UNKNOWN_MACHINES + 5)
+            .map(|i| seen(i, 1000 + i as i64))
+            .collect();
+        db.apply(&more).unwrap();
+        let rows = db.unknown_machines().unwrap();
+        assert_eq!(rows.len(), MAX_UNKNOWN_MACHINES);
+        assert_eq!(rows[0].last_seen, 1000 + (MAX_UNKNOWN_MACHINES + 4) as i64);
+        let oldest = rows.last().unwrap();
+        assert_eq!(
+            oldest.last_seen, 1005,
+            "machine 0 and the four oldest are gone"
+        );
+    }
 
     #[test]
     fn records_survive_reopening_and_filter_by_host() {

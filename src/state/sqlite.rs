@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Access, Delivered, HostState, IssuedRecord, Minter, Store, TokenRecord, Tx};
+use super::{Access, Delivered, HostState, IssuedRecord, Minter, Sighting, Store, TokenRecord, Tx};
 use crate::error::{Error, Result};
 
 /// Each entry moves the schema one version up; never edit a released one.
@@ -68,6 +68,19 @@ const MIGRATIONS: &[&str] = &[
         key_sha256  TEXT NOT NULL,
         certificate TEXT NOT NULL
     );",
+    // Machines that asked for boot files and that no host matched. A
+    // machine is its MAC and UUID as it asked ('' for one it did not
+    // send, so that the pair can be the key).
+    "CREATE TABLE machines (
+        mac        TEXT NOT NULL,
+        uuid       TEXT NOT NULL,
+        address    TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL,
+        requests   INTEGER NOT NULL,
+        PRIMARY KEY (mac, uuid)
+    );
+    CREATE INDEX machines_by_last_seen ON machines (last_seen);",
 ];
 
 /// The most certificates one enrollment hands out: a bound on the rowid
@@ -427,6 +440,66 @@ impl Tx for SqliteTx<'_> {
                     .prepare_cached("DELETE FROM tokens WHERE expires_at < ?1")
             })
             .and_then(|mut stmt| stmt.execute(params![time]))
+            .map_err(|e| self.err(e))
+    }
+
+    fn saw_machine(&mut self, seen: &Sighting) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO machines (mac, uuid, address, first_seen, last_seen, requests)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (mac, uuid) DO UPDATE SET
+                   address = excluded.address,
+                   last_seen = max(last_seen, excluded.last_seen),
+                   requests = requests + excluded.requests",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    seen.mac.as_deref().unwrap_or(""),
+                    seen.uuid.as_deref().unwrap_or(""),
+                    seen.address,
+                    seen.first_seen,
+                    seen.last_seen,
+                    seen.requests,
+                ])
+            })
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    fn forget_machines_beyond(&mut self, keep: usize) -> Result<()> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        self.tx
+            .prepare_cached(
+                "DELETE FROM machines WHERE rowid IN (
+                   SELECT rowid FROM machines ORDER BY last_seen DESC, rowid DESC
+                   LIMIT -1 OFFSET ?1)",
+            )
+            .and_then(|mut stmt| stmt.execute(params![keep]))
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    fn machines(&mut self) -> Result<Vec<Sighting>> {
+        let text = |s: String| (!s.is_empty()).then_some(s);
+        self.tx
+            .prepare_cached(
+                "SELECT mac, uuid, address, first_seen, last_seen, requests FROM machines
+                 ORDER BY last_seen DESC, rowid DESC",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| {
+                    Ok(Sighting {
+                        mac: text(row.get(0)?),
+                        uuid: text(row.get(1)?),
+                        address: row.get(2)?,
+                        first_seen: row.get(3)?,
+                        last_seen: row.get(4)?,
+                        requests: row.get(5)?,
+                    })
+                })?
+                .collect()
+            })
             .map_err(|e| self.err(e))
     }
 }

@@ -508,6 +508,11 @@ impl Serve {
         self.log.lock().unwrap().clone()
     }
 
+    /// The server's process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the server with SIGTERM, as an operator or systemd would.
     pub fn stop(mut self) -> String {
         // The shell's own `kill`: std only sends SIGKILL.
