@@ -5,8 +5,11 @@
 //! 1. every host's config, `GET /ignition/{host}` (latency percentiles);
 //! 2. every host's enrollment, `POST /v1/enroll` with the token from its
 //!    config and one P-256 CSR made beforehand (rate and percentiles);
-//! 3. the server's memory afterwards (VmRSS and VmHWM);
-//! 4. the floor: the same requests to a server in this process on the same
+//! 3. every host's config again, without reloads and then while the server
+//!    reloads its inventory over and over (SIGHUP, the next one as soon as
+//!    the last is done): the p99 of each, and how long each reload took;
+//! 4. the server's memory afterwards (VmRSS and VmHWM);
+//! 5. the floor: the same requests to a server in this process on the same
 //!    stack (rustls, hyper, tokio, two worker threads) that answers each
 //!    with a fixed body of a config's size and does nothing else. No
 //!    server that renders and commits can beat it on this machine.
@@ -55,7 +58,7 @@ fn main() {
         .expect("gen-inventory is built (see the usage above)");
     assert!(status.success());
 
-    let (server, addr) = start_serve(&coregen, &dir);
+    let (server, addr, reloads) = start_serve(&coregen, &dir);
     let pid = server.0.id();
     let names: Vec<String> = (0..hosts).map(|i| format!("host{i:05}")).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -83,6 +86,60 @@ fn main() {
         (after - before) * 1e6 / hosts as f64
     );
 
+    let gets = || {
+        names
+            .iter()
+            .map(|h| (format!("/ignition/{h}"), None))
+            .collect()
+    };
+    let (_, took, mut latencies) = runtime.block_on(drive(addr, tls.clone(), clients, gets()));
+    let quiet_p99 = report("GET /ignition/{host}, again", hosts, took, &mut latencies);
+    let reloading = std::sync::atomic::AtomicBool::new(true);
+    let (took, mut latencies, reload_times) = std::thread::scope(|s| {
+        let reloading = &reloading;
+        let hup = s.spawn(move || {
+            let mut times = Vec::new();
+            while reloading.load(Ordering::Relaxed) {
+                // SAFETY: a signal to the server's process id; no memory.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGHUP) };
+                match reloads.recv_timeout(Duration::from_secs(30)) {
+                    Ok(took) => times.push(took),
+                    Err(_) => panic!("the server did not report its reload"),
+                }
+            }
+            times
+        });
+        let (_, took, latencies) = runtime.block_on(drive(addr, tls.clone(), clients, gets()));
+        reloading.store(false, Ordering::Relaxed);
+        (took, latencies, hup.join().unwrap())
+    });
+    let reloading_p99 = report(
+        "GET /ignition/{host}, reloading throughout",
+        hosts,
+        took,
+        &mut latencies,
+    );
+    let mut sorted = reload_times.clone();
+    sorted.sort();
+    println!(
+        "  {} reloads of {hosts} hosts meanwhile: {:.0?} median, {:.0?} max; p99 {:.2}x that without",
+        sorted.len(),
+        sorted[sorted.len() / 2],
+        sorted[sorted.len() - 1],
+        reloading_p99.as_secs_f64() / quiet_p99.as_secs_f64(),
+    );
+
+    let memory = |when: &str| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        for field in ["VmRSS", "VmHWM"] {
+            let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+            println!("  serve memory {when}: {line}");
+        }
+    };
+    // The last old generation is freed once its requests are done.
+    std::thread::sleep(Duration::from_millis(500));
+    memory("after the reloads");
+
     let tokens: Vec<String> = configs.iter().map(|c| token_in(c)).collect();
     let started = Instant::now();
     let bodies: Vec<String> = (0..hosts).map(|_| enroll_body()).collect();
@@ -109,11 +166,7 @@ fn main() {
         (after - before) * 1e6 / hosts as f64
     );
 
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    for field in ["VmRSS", "VmHWM"] {
-        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-        println!("  serve memory after {hosts} enrollments: {line}");
-    }
+    memory(&format!("after {hosts} enrollments"));
     drop(server);
 
     let body = Bytes::from(configs[0].clone());
@@ -222,7 +275,11 @@ impl Drop for Server {
     }
 }
 
-fn start_serve(coregen: &Path, dir: &Path) -> (Server, SocketAddr) {
+/// Starts the server; the receiver hears how long each of its reloads took.
+fn start_serve(
+    coregen: &Path,
+    dir: &Path,
+) -> (Server, SocketAddr, std::sync::mpsc::Receiver<Duration>) {
     use std::io::BufRead;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -237,7 +294,8 @@ fn start_serve(coregen: &Path, dir: &Path) -> (Server, SocketAddr) {
         .args(["--url", &format!("https://{addr}")])
         .env(
             "COREGEN_LOG",
-            std::env::var("LOADGEN_SERVE_LOG").unwrap_or_else(|_| "warn".into()),
+            std::env::var("LOADGEN_SERVE_LOG")
+                .unwrap_or_else(|_| "warn,coregen::serve::reload=info".into()),
         )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -254,14 +312,23 @@ fn start_serve(coregen: &Path, dir: &Path) -> (Server, SocketAddr) {
     // Keep reading the log, so that the server never blocks on it; show it
     // when LOADGEN_SERVE_LOG (the server's COREGEN_LOG) is set.
     let show = std::env::var_os("LOADGEN_SERVE_LOG").is_some();
+    let (reloads, reload_times) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             if show {
                 eprintln!("{line}");
             }
+            // "reloaded after SIGHUP: 10000 hosts in 412 ms (generation 2)"
+            let ms = line
+                .split_once(" hosts in ")
+                .and_then(|(_, rest)| rest.split_once(" ms"))
+                .and_then(|(ms, _)| ms.parse::<u64>().ok());
+            if let Some(ms) = ms {
+                let _ = reloads.send(Duration::from_millis(ms));
+            }
         }
     });
-    (Server(child), addr)
+    (Server(child), addr, reload_times)
 }
 
 fn client_config(ca: &PathBuf) -> Arc<rustls::ClientConfig> {
@@ -393,7 +460,8 @@ fn enroll_body() -> String {
     serde_json::json!({ "csrs": [{ "profile": "node", "csr": csr }] }).to_string()
 }
 
-fn report(what: &str, count: usize, took: Duration, latencies: &mut [Duration]) {
+/// Prints the rate and latencies; returns the p99.
+fn report(what: &str, count: usize, took: Duration, latencies: &mut [Duration]) -> Duration {
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(
@@ -404,4 +472,5 @@ fn report(what: &str, count: usize, took: Duration, latencies: &mut [Duration]) 
         pct(0.99),
         latencies[latencies.len() - 1],
     );
+    pct(0.99)
 }
