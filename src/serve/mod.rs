@@ -10,6 +10,7 @@
 //! GET  /ipxe?mac=..               the host's iPXE script (also over plain HTTP)
 //! GET  /boot.ipxe                 chains to /ipxe by the booting machine's MAC
 //! GET  /healthz                   liveness (also over plain HTTP)
+//! GET  /assets/{path}             a file of --assets DIR, with ranges (also over plain HTTP)
 //! ```
 //!
 //! The server owns no logic of its own: configs come from [`Renderer`]
@@ -21,6 +22,7 @@
 //! keep-alive via hyper). `routes` maps requests to those parts. No
 //! request can stop the server: a render that fails or panics answers 500.
 
+mod assets;
 mod conn;
 mod enroll;
 mod limit;
@@ -72,6 +74,8 @@ pub struct Options {
     pub max_token_failures: u32,
     /// Connections one client address may hold open at once.
     pub max_connections_per_address: usize,
+    /// `--assets DIR`: the folder served at `/assets/` (boot images).
+    pub assets: Option<std::path::PathBuf>,
 }
 
 /// Everything a request needs, loaded once. It lives as long as the
@@ -90,6 +94,8 @@ pub struct App {
     require_source_ip: bool,
     token_ttl: Ttl,
     limits: Limits,
+    /// The `--assets` folder, canonical; `/assets/` is served only with it.
+    assets: Option<std::path::PathBuf>,
 }
 
 /// Loads `project`, prepares the certificates, and serves until SIGINT or
@@ -102,6 +108,11 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| Error::new(format!("cannot listen on {addr}")).with_source(e))
     };
+    let assets = options
+        .assets
+        .as_deref()
+        .map(assets::resolve_dir)
+        .transpose()?;
     let https = bind(options.listen)?;
     let plain = options.http_listen.map(bind).transpose()?;
     let bound_port = https
@@ -201,6 +212,7 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
         require_source_ip: options.require_source_ip,
         token_ttl,
         limits: Limits::new(options.max_connections_per_address),
+        assets,
     }));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -229,6 +241,12 @@ async fn serve(
         local(&https),
         app.project.inventory.hosts.len()
     ));
+    if let Some(dir) = &app.assets {
+        note(&format!(
+            "serving the files of {} at /assets/",
+            dir.display()
+        ));
+    }
     let slots = conn::Slots::new(app.limits);
     tokio::spawn(conn::accept(
         https,

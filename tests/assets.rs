@@ -1,0 +1,465 @@
+//! Boot assets: `coregen serve --assets` answers byte ranges as curl sees
+//! them and refuses every path that leaves the folder or names a hidden
+//! file; `coregen assets fetch` reads a small stream document from a local
+//! `coregen serve --assets` (never the internet), resumes a partial
+//! download, and leaves no file under its final name when a checksum
+//! differs; `coregen assets verify` names each bad or missing file;
+//! `[boot]` names local assets by file name; and `pxe` and `validate`
+//! refuse live images of different releases.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use common::{Serve, coregen, error_of, example_project, fresh_project, needs, run_err, run_ok};
+
+const RELEASE: &str = "42.20250901.3.0";
+
+/// Bytes that differ at every offset modulo a large prime, so that a
+/// range from the wrong place cannot pass for the right one.
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i % 251) as u8).wrapping_mul(7).wrapping_add(seed))
+        .collect()
+}
+
+/// curl with `args`: (status, response headers lowercased, body bytes).
+fn curl_full(url: &str, args: &[&str]) -> (u16, String, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let headers = dir.path().join("headers");
+    let body = dir.path().join("body");
+    let out = Command::new("curl")
+        .args(["--silent", "--show-error", "--write-out", "%{http_code}"])
+        .arg("--dump-header")
+        .arg(&headers)
+        .arg("--output")
+        .arg(&body)
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("curl starts");
+    let status = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    let headers = fs::read_to_string(&headers)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    (status, headers, fs::read(&body).unwrap_or_default())
+}
+
+fn header<'h>(headers: &'h str, name: &str) -> Option<&'h str> {
+    headers
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .map(str::trim)
+}
+
+/// A project whose `serve` serves `assets/` (created empty) over HTTPS
+/// and plain HTTP.
+fn serving(project: &Path) -> Serve {
+    fs::create_dir_all(project.join("assets")).unwrap();
+    let assets = project.join("assets");
+    Serve::start(
+        project,
+        &[
+            "--http-listen",
+            "127.0.0.1:0",
+            "--assets",
+            assets.to_str().unwrap(),
+        ],
+    )
+}
+
+#[test]
+fn serve_answers_byte_ranges_with_the_right_status_lengths_and_bytes() {
+    if !needs(&["curl"]) {
+        return;
+    }
+    let project = fresh_project();
+    let serve = serving(project.path());
+    let len = 300_000;
+    let data = pattern(len, 3);
+    fs::write(project.path().join("assets/rootfs.img"), &data).unwrap();
+    let url = format!("http://{}/assets/rootfs.img", serve.plain.as_ref().unwrap());
+
+    // Whole, over plain HTTP and over HTTPS.
+    let (status, headers, body) = curl_full(&url, &[]);
+    assert_eq!(status, 200, "{headers}");
+    assert_eq!(header(&headers, "content-length"), Some("300000"));
+    assert_eq!(header(&headers, "accept-ranges"), Some("bytes"));
+    assert_eq!(body, data);
+    let ca = serve.ca.to_str().unwrap().to_string();
+    let https = format!("{}/assets/rootfs.img", serve.url);
+    let (status, _, body) = curl_full(&https, &["--cacert", &ca]);
+    assert_eq!(status, 200);
+    assert_eq!(body, data);
+
+    // HEAD: the length, no body.
+    let (status, headers, body) = curl_full(&url, &["--head"]);
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-length"), Some("300000"));
+    assert!(
+        body.len() < 1000,
+        "only the headers (curl writes them as the output)"
+    );
+
+    // One range, in each of its three forms, clamped at the end.
+    for (range, first, last) in [
+        ("100-199", 100, 199),
+        ("299990-", 299_990, 299_999),
+        ("-5", 299_995, 299_999),
+        ("70000-999999", 70_000, 299_999),
+    ] {
+        let (status, headers, body) =
+            curl_full(&url, &["--header", &format!("Range: bytes={range}")]);
+        assert_eq!(status, 206, "{range}: {headers}");
+        assert_eq!(
+            header(&headers, "content-range"),
+            Some(format!("bytes {first}-{last}/300000").as_str()),
+            "{range}"
+        );
+        let count = last - first + 1;
+        assert_eq!(
+            header(&headers, "content-length"),
+            Some(count.to_string().as_str())
+        );
+        assert_eq!(body, data[first..=last], "{range}");
+    }
+    let (status, _, body) = curl_full(&https, &["--cacert", &ca, "--range", "10-19"]);
+    assert_eq!((status, body.as_slice()), (206, &data[10..20]));
+
+    // Past the end: 416 with the length.
+    let (status, headers, body) = curl_full(&url, &["--range", "300000-"]);
+    assert_eq!(status, 416, "{headers}");
+    assert_eq!(header(&headers, "content-range"), Some("bytes */300000"));
+    assert!(error_of(&String::from_utf8(body).unwrap()).contains("outside the file"));
+
+    // Several ranges: the whole file.
+    let (status, headers, body) = curl_full(&url, &["--range", "0-9,20-29"]);
+    assert_eq!(status, 200, "{headers}");
+    assert_eq!(body, data);
+
+    // An empty file: 200 with no bytes, and any range unsatisfiable.
+    fs::write(project.path().join("assets/empty"), b"").unwrap();
+    let empty = url.replace("rootfs.img", "empty");
+    let (status, headers, body) = curl_full(&empty, &[]);
+    assert_eq!(
+        (status, header(&headers, "content-length")),
+        (200, Some("0"))
+    );
+    assert!(body.is_empty());
+    let (status, _, _) = curl_full(&empty, &["--range", "0-"]);
+    assert_eq!(status, 416);
+}
+
+#[test]
+fn serve_refuses_paths_outside_the_folder_hidden_and_odd_files() {
+    if !needs(&["curl"]) {
+        return;
+    }
+    let project = fresh_project();
+    let serve = serving(project.path());
+    let assets = project.path().join("assets");
+    fs::write(assets.join("kernel"), b"k").unwrap();
+    fs::write(assets.join(".secret"), b"s").unwrap();
+    fs::write(assets.join("kernel.part"), b"half").unwrap();
+    fs::create_dir_all(assets.join("sub")).unwrap();
+    fs::write(assets.join("sub/initramfs"), b"i").unwrap();
+    fs::write(project.path().join("outside"), b"o").unwrap();
+    std::os::unix::fs::symlink(project.path().join("outside"), assets.join("escape")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", assets.join("passwd")).unwrap();
+    std::os::unix::fs::symlink(".secret", assets.join("to-secret")).unwrap();
+    std::os::unix::fs::symlink("kernel", assets.join("alias")).unwrap();
+    run_ok(Command::new("mkfifo").arg(assets.join("fifo")));
+    let plain = serve.plain.clone().unwrap();
+    let get = |path: &str| {
+        let (status, headers, body) =
+            curl_full(&format!("http://{plain}{path}"), &["--path-as-is"]);
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    };
+
+    let (status, _, body) = get("/assets/sub/initramfs");
+    assert_eq!((status, body.as_str()), (200, "i"));
+    let (status, _, body) = get("/assets/alias");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "k"),
+        "a symlink inside is fine"
+    );
+
+    for (path, expected) in [
+        ("/assets/../outside", 400),
+        ("/assets/sub/../../outside", 400),
+        ("/assets/%2e%2e/outside", 400),
+        ("/assets/%2Fetc%2Fpasswd", 400),
+        ("/assets//etc/passwd", 400),
+        ("/assets/.secret", 400),
+        ("/assets/kernel.part", 400),
+        ("/assets/kernel%00", 400),
+        ("/assets/escape", 404),
+        ("/assets/passwd", 404),
+        ("/assets/to-secret", 404),
+        ("/assets/sub", 404),
+        ("/assets/fifo", 404),
+        ("/assets/missing", 404),
+    ] {
+        let (status, headers, body) = get(path);
+        assert_eq!(status, expected, "{path}: {body}");
+        assert!(
+            header(&headers, "content-type").is_some_and(|t| t.starts_with("application/json")),
+            "{path}: {headers}"
+        );
+        let error = error_of(&body);
+        assert!(!body.contains("root:"), "{path}: {body}");
+        assert!(!error.is_empty());
+    }
+}
+
+#[test]
+fn without_assets_serve_has_no_assets_route() {
+    if !needs(&["curl"]) {
+        return;
+    }
+    let project = fresh_project();
+    fs::create_dir_all(project.path().join("assets")).unwrap();
+    fs::write(project.path().join("assets/kernel"), b"k").unwrap();
+    let serve = Serve::start(project.path(), &["--http-listen", "127.0.0.1:0"]);
+    let (status, body) = serve.http("/assets/kernel");
+    assert_eq!(status, 404);
+    assert_eq!(error_of(&body), "no such endpoint");
+}
+
+// ---- fetch and verify ----
+
+/// A mirror: a stream document at `/assets/streams/stable.json` of a
+/// `coregen serve --assets`, naming three small images beside it, each
+/// with its true SHA-256 unless `wrong_sum` names it.
+struct Mirror {
+    _project: tempfile::TempDir,
+    serve: Serve,
+    images: Vec<(String, Vec<u8>)>,
+}
+
+impl Mirror {
+    fn start(wrong_sum: Option<&str>) -> Mirror {
+        let project = fresh_project();
+        let serve = serving(project.path());
+        let dir = project.path().join("assets");
+        let base = format!("http://{}/assets", serve.plain.as_ref().unwrap());
+        let mut images = Vec::new();
+        let mut pxe = serde_json::Map::new();
+        for (i, (kind, suffix, len)) in [
+            ("kernel", "live-kernel.x86_64", 150_000),
+            ("initramfs", "live-initramfs.x86_64.img", 90_000),
+            ("rootfs", "live-rootfs.x86_64.img", 700_000),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let name = format!("fedora-coreos-{RELEASE}-{suffix}");
+            let bytes = pattern(len, i as u8 + 1);
+            fs::write(dir.join("b").join(&name), &bytes)
+                .or_else(|_| {
+                    fs::create_dir_all(dir.join("b"))?;
+                    fs::write(dir.join("b").join(&name), &bytes)
+                })
+                .unwrap();
+            let sum = if wrong_sum == Some(kind) {
+                "0".repeat(64)
+            } else {
+                sha256(&bytes)
+            };
+            pxe.insert(
+                kind.into(),
+                serde_json::json!({ "location": format!("{base}/b/{name}"), "sha256": sum }),
+            );
+            images.push((name, bytes));
+        }
+        let doc = serde_json::json!({
+            "stream": "stable",
+            "architectures": { "x86_64": { "artifacts": { "metal": {
+                "release": RELEASE,
+                "formats": { "pxe": pxe }
+            }}}}
+        });
+        fs::create_dir_all(dir.join("streams")).unwrap();
+        fs::write(dir.join("streams/stable.json"), doc.to_string()).unwrap();
+        Mirror {
+            _project: project,
+            serve,
+            images,
+        }
+    }
+
+    fn stream_url(&self) -> String {
+        format!(
+            "http://{}/assets/streams/stable.json",
+            self.serve.plain.as_ref().unwrap()
+        )
+    }
+
+    /// `coregen assets fetch` from this mirror into `dir`.
+    fn fetch(&self, project: &Path, dir: &Path) -> Command {
+        let mut cmd = coregen(project);
+        cmd.args(["assets", "fetch", "--stream", "stable", "--arch", "x86_64"])
+            .args(["--stream-url", &self.stream_url()])
+            .arg("--assets")
+            .arg(dir);
+        cmd
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn fetch_downloads_checks_and_resumes_a_partial_file() {
+    let mirror = Mirror::start(None);
+    let project = example_project();
+    let dir = project.path().join("assets");
+    fs::create_dir_all(&dir).unwrap();
+    // A download that broke off after 50,000 bytes of the rootfs.
+    let (rootfs, bytes) = &mirror.images[2];
+    fs::write(dir.join(format!("{rootfs}.part")), &bytes[..50_000]).unwrap();
+
+    let out = run_ok(&mut mirror.fetch(project.path(), &dir));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("resuming {rootfs} from byte 50000")),
+        "{stderr}"
+    );
+    for (name, bytes) in &mirror.images {
+        assert_eq!(&fs::read(dir.join(name)).unwrap(), bytes, "{name}");
+    }
+    let mut expected: Vec<String> = mirror.images.iter().map(|(n, _)| n.clone()).collect();
+    expected.push("coregen-assets.json".into());
+    expected.sort();
+    assert_eq!(listing(&dir), expected, "no .part left");
+    // The mirror sent the rest of the rootfs as a range.
+    let log = mirror.serve.log();
+    assert!(
+        log.contains(&format!("GET /assets/b/{rootfs} 206 650000 ")),
+        "{log}"
+    );
+
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("coregen-assets.json")).unwrap()).unwrap();
+    assert_eq!(manifest["release"], RELEASE);
+    assert_eq!(manifest["stream"], "stable");
+    assert_eq!(manifest["arch"], "x86_64");
+    assert_eq!(manifest["files"][2]["kind"], "rootfs");
+    assert_eq!(manifest["files"][2]["sha256"], sha256(bytes).as_str());
+
+    // Again: everything is there, nothing is downloaded.
+    let out = run_ok(&mut mirror.fetch(project.path(), &dir));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("is there already, checksum ok").count(),
+        3,
+        "{stderr}"
+    );
+    assert!(!stderr.contains("downloading"), "{stderr}");
+}
+
+#[test]
+fn fetch_starts_over_when_the_part_is_wrong_and_deletes_what_does_not_match() {
+    let mirror = Mirror::start(None);
+    let project = example_project();
+    let dir = project.path().join("assets");
+    fs::create_dir_all(&dir).unwrap();
+    // A part whose first bytes are not the file's: resuming it gives a
+    // file with the wrong checksum, which must not get the final name.
+    let (kernel, _) = &mirror.images[0];
+    fs::write(dir.join(format!("{kernel}.part")), vec![0xAAu8; 1000]).unwrap();
+    let stderr = run_err(&mut mirror.fetch(project.path(), &dir));
+    assert!(stderr.contains(kernel.as_str()), "{stderr}");
+    assert!(stderr.contains("SHA-256"), "{stderr}");
+    assert!(stderr.contains(&sha256(&mirror.images[0].1)), "{stderr}");
+    assert!(
+        !dir.join(kernel).exists(),
+        "a wrong file under its final name"
+    );
+    assert!(
+        !dir.join(format!("{kernel}.part")).exists(),
+        "the bad part is kept"
+    );
+    assert!(!dir.join("coregen-assets.json").exists());
+    // The next run downloads it whole, and all is well.
+    run_ok(&mut mirror.fetch(project.path(), &dir));
+    assert_eq!(fs::read(dir.join(kernel)).unwrap(), mirror.images[0].1);
+}
+
+#[test]
+fn fetch_refuses_an_image_whose_checksum_is_not_the_streams() {
+    let mirror = Mirror::start(Some("initramfs"));
+    let project = example_project();
+    let dir = project.path().join("assets");
+    let stderr = run_err(&mut mirror.fetch(project.path(), &dir));
+    let (initramfs, bytes) = &mirror.images[1];
+    assert!(
+        stderr.contains(&format!(
+            "{initramfs}: SHA-256 {}, but the stream says {}",
+            sha256(bytes),
+            "0".repeat(64)
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        listing(&dir),
+        [mirror.images[0].0.clone()],
+        "only the kernel, checked, is there: no initramfs, no part, no manifest"
+    );
+}
+
+#[test]
+fn fetch_defaults_to_the_projects_assets_folder_and_verify_names_each_bad_file() {
+    let mirror = Mirror::start(None);
+    let project = example_project();
+    run_ok(coregen(project.path()).args(["assets", "fetch", "--stream-url", &mirror.stream_url()]));
+    let dir = project.path().join("assets");
+    let out = run_ok(coregen(project.path()).args(["assets", "verify"]));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.starts_with(&format!("ok: 3 file(s) of Fedora CoreOS {RELEASE}")),
+        "{stdout}"
+    );
+
+    let (kernel, _) = &mirror.images[0];
+    let (rootfs, _) = &mirror.images[2];
+    let mut changed =
+        fs::read(dir.join(rootfs)).unwrap_or_else(|e| panic!("{rootfs}: {e}: {:?}", listing(&dir)));
+    changed[1234] ^= 1;
+    fs::write(dir.join(rootfs), changed).unwrap();
+    fs::remove_file(dir.join(kernel)).unwrap();
+    let stderr = run_err(coregen(project.path()).args(["assets", "verify"]));
+    assert!(stderr.contains(&format!("{kernel}: missing")), "{stderr}");
+    assert!(stderr.contains(&format!("{rootfs}: SHA-256 ")), "{stderr}");
+    assert!(!stderr.contains(&mirror.images[1].0), "{stderr}");
+    assert!(stderr.contains("2 of 3 file(s)"), "{stderr}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let stderr = run_err(
+        coregen(project.path())
+            .args(["assets", "verify", "--assets"])
+            .arg(empty.path()),
+    );
+    assert!(stderr.contains("coregen-assets.json"), "{stderr}");
+}
