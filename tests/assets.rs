@@ -13,7 +13,9 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Serve, coregen, error_of, example_project, fresh_project, needs, run_err, run_ok};
+use common::{
+    Serve, coregen, edit_file, error_of, example_project, fresh_project, needs, run_err, run_ok,
+};
 
 const RELEASE: &str = "42.20250901.3.0";
 
@@ -462,4 +464,139 @@ fn fetch_defaults_to_the_projects_assets_folder_and_verify_names_each_bad_file()
             .arg(empty.path()),
     );
     assert!(stderr.contains("coregen-assets.json"), "{stderr}");
+}
+
+// ---- [boot] and releases ----
+
+const BUILDS: &str =
+    "https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/42.20250901.3.0/x86_64";
+
+/// The example's image names, `kind` being `kernel`, `initramfs` or
+/// `rootfs`.
+fn image(kind: &str) -> String {
+    match kind {
+        "kernel" => format!("fedora-coreos-{RELEASE}-live-kernel.x86_64"),
+        _ => format!("fedora-coreos-{RELEASE}-live-{kind}.x86_64.img"),
+    }
+}
+
+#[test]
+fn boot_names_local_images_by_file_name_under_public_url() {
+    let project = example_project();
+    let cluster = "hosts/cluster.toml";
+    for kind in ["kernel", "initramfs", "rootfs"] {
+        let name = image(kind);
+        edit_file(project.path(), cluster, &format!("{BUILDS}/{name}"), &name);
+    }
+    run_ok(coregen(project.path()).args(["pxe", "--host", "node1"]));
+    let script = fs::read_to_string(project.path().join("out/node1.ipxe")).unwrap();
+    let assets = "http://10.0.0.2:8080/assets";
+    assert!(
+        script.contains(&format!("\nkernel {assets}/{} ", image("kernel"))),
+        "{script}"
+    );
+    assert!(
+        script.contains(&format!(
+            "\ninitrd --name main {assets}/{}\n",
+            image("initramfs")
+        )),
+        "{script}"
+    );
+    assert!(
+        script.contains(&format!(
+            " coreos.live.rootfs_url={assets}/{} ",
+            image("rootfs")
+        )),
+        "{script}"
+    );
+
+    // A name that could leave the folder is refused where it is written.
+    edit_file(
+        project.path(),
+        cluster,
+        &format!("kernel = \"{}\"", image("kernel")),
+        "kernel = \"../vmlinuz\"",
+    );
+    let text = fs::read_to_string(project.path().join(cluster)).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("kernel = "))
+        .unwrap()
+        + 1;
+    let stderr = run_err(coregen(project.path()).arg("validate"));
+    assert!(
+        stderr.contains(&format!("hosts/cluster.toml:{line}:10: boot.kernel: ")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\"../vmlinuz\" is neither a boot URL"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn pxe_and_validate_refuse_images_of_different_releases() {
+    let project = example_project();
+    let older = "fedora-coreos-42.20250815.3.0-live-rootfs.x86_64.img";
+    edit_file(
+        project.path(),
+        "hosts/cluster.toml",
+        &format!("{BUILDS}/{}", image("rootfs")),
+        &format!("{BUILDS}/{older}"),
+    );
+    for args in [&["pxe", "--all"][..], &["validate"]] {
+        let stderr = run_err(coregen(project.path()).args(args));
+        assert!(
+            stderr.contains(&format!(
+                "different Fedora CoreOS releases: kernel {} ({RELEASE}), initramfs {} \
+                 ({RELEASE}), rootfs {older} (42.20250815.3.0)",
+                image("kernel"),
+                image("initramfs")
+            )),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(!project.path().join("out").exists(), "pxe wrote something");
+}
+
+#[test]
+fn pxe_reads_the_release_of_an_image_named_by_file_name_from_the_manifest() {
+    let project = example_project();
+    // A kernel whose name tells no release, served from assets/.
+    edit_file(
+        project.path(),
+        "hosts/cluster.toml",
+        &format!("{BUILDS}/{}", image("kernel")),
+        "vmlinuz",
+    );
+    let manifest = |release: &str| {
+        serde_json::json!({
+            "stream": "stable", "arch": "x86_64", "release": release,
+            "files": [{ "kind": "kernel", "name": "vmlinuz", "sha256": "0".repeat(64) }]
+        })
+        .to_string()
+    };
+    common::write_file(
+        project.path(),
+        "assets/coregen-assets.json",
+        &manifest("41.20250101.3.0"),
+    );
+    let stderr = run_err(coregen(project.path()).args(["pxe", "--all"]));
+    assert!(
+        stderr.contains("kernel vmlinuz (41.20250101.3.0), initramfs"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("assets/coregen-assets.json"), "{stderr}");
+
+    common::write_file(
+        project.path(),
+        "assets/coregen-assets.json",
+        &manifest(RELEASE),
+    );
+    run_ok(coregen(project.path()).args(["pxe", "--all"]));
+    let script = fs::read_to_string(project.path().join("out/node1.ipxe")).unwrap();
+    assert!(
+        script.contains("\nkernel http://10.0.0.2:8080/assets/vmlinuz "),
+        "{script}"
+    );
 }
