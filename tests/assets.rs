@@ -544,8 +544,18 @@ fn pxe_and_validate_refuse_images_of_different_releases() {
         &format!("{BUILDS}/{}", image("rootfs")),
         &format!("{BUILDS}/{older}"),
     );
+    let line = fs::read_to_string(project.path().join("hosts/cluster.toml"))
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("rootfs = "))
+        .unwrap()
+        + 1;
     for args in [&["pxe", "--all"][..], &["validate"]] {
         let stderr = run_err(coregen(project.path()).args(args));
+        assert!(
+            stderr.contains(&format!("hosts/cluster.toml:{line}:10: boot.rootfs: ")),
+            "{stderr}"
+        );
         assert!(
             stderr.contains(&format!(
                 "different Fedora CoreOS releases: kernel {} ({RELEASE}), initramfs {} \

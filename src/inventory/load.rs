@@ -150,7 +150,17 @@ fn resolve_boot(src: &SourceFile, raw: RawBoot) -> Result<Boot> {
         kernel_arguments: raw.kernel_arguments,
     };
     if let Err(msg) = boot.check_releases(|_| None) {
-        return Err(src.error(raw.kernel.span(), msg));
+        // Pointed at the first image of another release than the first.
+        let releases = boot
+            .images()
+            .map(|(_, url)| super::release_of(url.file_name()));
+        let first = releases.iter().flatten().next().copied();
+        let odd = releases
+            .iter()
+            .position(|r| r.is_some() && *r != first)
+            .unwrap_or(0);
+        let spans = [&raw.kernel, &raw.initramfs, &raw.rootfs];
+        return Err(src.error(spans[odd].span(), msg));
     }
     Ok(boot)
 }
