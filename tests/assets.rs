@@ -2,8 +2,9 @@
 //! them and refuses every path that leaves the folder or names a hidden
 //! file; `coregen assets fetch` reads a small stream document from a local
 //! `coregen serve --assets` (never the internet), resumes a partial
-//! download, and leaves no file under its final name when a checksum
-//! differs; `coregen assets verify` names each bad or missing file;
+//! download (and starts over with a bare server that ignores `Range`),
+//! keeps a download that broke off as its `.part` only, and leaves no file
+//! under its final name when a checksum differs; `coregen assets verify` names each bad or missing file;
 //! `[boot]` names local assets by file name; and `pxe` and `validate`
 //! refuse live images of different releases.
 
@@ -236,8 +237,50 @@ fn without_assets_serve_has_no_assets_route() {
 
 // ---- fetch and verify ----
 
+/// The three small images of the test stream: (kind, name, bytes), the
+/// same bytes on every call.
+fn images() -> Vec<(&'static str, String, Vec<u8>)> {
+    [
+        ("kernel", "live-kernel.x86_64", 150_000),
+        ("initramfs", "live-initramfs.x86_64.img", 90_000),
+        ("rootfs", "live-rootfs.x86_64.img", 700_000),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (kind, suffix, len))| {
+        let name = format!("fedora-coreos-{RELEASE}-{suffix}");
+        (kind, name, pattern(len, i as u8 + 1))
+    })
+    .collect()
+}
+
+/// A stream document naming `images` at `base/b/NAME`, each with its true
+/// SHA-256 unless `wrong_sum` names its kind.
+fn stream_doc(base: &str, images: &[(&str, String, Vec<u8>)], wrong_sum: Option<&str>) -> String {
+    let mut pxe = serde_json::Map::new();
+    for (kind, name, bytes) in images {
+        let sum = if wrong_sum == Some(*kind) {
+            "0".repeat(64)
+        } else {
+            sha256(bytes)
+        };
+        pxe.insert(
+            kind.to_string(),
+            serde_json::json!({ "location": format!("{base}/b/{name}"), "sha256": sum }),
+        );
+    }
+    serde_json::json!({
+        "stream": "stable",
+        "architectures": { "x86_64": { "artifacts": { "metal": {
+            "release": RELEASE,
+            "formats": { "pxe": pxe }
+        }}}}
+    })
+    .to_string()
+}
+
 /// A mirror: a stream document at `/assets/streams/stable.json` of a
-/// `coregen serve --assets`, naming three small images beside it, each
+/// `coregen serve --assets`, naming the three [`images`] beside it, each
 /// with its true SHA-256 unless `wrong_sum` names it.
 struct Mirror {
     _project: tempfile::TempDir,
@@ -251,48 +294,21 @@ impl Mirror {
         let serve = serving(project.path());
         let dir = project.path().join("assets");
         let base = format!("http://{}/assets", serve.plain.as_ref().unwrap());
-        let mut images = Vec::new();
-        let mut pxe = serde_json::Map::new();
-        for (i, (kind, suffix, len)) in [
-            ("kernel", "live-kernel.x86_64", 150_000),
-            ("initramfs", "live-initramfs.x86_64.img", 90_000),
-            ("rootfs", "live-rootfs.x86_64.img", 700_000),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let name = format!("fedora-coreos-{RELEASE}-{suffix}");
-            let bytes = pattern(len, i as u8 + 1);
-            fs::write(dir.join("b").join(&name), &bytes)
-                .or_else(|_| {
-                    fs::create_dir_all(dir.join("b"))?;
-                    fs::write(dir.join("b").join(&name), &bytes)
-                })
-                .unwrap();
-            let sum = if wrong_sum == Some(kind) {
-                "0".repeat(64)
-            } else {
-                sha256(&bytes)
-            };
-            pxe.insert(
-                kind.into(),
-                serde_json::json!({ "location": format!("{base}/b/{name}"), "sha256": sum }),
-            );
-            images.push((name, bytes));
+        let images = images();
+        fs::create_dir_all(dir.join("b")).unwrap();
+        for (_, name, bytes) in &images {
+            fs::write(dir.join("b").join(name), bytes).unwrap();
         }
-        let doc = serde_json::json!({
-            "stream": "stable",
-            "architectures": { "x86_64": { "artifacts": { "metal": {
-                "release": RELEASE,
-                "formats": { "pxe": pxe }
-            }}}}
-        });
         fs::create_dir_all(dir.join("streams")).unwrap();
-        fs::write(dir.join("streams/stable.json"), doc.to_string()).unwrap();
+        fs::write(
+            dir.join("streams/stable.json"),
+            stream_doc(&base, &images, wrong_sum),
+        )
+        .unwrap();
         Mirror {
             _project: project,
             serve,
-            images,
+            images: images.into_iter().map(|(_, n, b)| (n, b)).collect(),
         }
     }
 
@@ -609,4 +625,186 @@ fn pxe_reads_the_release_of_an_image_named_by_file_name_from_the_manifest() {
         script.contains("\nkernel http://10.0.0.2:8080/assets/vmlinuz "),
         "{script}"
     );
+}
+
+// ---- A bare server, for what `coregen serve` never does ----
+
+/// A bare HTTP/1.1 server on 127.0.0.1 that answers a GET of each path in
+/// `files` with 200 and the whole file, whatever `Range` asks (as a server
+/// without range support does), and 404 otherwise; with `cut`, the answer
+/// for that path stops after so many bytes of its body and the connection
+/// closes (a download broken off). Each request line, with its `Range`
+/// header, goes into `requests`.
+struct Bare {
+    url: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Bare {
+    /// Serves what `files` makes of the server's own URL.
+    fn start(
+        files: impl FnOnce(&str) -> Vec<(String, Vec<u8>)>,
+        cut: Option<(String, usize)>,
+    ) -> Bare {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let files = files(&url);
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    let l = line.trim_end();
+                    if request.is_empty() {
+                        request = l.to_string();
+                    } else if l.to_ascii_lowercase().starts_with("range:") {
+                        request = format!("{request} [{l}]");
+                    }
+                    line.clear();
+                }
+                log.lock().unwrap().push(request.clone());
+                let path = request.split(' ').nth(1).unwrap_or_default();
+                let answer = match files.iter().find(|(p, _)| p == path) {
+                    Some((p, body)) => {
+                        let send = match &cut {
+                            Some((c, n)) if c == p => &body[..*n],
+                            _ => &body[..],
+                        };
+                        let mut a = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .into_bytes();
+                        a.extend_from_slice(send);
+                        a
+                    }
+                    None => {
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_vec()
+                    }
+                };
+                let _ = stream.write_all(&answer);
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        });
+        Bare { url, requests }
+    }
+
+    /// A bare server of the test stream at `/stable.json` and its
+    /// [`images`] at `/b/NAME`, the answer for `cut`'s kind broken off.
+    fn stream(cut: Option<(&str, usize)>) -> Bare {
+        let images = images();
+        let cut = cut.map(|(kind, n)| {
+            let name = &images.iter().find(|(k, _, _)| *k == kind).unwrap().1;
+            (format!("/b/{name}"), n)
+        });
+        Bare::start(
+            |base| {
+                let mut files: Vec<(String, Vec<u8>)> = images
+                    .iter()
+                    .map(|(_, name, bytes)| (format!("/b/{name}"), bytes.clone()))
+                    .collect();
+                files.push((
+                    "/stable.json".into(),
+                    stream_doc(base, &images, None).into_bytes(),
+                ));
+                files
+            },
+            cut,
+        )
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// `coregen assets fetch` of this server's stream into `dir`.
+    fn fetch(&self, project: &Path, dir: &Path) -> Command {
+        let mut cmd = coregen(project);
+        cmd.args(["assets", "fetch", "--stream-url"])
+            .arg(format!("{}/stable.json", self.url))
+            .arg("--assets")
+            .arg(dir);
+        cmd
+    }
+}
+
+#[test]
+fn fetch_starts_over_when_the_server_ignores_the_range() {
+    let bare = Bare::stream(None);
+    let project = example_project();
+    let dir = project.path().join("assets");
+    fs::create_dir_all(&dir).unwrap();
+    let (_, rootfs, bytes) = &images()[2];
+    fs::write(dir.join(format!("{rootfs}.part")), &bytes[..50_000]).unwrap();
+    let out = run_ok(&mut bare.fetch(project.path(), &dir));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the server sends {rootfs} whole (no range): starting over"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(&fs::read(dir.join(rootfs)).unwrap(), bytes);
+    assert!(!dir.join(format!("{rootfs}.part")).exists());
+    let asked = bare.requests();
+    assert!(
+        asked.contains(&format!("GET /b/{rootfs} HTTP/1.1 [range: bytes=50000-]")),
+        "{asked:?}"
+    );
+}
+
+#[test]
+fn a_download_broken_off_keeps_its_part_only_and_the_next_run_resumes_it() {
+    let bare = Bare::stream(Some(("rootfs", 123_456)));
+    let project = example_project();
+    let dir = project.path().join("assets");
+    let stderr = run_err(&mut bare.fetch(project.path(), &dir));
+    let images = images();
+    let (_, rootfs, bytes) = &images[2];
+    assert!(stderr.contains("broke off"), "{stderr}");
+    assert!(stderr.contains(&format!("{rootfs}.part")), "{stderr}");
+    assert!(
+        !dir.join(rootfs).exists(),
+        "a partial file under its final name"
+    );
+    assert_eq!(
+        fs::read(dir.join(format!("{rootfs}.part"))).unwrap(),
+        bytes[..123_456]
+    );
+    assert!(!dir.join("coregen-assets.json").exists());
+
+    // The same stream from a server with ranges: only the rest is sent.
+    let mirror = Mirror::start(None);
+    let out = run_ok(&mut mirror.fetch(project.path(), &dir));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("resuming {rootfs} from byte 123456")),
+        "{stderr}"
+    );
+    assert_eq!(&fs::read(dir.join(rootfs)).unwrap(), bytes);
+    assert!(
+        mirror
+            .serve
+            .log()
+            .contains(&format!(" 206 {} ", bytes.len() - 123_456)),
+        "{}",
+        mirror.serve.log()
+    );
+    run_ok(coregen(project.path()).args(["assets", "verify"]));
+}
+
+#[test]
+fn fetch_fails_on_a_missing_stream_without_writing_anything() {
+    let bare = Bare::start(|_| Vec::new(), None);
+    let project = example_project();
+    let dir = project.path().join("assets");
+    let stderr = run_err(&mut bare.fetch(project.path(), &dir));
+    assert!(stderr.contains("the server answered 404"), "{stderr}");
+    assert!(!dir.exists());
 }

@@ -11,7 +11,8 @@
 //!
 //! The stream document is bounded ([`MAX_STREAM_DOCUMENT`]) and the images
 //! must come over HTTPS, unless the stream URL itself was plain HTTP (a
-//! local mirror, or a test).
+//! local mirror, or a test). A connection that stalls for [`STALL`] fails
+//! the run, keeping what arrived.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -30,6 +31,10 @@ pub const DEFAULT_STREAM_BASE: &str = "https://builds.coreos.fedoraproject.org/s
 
 /// The largest stream document read (the real ones are about 30 KiB).
 pub const MAX_STREAM_DOCUMENT: u64 = 4 * 1024 * 1024;
+
+/// A read or write of the network that makes no progress for this long
+/// fails the download (its part is kept, for the next run to resume).
+const STALL: Duration = Duration::from_secs(60);
 
 /// What to fetch, and where to.
 #[derive(Clone, Debug)]
@@ -237,7 +242,9 @@ fn agent(allow_http: bool) -> ureq::Agent {
         .http_status_as_error(false)
         .max_redirects(5)
         .timeout_connect(Some(Duration::from_secs(30)))
-        .timeout_recv_response(Some(Duration::from_secs(60)))
+        .timeout_recv_response(Some(STALL))
+        .timeout_per_read(Some(STALL))
+        .timeout_per_write(Some(STALL))
         .user_agent(concat!("coregen/", env!("CARGO_PKG_VERSION")))
         .build()
         .into()
