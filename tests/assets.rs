@@ -222,6 +222,37 @@ fn serve_refuses_paths_outside_the_folder_hidden_and_odd_files() {
 }
 
 #[test]
+fn serve_warns_of_boot_images_it_will_not_serve() {
+    let project = fresh_project();
+    let name = image("kernel");
+    edit_file(
+        project.path(),
+        "hosts/cluster.toml",
+        &format!("{BUILDS}/{name}"),
+        &name,
+    );
+    // The warnings come before the line that says it serves, so the log
+    // holds them once it has started.
+    let log = Serve::start(project.path(), &[]).kill();
+    assert!(
+        log.contains(&format!(
+            "warning: [boot] kernel is the asset {name}, but this server runs without --assets"
+        )),
+        "{log}"
+    );
+    let log = serving(project.path()).kill();
+    assert!(
+        log.contains(&format!(
+            "warning: [boot] kernel is the asset {name}, which "
+        )),
+        "{log}"
+    );
+    fs::write(project.path().join("assets").join(&name), b"k").unwrap();
+    let log = serving(project.path()).kill();
+    assert!(!log.contains("warning: [boot]"), "{log}");
+}
+
+#[test]
 fn without_assets_serve_has_no_assets_route() {
     if !needs(&["curl"]) {
         return;

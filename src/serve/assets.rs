@@ -41,6 +41,7 @@ use tokio::io::{AsyncRead, ReadBuf};
 use super::App;
 use super::routes::ApiError;
 use crate::assets::check_path;
+use crate::inventory::Boot;
 
 /// The size of the chunks a file is sent in.
 const CHUNK: usize = 64 * 1024;
@@ -273,6 +274,30 @@ impl http_body::Body for FileBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.remaining)
+    }
+}
+
+/// Warns, through `note`, of each `[boot]` image named by file name that
+/// this server will not serve: without `--assets`, or missing from `dir`.
+/// A warning, not an error: the files may be on their way (a `coregen
+/// assets fetch` running), and serve has other work.
+pub fn warn_of_missing(boot: Option<&Boot>, dir: Option<&FsPath>, note: fn(&str)) {
+    let Some(boot) = boot else { return };
+    for (key, url) in boot.images() {
+        let Some(path) = boot.asset_path(url) else {
+            continue;
+        };
+        match dir {
+            None => note(&format!(
+                "warning: [boot] {key} is the asset {path}, but this server runs without \
+                 --assets, so it answers 404 for it"
+            )),
+            Some(dir) if !dir.join(path).is_file() => note(&format!(
+                "warning: [boot] {key} is the asset {path}, which {} does not hold (yet?)",
+                dir.display()
+            )),
+            Some(_) => {}
+        }
     }
 }
 

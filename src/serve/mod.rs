@@ -113,6 +113,11 @@ pub fn run(mut project: Project, note: fn(&str), options: Options) -> Result<()>
         .as_deref()
         .map(assets::resolve_dir)
         .transpose()?;
+    assets::warn_of_missing(
+        project.inventory.cluster.boot.as_ref(),
+        assets.as_deref(),
+        note,
+    );
     let https = bind(options.listen)?;
     let plain = options.http_listen.map(bind).transpose()?;
     let bound_port = https
