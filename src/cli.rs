@@ -314,7 +314,8 @@ pub enum AssetsCommand {
     /// assets folder, each checked against the stream's SHA-256.
     ///
     /// An interrupted download resumes where it stopped; a file gets its
-    /// final name only once its checksum matches. Writes DIR/coregen-assets.json.
+    /// final name only once its checksum matches. Writes the manifest,
+    /// coregen-assets.json, into the folder last.
     #[command(after_help = "Examples:\n  \
         coregen assets fetch                                   stable, x86_64, into assets/\n  \
         coregen assets fetch --stream next --arch aarch64 --assets /srv/fcos\n  \
