@@ -102,9 +102,10 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         coregen serve                                  listen on 0.0.0.0:8443, [server] url from cluster.toml\n  \
         coregen serve --listen 127.0.0.1:9443 --url https://127.0.0.1:9443\n  \
-        coregen serve --require-source-ip --http-listen 0.0.0.0:8080\n\n\
+        coregen serve --require-source-ip --http-listen 0.0.0.0:8080\n  \
+        coregen serve --http-listen 0.0.0.0:8080 --assets assets   also the live images at /assets/\n\n\
         Endpoints: GET /ignition/HOST, GET /ignition?mac=MAC (both take ?spec=3.3.0),\n\
-        POST /v1/enroll, GET /ca/NAME.crt, GET /healthz. Set COREGEN_LOG=debug for more log.")]
+        POST /v1/enroll, GET /ca/NAME.crt, GET /assets/FILE, GET /healthz. Set COREGEN_LOG=debug for more log.")]
     Serve(ServeArgs),
 
     /// See and change hosts' enrollment state.
@@ -165,6 +166,15 @@ pub enum Command {
                       coregen template show etcd-member.service > templates/etcd-member.service.hbs"
     )]
     Template(TemplateCommand),
+
+    /// Fetch and check the Fedora CoreOS live PXE images that `serve
+    /// --assets` serves.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  coregen assets fetch --stream stable --arch x86_64\n  \
+                      coregen assets verify"
+    )]
+    Assets(AssetsCommand),
 
     /// Print a shell completion script for coregen.
     #[command(after_help = "Examples:\n  \
@@ -290,6 +300,61 @@ pub struct ServeArgs {
     /// closed as they come. Raise it when many hosts boot behind one NAT.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections_per_address: u32,
+
+    /// Serve the files of DIR at /assets/ (over HTTPS and --http-listen),
+    /// with byte ranges: the live kernel, initramfs and rootfs that `coregen
+    /// assets fetch` downloads, for `[boot]` to name by file name.
+    #[arg(long, value_name = "DIR")]
+    pub assets: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssetsCommand {
+    /// Download a stream's live kernel, initramfs and rootfs into the
+    /// assets folder, each checked against the stream's SHA-256.
+    ///
+    /// An interrupted download resumes where it stopped; a file gets its
+    /// final name only once its checksum matches. Writes the manifest,
+    /// coregen-assets.json, into the folder last.
+    #[command(after_help = "Examples:\n  \
+        coregen assets fetch                                   stable, x86_64, into assets/\n  \
+        coregen assets fetch --stream next --arch aarch64 --assets /srv/fcos\n  \
+        coregen assets fetch --stream-url http://mirror.lan/streams/stable.json")]
+    Fetch(FetchArgs),
+
+    /// Check the files of the assets folder against its manifest; exit 1
+    /// naming each file that is missing or differs.
+    #[command(
+        after_help = "Examples:\n  coregen assets verify\n  coregen assets verify --assets /srv/fcos"
+    )]
+    Verify {
+        /// The assets folder [default: assets/ in the project]. (`--dir`
+        /// is the project folder, as `-C`.)
+        #[arg(long = "assets", value_name = "DIR")]
+        assets_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The Fedora CoreOS stream: stable, testing or next.
+    #[arg(long, value_name = "NAME", default_value = "stable")]
+    pub stream: String,
+
+    /// The architecture, as the stream names it.
+    #[arg(long, value_name = "ARCH", default_value = "x86_64")]
+    pub arch: String,
+
+    /// Where to put the images [default: assets/ in the project]. (`--dir`
+    /// is the project folder, as `-C`.)
+    #[arg(long = "assets", value_name = "DIR")]
+    pub assets_dir: Option<PathBuf>,
+
+    /// The stream document's URL, for a mirror [default:
+    /// https://builds.coreos.fedoraproject.org/streams/NAME.json]. When it
+    /// is plain http://, the images may be too.
+    #[arg(long, value_name = "URL")]
+    pub stream_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,6 +27,7 @@
 //! # Ok::<(), coregen::Error>(())
 //! ```
 
+pub mod assets;
 pub mod boot;
 pub mod butane;
 pub mod context;

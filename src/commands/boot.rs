@@ -4,7 +4,10 @@
 //! What the files need from `hosts/cluster.toml` (`[server]`, `[boot]`
 //! and the `http` CA) is checked before anything is created: `pxe` makes
 //! missing CAs and `out/`, and a run that then fails for want of a table
-//! would leave a new CA behind for nothing.
+//! would leave a new CA behind for nothing. So is that the live images are
+//! of one release: their names are compared when the inventory loads, and
+//! here also the releases that the manifest of the project's `assets/`
+//! (`coregen assets fetch`) gives images named by file name.
 
 use std::path::Path;
 
@@ -58,6 +61,16 @@ pub(super) fn check(project: &Project) -> Result<(&Server, &Boot)> {
              public_url to hosts/cluster.toml",
         )
     })?;
+    let assets = project.inventory.root.join("assets");
+    if let Some(manifest) = coregen::assets::Manifest::load(&assets)? {
+        boot.check_releases(|path| manifest.release_of(path).map(str::to_string))
+            .map_err(|msg| {
+                Error::new(format!("hosts/cluster.toml: [boot]: {msg}")).note(format!(
+                    "the release of an image named by file name is the one {} records",
+                    assets.join(coregen::assets::MANIFEST).display()
+                ))
+            })?;
+    }
     Ok((server, boot))
 }
 

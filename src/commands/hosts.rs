@@ -31,6 +31,7 @@ pub(super) fn serve(settings: &Settings, args: &ServeArgs) -> Result<()> {
             require_source_ip: args.require_source_ip,
             max_token_failures: args.max_token_failures,
             max_connections_per_address: args.max_connections_per_address as usize,
+            assets: args.assets.clone(),
         },
     )
 }

@@ -20,6 +20,7 @@ macro_rules! sayln {
     };
 }
 
+mod assets;
 mod boot;
 mod butane;
 mod docs;
@@ -29,7 +30,9 @@ mod progress;
 mod review;
 mod settings;
 
-use crate::cli::{CaCommand, Cli, Command, HostCommand, RenderArgs, TemplateCommand};
+use crate::cli::{
+    AssetsCommand, CaCommand, Cli, Command, HostCommand, RenderArgs, TemplateCommand,
+};
 use coregen::error::{Error, Result};
 use coregen::output::{self, Access};
 use coregen::project::{Minted, Tokens};
@@ -60,6 +63,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Template(TemplateCommand::List) => review::template_list(s),
         Command::Template(TemplateCommand::Show { name, built_in }) => {
             review::template_show(s, &name, built_in)
+        }
+        Command::Assets(AssetsCommand::Fetch(args)) => assets::fetch(s, &args),
+        Command::Assets(AssetsCommand::Verify { assets_dir }) => {
+            assets::verify(s, assets_dir.as_deref())
         }
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { dir } => docs::man(&dir),

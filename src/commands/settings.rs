@@ -97,7 +97,7 @@ impl Settings {
 }
 
 /// `root/rel`, without the `./` that reads badly in messages.
-fn under(root: &Path, rel: &str) -> PathBuf {
+pub(super) fn under(root: &Path, rel: &str) -> PathBuf {
     if root == Path::new(".") {
         PathBuf::from(rel)
     } else {

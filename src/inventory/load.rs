@@ -9,9 +9,11 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::layer::{Kind, Layer, resolve_layer, resolve_layer_with, ssh_keys};
-use super::raw::{RawCluster, RawLayer, RawProfile};
+use super::raw::{RawBoot, RawCluster, RawLayer, RawProfile};
 use super::source::{SourceFile, did_you_mean};
-use super::{Cluster, Host, HostName, Inventory, MachineId, Origin, Server, Ttl};
+use super::{
+    Boot, BootUrl, Cluster, Host, HostName, Inventory, MachineId, Origin, Server, Ttl,
+};
 use crate::error::{Error, Place, Result};
 use crate::pki::{CaSpec, KeyType, Profile, Usage};
 
@@ -125,9 +127,45 @@ fn resolve_cluster(src: &SourceFile) -> Result<(Cluster, Layer)> {
             url: s.url,
             token_ttl: s.token_ttl.unwrap_or(Ttl::DEFAULT),
         }),
-        boot: raw.boot,
+        boot: raw.boot.map(|b| resolve_boot(src, b)).transpose()?,
     };
     Ok((cluster, layer))
+}
+
+/// `[boot]`: each image a URL, or a file name in serve's assets folder,
+/// which becomes `<public_url>/assets/<name>`; and the three of one
+/// release, as far as their names tell.
+fn resolve_boot(src: &SourceFile, raw: RawBoot) -> Result<Boot> {
+    let image = |value: &Spanned<String>| -> Result<BootUrl> {
+        let text = value.get_ref();
+        let resolved = if text.contains("://") {
+            text.parse::<BootUrl>()
+        } else {
+            BootUrl::asset(&raw.public_url, text)
+        };
+        resolved.map_err(|msg| src.error(value.span(), msg))
+    };
+    let boot = Boot {
+        kernel: image(&raw.kernel)?,
+        initramfs: image(&raw.initramfs)?,
+        rootfs: image(&raw.rootfs)?,
+        public_url: raw.public_url,
+        kernel_arguments: raw.kernel_arguments,
+    };
+    if let Err(msg) = boot.check_releases(|_| None) {
+        // Pointed at the first image of another release than the first.
+        let releases = boot
+            .images()
+            .map(|(_, url)| super::release_of(url.file_name()));
+        let first = releases.iter().flatten().next().copied();
+        let odd = releases
+            .iter()
+            .position(|r| r.is_some() && *r != first)
+            .unwrap_or(0);
+        let spans = [&raw.kernel, &raw.initramfs, &raw.rootfs];
+        return Err(src.error(spans[odd].span(), msg));
+    }
+    Ok(boot)
 }
 
 /// Checks a profile against the CAs: the CA must exist and may sign every

@@ -30,7 +30,7 @@ use std::sync::Arc;
 pub use crate::values::{
     AbsPath, Domain, DropinName, HostName, MacAddr, Mode, SmbiosUuid, UnitName,
 };
-pub use server::{Boot, BootArgument, BootUrl, Server, ServerUrl, Ttl, UrlHost};
+pub use server::{Boot, BootArgument, BootUrl, Server, ServerUrl, Ttl, UrlHost, release_of};
 pub use source::did_you_mean;
 
 use crate::error::{Error, Place, Result};

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::server::{Boot, ServerUrl, Ttl};
+use super::server::{BootArgument, BootUrl, ServerUrl, Ttl};
 use crate::ignition::SpecVersion;
 use crate::pki::{KeyType, Usage};
 use crate::values::{AbsPath, Domain, DropinName, HostName, MacAddr, Mode, SmbiosUuid, UnitName};
@@ -31,7 +31,7 @@ pub struct RawCluster {
     #[serde(default)]
     pub profiles: BTreeMap<HostName, Spanned<RawProfile>>,
     pub server: Option<RawServer>,
-    pub boot: Option<Boot>,
+    pub boot: Option<RawBoot>,
 }
 
 /// `[server]` in cluster.toml.
@@ -40,6 +40,19 @@ pub struct RawCluster {
 pub struct RawServer {
     pub url: ServerUrl,
     pub token_ttl: Option<Ttl>,
+}
+
+/// `[boot]` in cluster.toml. Each image is a URL or the name of a file in
+/// serve's assets folder, resolved against `public_url` in `load.rs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBoot {
+    pub kernel: Spanned<String>,
+    pub initramfs: Spanned<String>,
+    pub rootfs: Spanned<String>,
+    pub public_url: BootUrl,
+    #[serde(default)]
+    pub kernel_arguments: Vec<BootArgument>,
 }
 
 /// `[ca.<name>]` in cluster.toml.

@@ -5,7 +5,11 @@
 //! The server URL is what rendered configs point hosts at and the name
 //! that the server's own certificate carries, so it is checked here, once:
 //! HTTPS only (tokens travel in it), no user, query or fragment. Boot URLs
-//! may be plain HTTP, as iPXE fetches them.
+//! may be plain HTTP, as iPXE fetches them. A boot image may also be named
+//! by its file name in serve's assets folder (`coregen serve --assets`),
+//! which stands for `<public_url>/assets/<name>`; and the kernel, initramfs
+//! and rootfs must be of one Fedora CoreOS release where their names (or
+//! the assets folder's manifest) tell it ([`Boot::check_releases`]).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -169,6 +173,80 @@ pub struct Boot {
     pub kernel_arguments: Vec<BootArgument>,
 }
 
+impl Boot {
+    /// The three images by key: `kernel`, `initramfs`, `rootfs`.
+    pub fn images(&self) -> [(&'static str, &BootUrl); 3] {
+        [
+            ("kernel", &self.kernel),
+            ("initramfs", &self.initramfs),
+            ("rootfs", &self.rootfs),
+        ]
+    }
+
+    /// The path below the assets folder of `url`, when it is one of
+    /// serve's assets (`<public_url>/assets/<path>`).
+    pub fn asset_path<'u>(&self, url: &'u BootUrl) -> Option<&'u str> {
+        url.as_str()
+            .strip_prefix(self.public_url.as_str())?
+            .strip_prefix("/assets/")
+    }
+
+    /// Refuses images of different releases. Each image's release is read
+    /// from its file name ([`release_of`]), else asked of `lookup` with its
+    /// asset path (the assets folder's manifest knows it); an image whose
+    /// release neither tells is not compared.
+    pub fn check_releases(&self, lookup: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        let found: Vec<(&str, &str, Option<String>)> = self
+            .images()
+            .into_iter()
+            .map(|(key, url)| {
+                let name = url.file_name();
+                let release = release_of(name)
+                    .map(str::to_string)
+                    .or_else(|| self.asset_path(url).and_then(&lookup));
+                (key, name, release)
+            })
+            .collect();
+        let mut known = found.iter().filter_map(|(_, _, r)| r.as_deref());
+        let first = known.next();
+        if known.all(|r| Some(r) == first) {
+            return Ok(());
+        }
+        let list: Vec<String> = found
+            .iter()
+            .map(|(key, name, release)| {
+                format!(
+                    "{key} {name} ({})",
+                    release.as_deref().unwrap_or("release unknown")
+                )
+            })
+            .collect();
+        Err(format!(
+            "the live images are of different Fedora CoreOS releases: {}; a kernel boots only \
+             with the initramfs and rootfs of its own release",
+            list.join(", ")
+        ))
+    }
+}
+
+/// The Fedora CoreOS release (`NN.YYYYMMDD.S.R`) in an image's file name,
+/// such as `fedora-coreos-42.20250901.3.0-live-kernel.x86_64` (or the older
+/// `...-live-kernel-x86_64`): the `-`-separated word of four `.`-separated
+/// parts, digits, eight digits (the date), then two more.
+pub fn release_of(name: &str) -> Option<&str> {
+    name.split('-').find(|word| {
+        let parts: Vec<&str> = word.split('.').collect();
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        parts.len() == 4
+            && digits(parts[0])
+            && parts[1].len() == 8
+            && digits(parts[1])
+            && parts[2..]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+    })
+}
+
 /// One kernel argument of `[boot] kernel_arguments`: not empty, without
 /// spaces, quotes or control characters, which would break the iPXE
 /// script's kernel line.
@@ -206,6 +284,23 @@ pub struct BootUrl(String);
 impl BootUrl {
     pub fn as_str(&self) -> &str {
         self.0.trim_end_matches('/')
+    }
+
+    /// The last segment of the URL's path, without a query.
+    pub fn file_name(&self) -> &str {
+        let path = self.as_str().split(['?', '#']).next().unwrap_or_default();
+        path.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// `<public_url>/assets/<name>`: a file of serve's assets folder.
+    pub fn asset(public_url: &BootUrl, name: &str) -> Result<BootUrl, String> {
+        crate::assets::check_path(name).map_err(|why| {
+            format!(
+                "{name:?} is neither a boot URL (http:// or https://) nor the name of a file in \
+                 serve's assets folder: {why}"
+            )
+        })?;
+        Ok(BootUrl(format!("{}/assets/{name}", public_url.as_str())))
     }
 }
 
@@ -360,6 +455,82 @@ mod tests {
             let toml = format!("{urls}kernel_arguments = [{bad:?}]");
             assert!(toml::from_str::<Boot>(&toml).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn releases_from_image_names() {
+        for (name, release) in [
+            (
+                "fedora-coreos-42.20250901.3.0-live-kernel.x86_64",
+                Some("42.20250901.3.0"),
+            ),
+            (
+                "fedora-coreos-42.20250901.3.0-live-initramfs.x86_64.img",
+                Some("42.20250901.3.0"),
+            ),
+            (
+                "fedora-coreos-31.20200118.3.0-live-kernel-x86_64",
+                Some("31.20200118.3.0"),
+            ),
+            (
+                "fedora-coreos-43.20251020.dev.1-live-rootfs.aarch64.img",
+                Some("43.20251020.dev.1"),
+            ),
+            ("vmlinuz", None),
+            ("kernel-6.1.0", None),
+            ("fedora-coreos-42.2025090.3.0-live-kernel.x86_64", None),
+        ] {
+            assert_eq!(release_of(name), release, "{name}");
+        }
+    }
+
+    #[test]
+    fn boot_images_by_name_and_of_one_release() {
+        let public: BootUrl = "http://10.0.0.2:8080/".parse().unwrap();
+        let url = BootUrl::asset(&public, "fcos/kernel").unwrap();
+        assert_eq!(url.as_str(), "http://10.0.0.2:8080/assets/fcos/kernel");
+        assert_eq!(url.file_name(), "kernel");
+        for bad in ["../kernel", "/kernel", ".kernel", "a b", "k.part", ""] {
+            assert!(BootUrl::asset(&public, bad).is_err(), "{bad:?} accepted");
+        }
+        let v = |r: &str, kind: &str| format!("fedora-coreos-{r}-live-{kind}.x86_64.img");
+        let boot = |k: &str, i: &str, r: &str| Boot {
+            kernel: BootUrl::asset(&public, k).unwrap(),
+            initramfs: format!("https://mirror/{i}").parse().unwrap(),
+            rootfs: BootUrl::asset(&public, r).unwrap(),
+            public_url: public.clone(),
+            kernel_arguments: vec![],
+        };
+        let same = boot(
+            &v("42.20250901.3.0", "kernel"),
+            &v("42.20250901.3.0", "initramfs"),
+            "rootfs",
+        );
+        assert_eq!(
+            same.check_releases(|_| None),
+            Ok(()),
+            "unknown ones are not compared"
+        );
+        assert_eq!(same.asset_path(&same.rootfs), Some("rootfs"));
+        assert_eq!(same.asset_path(&same.initramfs), None);
+        let err = same
+            .check_releases(|path| (path == "rootfs").then(|| "41.20250101.3.0".into()))
+            .unwrap_err();
+        assert!(err.contains("rootfs rootfs (41.20250101.3.0)"), "{err}");
+        let mixed = boot(
+            &v("42.20250901.3.0", "kernel"),
+            &v("42.20250915.3.0", "initramfs"),
+            "x",
+        );
+        let err = mixed.check_releases(|_| None).unwrap_err();
+        assert!(
+            err.contains(
+                "kernel fedora-coreos-42.20250901.3.0-live-kernel.x86_64.img (42.20250901.3.0), \
+                 initramfs fedora-coreos-42.20250915.3.0-live-initramfs.x86_64.img \
+                 (42.20250915.3.0), rootfs x (release unknown)"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

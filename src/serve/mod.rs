@@ -10,6 +10,7 @@
 //! GET  /ipxe?mac=..|uuid=..           the host's iPXE script (also over plain HTTP)
 //! GET  /boot.ipxe                     chains to /ipxe with the machine's MAC and UUID
 //! GET  /healthz                       liveness, and a failed reload (also over plain HTTP)
+//! GET  /assets/{path}                 a file of --assets DIR, with ranges (also over plain HTTP)
 //! ```
 //!
 //! The server owns no logic of its own: configs come from
@@ -24,6 +25,7 @@
 //! host matches. No request can stop the server: a render that fails or
 //! panics answers 500.
 
+mod assets;
 mod conn;
 mod discovery;
 mod enroll;
@@ -75,6 +77,8 @@ pub struct Options {
     pub max_token_failures: u32,
     /// Connections one client address may hold open at once.
     pub max_connections_per_address: usize,
+    /// `--assets DIR`: the folder served at `/assets/` (boot images).
+    pub assets: Option<std::path::PathBuf>,
 }
 
 /// What serves every request: the current [`Generation`] of the project,
@@ -93,6 +97,8 @@ pub struct App {
     discovery: Discovery,
     require_source_ip: bool,
     limits: Limits,
+    /// The `--assets` folder, canonical; `/assets/` is served only with it.
+    assets: Option<std::path::PathBuf>,
 }
 
 /// Loads `project`, prepares the certificates, and serves until SIGINT or
@@ -106,6 +112,16 @@ pub fn run(project: Project, note: fn(&str), options: Options) -> Result<()> {
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| Error::new(format!("cannot listen on {addr}")).with_source(e))
     };
+    let assets = options
+        .assets
+        .as_deref()
+        .map(assets::resolve_dir)
+        .transpose()?;
+    assets::warn_of_missing(
+        project.inventory.cluster.boot.as_ref(),
+        assets.as_deref(),
+        note,
+    );
     let https = bind(options.listen)?;
     let plain = options.http_listen.map(bind).transpose()?;
     let bound_port = https
@@ -153,6 +169,7 @@ pub fn run(project: Project, note: fn(&str), options: Options) -> Result<()> {
         discovery: Discovery::new(),
         require_source_ip: options.require_source_ip,
         limits: Limits::new(options.max_connections_per_address),
+        assets,
     }));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -200,6 +217,12 @@ async fn serve(
         local(&https),
         app.current().inventory().hosts.len()
     ));
+    if let Some(dir) = &app.assets {
+        note(&format!(
+            "serving the files of {} at /assets/",
+            dir.display()
+        ));
+    }
     let slots = conn::Slots::new(app.limits);
     tokio::spawn(conn::accept(
         https,

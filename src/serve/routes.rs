@@ -49,7 +49,7 @@ impl Peer {
 /// The routes served over HTTPS.
 pub fn https(app: &'static App) -> Router {
     finish(
-        public()
+        public(app)
             .route("/ignition", get(ignition_by_machine))
             .route("/ignition/{host}", get(ignition_by_name))
             .route("/v1/enroll", post(enroll)),
@@ -62,19 +62,20 @@ pub fn https(app: &'static App) -> Router {
 /// The routes that may also go over plain HTTP: nothing that holds a
 /// token.
 pub fn http(app: &'static App) -> Router {
-    finish(public())
+    finish(public(app))
         .with_state(app)
         .layer(middleware::from_fn(deadline))
         .layer(middleware::from_fn(access_log))
 }
 
-fn public() -> Router<&'static App> {
+fn public(app: &App) -> Router<&'static App> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/ca/{file}", get(ca_cert))
         .route("/boot.ipxe", get(boot_ipxe))
         .route("/ipxe", get(ipxe_by_machine))
         .route("/pointer/{file}", get(pointer))
+        .merge(super::assets::routes(app))
 }
 
 /// The JSON answers for a path or a method that no route takes. Last,
@@ -98,7 +99,7 @@ pub struct ApiError {
 impl ApiError {
     /// Every message is escaped: some quote what the client sent (a
     /// field name in a JSON or query error, a profile, a MAC address).
-    fn new(status: StatusCode, message: impl AsRef<str>) -> ApiError {
+    pub(super) fn new(status: StatusCode, message: impl AsRef<str>) -> ApiError {
         ApiError {
             status,
             message: escape_untrusted(message.as_ref()),
