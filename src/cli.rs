@@ -120,6 +120,8 @@ pub enum Command {
     /// tokens show as <redacted>.
     #[command(after_help = "Examples:\n  \
         coregen show --host node1        a fresh render of node1 (redacted; writes nothing)\n  \
+        coregen show --host node1 --why  where each file, unit, drop-in and kernel argument\n  \
+                                         comes from, and what it overrode\n  \
         coregen show out/node1.ign       any Ignition config file\n  \
         curl -s http://10.0.0.2:8080/pointer/node1.ign | coregen show -")]
     Show(ShowArgs),
@@ -244,6 +246,13 @@ pub struct ShowArgs {
     /// project).
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+
+    /// Instead of the config, say where each of its files, directories,
+    /// links, units, drop-ins and kernel arguments comes from: the layer
+    /// that set it (cluster, group, host, Butane snippet, or built-in) and
+    /// the earlier ones it overrode. Needs --host.
+    #[arg(long, requires = "host")]
+    pub why: bool,
 
     #[command(flatten)]
     pub spec: SpecArg,
