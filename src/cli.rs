@@ -251,7 +251,9 @@ pub struct ShowArgs {
     /// links, units, drop-ins and kernel arguments comes from: the layer
     /// that set it (cluster, group, host, Butane snippet, or built-in) and
     /// the earlier ones it overrode. Needs --host.
-    #[arg(long, requires = "host")]
+    // `conflicts_with` too: clap does not hold `requires` against an
+    // argument whose requirement conflicts with one given (FILE).
+    #[arg(long, requires = "host", conflicts_with = "file")]
     pub why: bool,
 
     #[command(flatten)]

@@ -399,19 +399,21 @@ fn replaced(name: &str, steps: &[Step], built_in: impl FnOnce() -> Source) -> Tr
 /// union each list, keeping an argument at its first place; a snippet,
 /// merged by Ignition's rules, also takes it out of the other list. So the
 /// argument was set by its first declaration in this list since the last
-/// snippet that listed it in the other; what came before was overridden,
-/// and what repeated it in this list later is `also`.
+/// snippet that listed it in the other (or, should the config hold it
+/// anyway, its first in this list); what came before was overridden, and
+/// what repeated it in this list later is `also`.
 fn kernel_argument(
     name: &str,
     steps: &[Step],
     remove: bool,
     built_in: impl FnOnce() -> Source,
 ) -> Traced {
+    let in_list = |from: usize| (from..steps.len()).find(|&i| steps[i].remove == remove);
     let since = steps
         .iter()
         .rposition(|s| s.snippet && s.remove != remove)
         .map_or(0, |i| i + 1);
-    let Some(first) = (since..steps.len()).find(|&i| steps[i].remove == remove) else {
+    let Some(first) = in_list(since).or_else(|| in_list(0)) else {
         return replaced(name, &[], built_in);
     };
     Traced {
@@ -447,8 +449,9 @@ impl Provenance {
     pub fn text(&self) -> String {
         let mut out = format!(
             "where each entry of {}'s config comes from, and what it overrode\n\
-             (a later layer overrides an earlier one: cluster, groups in order, host, Butane \
-             snippets in order;\n built-in is what coregen adds itself)\n",
+             (a later layer overrides an earlier one: the groups in the host's order, `all` \
+             first, then the host,\n then the Butane snippets in order; built-in is what \
+             coregen adds itself)\n",
             self.host
         );
         for (heading, entries) in [
