@@ -492,3 +492,230 @@ impl Traced {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::inventory::{Dropin, Effect, FileEntry, Mode, Unit};
+
+    fn origin(file: &str, line: usize) -> Origin {
+        Origin::new(Place::at(format!("/p/{file}"), line, 1), "x".into())
+    }
+
+    fn declared(layer: LayerName, file: &str, line: usize, declared: Declared) -> Declaration {
+        Declaration {
+            layer,
+            origin: origin(file, line),
+            declared,
+            effect: Effect::Added,
+        }
+    }
+
+    fn file(path: &str, template: Option<&str>) -> Declared {
+        Declared::File(Arc::new(FileEntry {
+            path: path.parse().unwrap(),
+            mode: Mode::new(0o644),
+            user: None,
+            group: None,
+            overwrite: true,
+            contents: template.map(|name| Contents::Template {
+                name: name.into(),
+                origin: origin("hosts/x.toml", 1),
+            }),
+            origin: origin("hosts/x.toml", 1),
+        }))
+    }
+
+    fn unit(name: &str, dropins: &[(&str, usize)], file: &str) -> Declared {
+        Declared::Unit(Arc::new(Unit {
+            name: name.parse().unwrap(),
+            enabled: Some(true),
+            mask: false,
+            contents: None,
+            dropins: dropins
+                .iter()
+                .map(|(name, line)| Dropin {
+                    name: name.parse().unwrap(),
+                    contents: Contents::Inline(String::new()),
+                    origin: origin(file, *line),
+                })
+                .collect(),
+            origin: origin(file, 1),
+        }))
+    }
+
+    fn group(name: &str) -> LayerName {
+        LayerName::Group(name.into())
+    }
+
+    #[test]
+    fn the_last_declaration_sets_an_entry_and_overrides_the_ones_before() {
+        let declarations = [
+            declared(
+                group("all"),
+                "hosts/groups/all.toml",
+                3,
+                file("/etc/motd", None),
+            ),
+            declared(
+                group("web"),
+                "hosts/groups/web.toml",
+                4,
+                file("/etc/motd", None),
+            ),
+            declared(
+                LayerName::Host,
+                "hosts/node1.toml",
+                6,
+                file("/etc/motd", Some("motd")),
+            ),
+            declared(
+                group("web"),
+                "hosts/groups/web.toml",
+                9,
+                unit(
+                    "web.service",
+                    &[("20-a.conf", 12), ("30-b.conf", 15)],
+                    "hosts/groups/web.toml",
+                ),
+            ),
+            declared(
+                LayerName::Host,
+                "hosts/node1.toml",
+                9,
+                unit("web.service", &[("20-a.conf", 11)], "hosts/node1.toml"),
+            ),
+        ];
+        let config = json!({
+            "storage": { "files": [
+                { "path": "/etc/hostname" },
+                { "path": ENROLL_SCRIPT },
+                { "path": "/etc/motd" },
+            ] },
+            "systemd": { "units": [
+                { "name": ENROLL_UNIT },
+                { "name": "web.service", "dropins": [
+                    { "name": "20-a.conf" },
+                    { "name": crate::render::GATE_DROPIN },
+                ] },
+            ] },
+        });
+        let templates = Templates::built_in();
+        let p = attribute(
+            "node1",
+            Path::new("/p"),
+            &templates,
+            &declarations,
+            &[],
+            &config,
+        );
+        let names: Vec<String> = p
+            .files
+            .iter()
+            .map(|t| format!("{}  {}", t.name, t.set_by))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "/etc/hostname  built-in (coregen)",
+                "/usr/local/bin/coregen-enroll  built-in (template coregen-enroll)",
+                "/etc/motd  host (hosts/node1.toml:6)",
+            ]
+        );
+        let motd = &p.files[2];
+        assert_eq!(motd.template.as_deref(), Some("motd (built-in)"));
+        let overrides: Vec<String> = motd.overrides.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            overrides,
+            [
+                "group web (hosts/groups/web.toml:4)",
+                "group all (hosts/groups/all.toml:3)",
+            ]
+        );
+        assert_eq!(
+            p.units[0].set_by.to_string(),
+            "built-in (template coregen-enroll.service)"
+        );
+        assert_eq!(
+            p.text().split_once("units\n").unwrap().1,
+            "  coregen-enroll.service  built-in (template coregen-enroll.service)\n\
+             \x20 web.service  host (hosts/node1.toml:9)\n\
+             \x20   overrides: group web (hosts/groups/web.toml:9)\n\
+             \x20   drop-in 20-a.conf  host (hosts/node1.toml:11)\n\
+             \x20     overrides: group web (hosts/groups/web.toml:12)\n\
+             \x20   drop-in 10-coregen-enrolled.conf  built-in (coregen)\n"
+        );
+    }
+
+    fn step(source: &str, remove: bool, snippet: bool) -> Step {
+        Step {
+            source: Source::BuiltIn {
+                template: Some(source.into()),
+                file: None,
+            },
+            template: None,
+            remove,
+            sets: true,
+            snippet,
+        }
+    }
+
+    fn kernel(steps: &[Step], remove: bool) -> (String, Vec<String>, Vec<String>) {
+        let t = kernel_argument("x", steps, remove, || unreachable!());
+        let name = |s: &Source| match s {
+            Source::BuiltIn {
+                template: Some(n), ..
+            } => n.clone(),
+            _ => unreachable!(),
+        };
+        (
+            name(&t.set_by),
+            t.overrides.iter().map(name).collect(),
+            t.also.iter().map(name).collect(),
+        )
+    }
+
+    #[test]
+    fn a_kernel_argument_is_set_by_its_first_listing_since_a_snippet_moved_it() {
+        let (g, h) = (step("group", false, false), step("host", false, false));
+        // The union keeps the first; a repeat is `also`.
+        assert_eq!(
+            kernel(&[g.clone(), h.clone()], false),
+            ("group".into(), vec![], vec!["host".into()])
+        );
+        // A snippet moves it to the other list: it overrides both.
+        let s = step("snippet", true, true);
+        assert_eq!(
+            kernel(&[g.clone(), h.clone(), s.clone()], true),
+            (
+                "snippet".into(),
+                vec!["host".into(), "group".into()],
+                vec![]
+            )
+        );
+        // And a later snippet back again.
+        let back = step("back", false, true);
+        assert_eq!(
+            kernel(&[g.clone(), s.clone(), back], false),
+            (
+                "back".into(),
+                vec!["snippet".into(), "group".into()],
+                vec![]
+            )
+        );
+        // Inventory layers do not move it: both lists keep theirs.
+        let not = step("not", true, false);
+        assert_eq!(
+            kernel(&[g.clone(), not.clone()], false),
+            ("group".into(), vec![], vec![])
+        );
+        assert_eq!(
+            kernel(&[g, not], true),
+            ("not".into(), vec!["group".into()], vec![])
+        );
+    }
+}

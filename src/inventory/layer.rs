@@ -526,3 +526,79 @@ fn resolve_file(src: &SourceFile, file: Spanned<RawFile>, index: usize) -> Resul
         origin,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn layer(file: &str, text: &str) -> Layer {
+        let cluster = Cluster {
+            name: "c".parse().unwrap(),
+            domain: None,
+            spec: Default::default(),
+            ssh_authorized_keys: Vec::new(),
+            vars: toml::Table::new(),
+            cas: BTreeMap::new(),
+            profiles: BTreeMap::new(),
+            server: None,
+            boot: None,
+        };
+        let src = SourceFile::new(PathBuf::from(file), text.to_string());
+        resolve_layer(&src, Kind::Group, &cluster).unwrap()
+    }
+
+    /// What the trace hears: each entry of the later layer, in order, with
+    /// its place and what the merge did with it.
+    #[test]
+    fn merge_traced_says_what_became_of_each_entry() {
+        let mut merged = layer(
+            "hosts/groups/a.toml",
+            "kernel_arguments.should_exist = [\"quiet\"]\n\n\
+             [[files]]\npath = \"/etc/motd\"\n\n\
+             [[units]]\nname = \"a.service\"\n",
+        );
+        let later = layer(
+            "hosts/groups/b.toml",
+            "kernel_arguments.should_exist = [\"quiet\", \"rw\"]\n\
+             kernel_arguments.should_not_exist = [\"quiet\"]\n\n\
+             [[files]]\npath = \"/etc/motd\"\n\n\
+             [[files]]\npath = \"/etc/issue\"\n\n\
+             [[units]]\nname = \"a.service\"\n",
+        );
+        let mut heard = Vec::new();
+        merged.merge_traced(&later, &mut |origin, entry, effect| {
+            let what = match entry {
+                Entry::Unit(u) => format!("unit {}", u.name),
+                Entry::File(f) => format!("file {}", f.path),
+                Entry::Directory(d) => format!("directory {}", d.path),
+                Entry::KernelArgument { value, remove } => {
+                    format!("{} {value}", if remove { '-' } else { '+' })
+                }
+            };
+            heard.push(format!("{what} {effect:?} {}", origin.place()));
+        });
+        assert_eq!(
+            heard,
+            [
+                "+ quiet Repeated hosts/groups/b.toml:1:34",
+                "+ rw Added hosts/groups/b.toml:1:43",
+                "- quiet Added hosts/groups/b.toml:2:38",
+                "unit a.service Replaced hosts/groups/b.toml:11:8",
+                "file /etc/motd Replaced hosts/groups/b.toml:4:1",
+                "file /etc/issue Added hosts/groups/b.toml:7:1",
+            ]
+        );
+        // The merge itself is what it was: the union, the replacements.
+        let values = merged.kernel_arguments.values();
+        assert_eq!(values.should_exist, ["quiet", "rw"]);
+        assert_eq!(values.should_not_exist, ["quiet"]);
+        assert_eq!(merged.files.len(), 2);
+        assert_eq!(
+            merged.files[0].origin.place().file,
+            PathBuf::from("hosts/groups/b.toml")
+        );
+    }
+}
