@@ -1,7 +1,7 @@
 //! Where each entry of a host's config came from, for `coregen show
 //! --why`: for every file, directory, link, unit, drop-in and kernel
-//! argument, the layer that set it (the cluster, a group, the host's own
-//! file, a Butane snippet, or coregen itself) and the earlier layers it
+//! argument, the layer that set it (a group, the host's own file, a
+//! Butane snippet, or coregen itself; `hosts/cluster.toml` declares none) and the earlier layers it
 //! overrode.
 //!
 //! Nothing here restates a merge rule. The inventory's layers are walked
@@ -50,7 +50,6 @@ impl fmt::Display for Source {
         match self {
             Source::Inventory { layer, place } => {
                 match layer {
-                    LayerName::Cluster => write!(f, "cluster")?,
                     LayerName::Group(name) => write!(f, "group {name}")?,
                     LayerName::Host => write!(f, "host")?,
                 }

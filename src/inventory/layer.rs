@@ -23,11 +23,10 @@ use super::source::{SourceFile, did_you_mean};
 use super::{Cluster, Contents, Directory, Dropin, FileEntry, Mode, Origin, Snippet, Unit};
 use crate::error::Result;
 
-/// Which layer of the inventory declared an entry.
+/// Which layer of the inventory declared an entry (`hosts/cluster.toml`
+/// declares no unit, file, directory or kernel argument).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LayerName {
-    /// `hosts/cluster.toml`.
-    Cluster,
     /// `hosts/groups/<name>.toml`.
     Group(String),
     /// The host's own file.

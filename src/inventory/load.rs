@@ -93,6 +93,15 @@ pub(super) fn load(root: &Path) -> Result<Inventory> {
 pub(super) fn trace_host(inventory: &Inventory, host: &Host) -> Result<Vec<Declaration>> {
     let mut declarations = Vec::new();
     let layers = &inventory.layers;
+    let cluster = &layers.cluster;
+    debug_assert!(
+        cluster.units.is_empty()
+            && cluster.files.is_empty()
+            && cluster.directories.is_empty()
+            && cluster.kernel_arguments.should_exist.is_empty()
+            && cluster.kernel_arguments.should_not_exist.is_empty(),
+        "the cluster's entries would need tracing too"
+    );
     load_host(
         &host.file,
         &inventory.cluster,
@@ -101,7 +110,6 @@ pub(super) fn trace_host(inventory: &Inventory, host: &Host) -> Result<Vec<Decla
         &mut |layer: Step<'_>, origin: &Origin, entry: Entry<'_>, effect: Effect| {
             declarations.push(Declaration {
                 layer: match layer {
-                    Step::Cluster => LayerName::Cluster,
                     Step::Group(name) => LayerName::Group(name.to_string()),
                     Step::Host => LayerName::Host,
                 },
@@ -236,7 +244,6 @@ fn list(items: &[impl std::fmt::Display]) -> String {
 /// borrowed).
 #[derive(Clone, Copy)]
 enum Step<'a> {
-    Cluster,
     Group(&'a str),
     Host,
 }
@@ -278,13 +285,15 @@ fn load_host(
     let install_disk = raw.install_disk.as_ref().map(|d| d.get_ref().clone());
     let own = resolve_layer_with(&src, raw, Kind::Host, cluster)?;
 
-    let mut merged = Layer::default();
+    // The cluster declares no unit, file, directory or kernel argument
+    // (`resolve_cluster`), so there is nothing of it to trace, and it is
+    // the base as it is.
+    let mut merged = cluster_layer.clone();
     let mut merge = |layer: Step<'_>, later: &Layer| {
         merged.merge_traced(later, &mut |origin, entry, effect| {
             trace(layer, origin, entry, effect)
         })
     };
-    merge(Step::Cluster, cluster_layer);
     for group in &group_names {
         merge(Step::Group(group), &groups[group]);
     }
