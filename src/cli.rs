@@ -121,6 +121,7 @@ pub enum Command {
     /// tokens show as <redacted>.
     #[command(after_help = "Examples:\n  \
         coregen show --host node1        a fresh render of node1 (redacted; writes nothing)\n  \
+        coregen show --host node1 --why  where each entry comes from, and what it overrode\n  \
         coregen show out/node1.ign       any Ignition config file\n  \
         curl -s http://10.0.0.2:8080/pointer/node1.ign | coregen show -")]
     Show(ShowArgs),
@@ -254,6 +255,15 @@ pub struct ShowArgs {
     /// project).
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+
+    /// Instead of the config, say where each of its files, directories,
+    /// links, units, drop-ins and kernel arguments comes from: the layer
+    /// that set it (a group, the host, a Butane snippet, or built-in) and
+    /// the earlier ones it overrode. Needs --host.
+    // `conflicts_with` too: clap does not hold `requires` against an
+    // argument whose requirement conflicts with one given (FILE).
+    #[arg(long, requires = "host", conflicts_with = "file")]
+    pub why: bool,
 
     #[command(flatten)]
     pub spec: SpecArg,

@@ -40,6 +40,7 @@ pub mod inventory;
 pub mod output;
 pub mod pki;
 pub mod project;
+pub mod provenance;
 pub mod render;
 pub mod review;
 pub mod scaffold;

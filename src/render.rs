@@ -21,6 +21,7 @@
 //! ten hosts as in one of ten thousand.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use crate::context::HostContext;
 use crate::contract::{
@@ -31,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::ignition::{Config, Encoder, SpecCheck, SpecVersion, build};
 use crate::inventory::{Contents, Host, Inventory, Mode, Origin, Server, did_you_mean};
 use crate::pki::{CaCert, Profile, REDACTED};
-use crate::snippet::{self, SnippetCache};
+use crate::snippet::{self, SnippetCache, Translation};
 use crate::template::Templates;
 
 /// The user whose SSH keys the inventory sets, as on Fedora CoreOS.
@@ -114,6 +115,18 @@ impl<'a> Renderer<'a> {
     /// the enrollment settings of a host with profiles; `None` writes
     /// [`REDACTED`] instead, for review and snapshots.
     pub fn render(&mut self, host: &Host, token: Option<&str>) -> Result<Config> {
+        self.render_with_snippets(host, token)
+            .map(|(config, _)| config)
+    }
+
+    /// [`Renderer::render`], with the translations of the host's Butane
+    /// snippets that were merged into the config, in the order of
+    /// `host.butane` (for `coregen show --why`).
+    pub fn render_with_snippets(
+        &mut self,
+        host: &Host,
+        token: Option<&str>,
+    ) -> Result<(Config, Vec<Arc<Translation>>)> {
         self.context.set_host(host);
         let mut built = build::Config {
             storage: Some(self.storage(host, token)?),
@@ -155,7 +168,7 @@ impl<'a> Renderer<'a> {
                     context.render(name)
                 })?;
         let uses = self.certificate_paths(host);
-        self.check.config_with(
+        let config = self.check.config_with(
             built,
             self.spec,
             &format!("host `{}`", host.name),
@@ -165,7 +178,8 @@ impl<'a> Renderer<'a> {
                     gate_on_enrollment(value, &uses);
                 }
             },
-        )
+        )?;
+        Ok((config, snippets))
     }
 
     /// What a unit that uses the host's certificates names: the

@@ -107,6 +107,14 @@ pub struct Translation {
     config: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Translation {
+    /// What the snippet sets, as sparse Ignition JSON of the host's spec:
+    /// only the keys it gives.
+    pub fn config(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.config
+    }
+}
+
 /// A translation error, kept to be reported for every host that uses the
 /// snippet.
 #[derive(Clone, Debug)]

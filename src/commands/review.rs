@@ -1,6 +1,7 @@
 //! `coregen show`, `coregen diff` and `coregen render --check`: configs in
-//! their readable form ([`coregen::review`]), and how `out/` compares with a
-//! fresh render. Nothing here writes a file or mints a token: fresh
+//! their readable form ([`coregen::review`]), where a host's entries come
+//! from (`show --why`, [`coregen::provenance`]), and how `out/` compares
+//! with a fresh render. Nothing here writes a file or mints a token: fresh
 //! renders are redacted, and so is what is read from `out/`.
 
 use std::collections::BTreeSet;
@@ -10,7 +11,7 @@ use crate::cli::ShowArgs;
 use coregen::error::{Error, Kind, Place, Result};
 use coregen::inventory::Host;
 use coregen::project::{Project, Tokens};
-use coregen::review;
+use coregen::{provenance, review};
 
 use super::settings::Settings;
 
@@ -20,6 +21,13 @@ const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
 
 pub(super) fn show(settings: &Settings, args: &ShowArgs) -> Result<()> {
     let text = match (&args.host, &args.file) {
+        (Some(host), _) if args.why => {
+            let project = settings.project()?;
+            let host = project.inventory.host(host)?;
+            let cas = project.ca_certs(settings.missing_ca, &mut |_| {})?;
+            let spec = settings.spec(&project);
+            provenance::explain(&project.inventory, &project.templates, &cas, spec, host)?.text()
+        }
         (Some(host), _) => {
             let project = settings.project()?;
             let host = project.inventory.host(host)?;

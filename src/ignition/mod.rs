@@ -40,6 +40,12 @@ impl Config {
         SpecCheck::default().config(built, spec, what)
     }
 
+    /// The config as canonical JSON, to read (not to write: see
+    /// [`Config::to_bytes`]).
+    pub fn json(&self) -> &Value {
+        &self.value
+    }
+
     /// The owners (user or group names) of files, directories and links
     /// that the config does not create (`passwd`) and that are not the
     /// ones Fedora CoreOS has (`root`, `core`): Ignition fails to apply

@@ -6,6 +6,12 @@
 //! lists (`groups`, SSH keys, kernel arguments) union in order; units are
 //! keyed by name and files and directories by path, and a later layer's
 //! entry replaces an earlier one where it stood.
+//!
+//! The merge can also say what it did with each unit, file, directory and
+//! kernel argument ([`Layer::merge_traced`]): which layer declared it, and
+//! whether it was new, replaced an earlier entry, or repeated one. That is
+//! the record `coregen show --why` reads; loading passes a trace that
+//! records nothing, so the rules are written once.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,10 +20,103 @@ use toml::Spanned;
 
 use super::raw::{RawDropin, RawFile, RawLayer, RawUnit};
 use super::source::{SourceFile, did_you_mean};
-use super::{
-    Cluster, Contents, Directory, Dropin, FileEntry, KernelArguments, Mode, Snippet, Unit,
-};
+use super::{Cluster, Contents, Directory, Dropin, FileEntry, Mode, Origin, Snippet, Unit};
 use crate::error::Result;
+
+/// Which layer of the inventory declared an entry (`hosts/cluster.toml`
+/// declares no unit, file, directory or kernel argument).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LayerName {
+    /// `hosts/groups/<name>.toml`.
+    Group(String),
+    /// The host's own file.
+    Host,
+}
+
+/// One entry of a layer as the merge met it.
+#[derive(Clone, Debug)]
+pub enum Declared {
+    Unit(Arc<Unit>),
+    File(Arc<FileEntry>),
+    Directory(Arc<Directory>),
+    /// A kernel argument, to add or (`remove`) to remove.
+    KernelArgument {
+        value: String,
+        remove: bool,
+    },
+}
+
+/// An entry of a layer as the merge meets it, borrowed: a trace that
+/// records nothing copies nothing.
+#[derive(Clone, Copy)]
+pub(super) enum Entry<'a> {
+    Unit(&'a Arc<Unit>),
+    File(&'a Arc<FileEntry>),
+    Directory(&'a Arc<Directory>),
+    KernelArgument { value: &'a str, remove: bool },
+}
+
+impl Entry<'_> {
+    pub(super) fn to_owned(self) -> Declared {
+        match self {
+            Entry::Unit(u) => Declared::Unit(u.clone()),
+            Entry::File(f) => Declared::File(f.clone()),
+            Entry::Directory(d) => Declared::Directory(d.clone()),
+            Entry::KernelArgument { value, remove } => Declared::KernelArgument {
+                value: value.to_string(),
+                remove,
+            },
+        }
+    }
+}
+
+/// What the merge did with a declared entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing of its key came before.
+    Added,
+    /// It replaced the entry of an earlier layer with its key, where that
+    /// stood.
+    Replaced,
+    /// A kernel argument already in the same list: the union kept the
+    /// earlier one.
+    Repeated,
+}
+
+/// One declaration, in merge order: the layer, where in its file, the
+/// entry, and what the merge did with it.
+#[derive(Clone, Debug)]
+pub struct Declaration {
+    pub layer: LayerName,
+    pub origin: Origin,
+    pub declared: Declared,
+    pub effect: Effect,
+}
+
+/// A kernel argument of one layer, with where it is declared.
+#[derive(Clone, Debug)]
+pub(super) struct KernelArgument {
+    pub(super) value: String,
+    pub(super) origin: Origin,
+}
+
+/// `kernel_arguments` of one layer, or of layers merged.
+#[derive(Clone, Debug, Default)]
+pub(super) struct KernelArguments {
+    pub(super) should_exist: Vec<KernelArgument>,
+    pub(super) should_not_exist: Vec<KernelArgument>,
+}
+
+impl KernelArguments {
+    /// The values, as a host keeps them.
+    pub(super) fn values(&self) -> super::KernelArguments {
+        let values = |list: &[KernelArgument]| list.iter().map(|a| a.value.clone()).collect();
+        super::KernelArguments {
+            should_exist: values(&self.should_exist),
+            should_not_exist: values(&self.should_not_exist),
+        }
+    }
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -39,23 +138,58 @@ pub(super) struct Layer {
 }
 
 impl Layer {
-    pub(super) fn merge(&mut self, later: &Layer) {
+    /// Merges `later` over this layer, telling `trace` what became of each
+    /// unit, file, directory and kernel argument of `later`, in order.
+    /// Loading passes a `trace` that does nothing.
+    pub(super) fn merge_traced(
+        &mut self,
+        later: &Layer,
+        trace: &mut impl FnMut(&Origin, Entry<'_>, Effect),
+    ) {
         union(&mut self.profiles, &later.profiles);
         union(&mut self.ssh_authorized_keys, &later.ssh_authorized_keys);
         merge_tables(&mut self.vars, &later.vars);
-        union(
-            &mut self.kernel_arguments.should_exist,
-            &later.kernel_arguments.should_exist,
+        for (list, later_list, remove) in [
+            (
+                &mut self.kernel_arguments.should_exist,
+                &later.kernel_arguments.should_exist,
+                false,
+            ),
+            (
+                &mut self.kernel_arguments.should_not_exist,
+                &later.kernel_arguments.should_not_exist,
+                true,
+            ),
+        ] {
+            for arg in later_list {
+                let effect = if list.iter().any(|a| a.value == arg.value) {
+                    Effect::Repeated
+                } else {
+                    list.push(arg.clone());
+                    Effect::Added
+                };
+                let value = &arg.value;
+                trace(&arg.origin, Entry::KernelArgument { value, remove }, effect);
+            }
+        }
+        replace_or_push(
+            &mut self.units,
+            &later.units,
+            |u| u.name.as_str(),
+            |u, effect| trace(&u.origin, Entry::Unit(u), effect),
         );
-        union(
-            &mut self.kernel_arguments.should_not_exist,
-            &later.kernel_arguments.should_not_exist,
+        replace_or_push(
+            &mut self.files,
+            &later.files,
+            |f| f.path.as_str(),
+            |f, effect| trace(&f.origin, Entry::File(f), effect),
         );
-        replace_or_push(&mut self.units, &later.units, |u| u.name.as_str());
-        replace_or_push(&mut self.files, &later.files, |f| f.path.as_str());
-        replace_or_push(&mut self.directories, &later.directories, |d| {
-            d.path.as_str()
-        });
+        replace_or_push(
+            &mut self.directories,
+            &later.directories,
+            |d| d.path.as_str(),
+            |d, effect| trace(&d.origin, Entry::Directory(d), effect),
+        );
         // Snippets apply in order, each over the ones before, and each
         // once: one named again (by a host, say, after its group) applies
         // at its later place, since applying it twice would repeat its
@@ -75,11 +209,22 @@ fn union(list: &mut Vec<String>, later: &[String]) {
     }
 }
 
-fn replace_or_push<T: Clone>(list: &mut Vec<T>, later: &[T], key: impl Fn(&T) -> &str) {
+fn replace_or_push<T: Clone>(
+    list: &mut Vec<T>,
+    later: &[T],
+    key: impl Fn(&T) -> &str,
+    mut trace: impl FnMut(&T, Effect),
+) {
     for item in later {
         match list.iter_mut().find(|old| key(old) == key(item)) {
-            Some(old) => *old = item.clone(),
-            None => list.push(item.clone()),
+            Some(old) => {
+                *old = item.clone();
+                trace(item, Effect::Replaced);
+            }
+            None => {
+                list.push(item.clone());
+                trace(item, Effect::Added);
+            }
         }
     }
 }
@@ -206,13 +351,31 @@ pub(super) fn resolve_layer_with(
         ssh_authorized_keys: ssh_keys(src, raw.ssh_authorized_keys)?,
         vars: raw.vars,
         kernel_arguments: KernelArguments {
-            should_exist: raw.kernel_arguments.should_exist,
-            should_not_exist: raw.kernel_arguments.should_not_exist,
+            should_exist: kernel_arguments(src, raw.kernel_arguments.should_exist, "should_exist"),
+            should_not_exist: kernel_arguments(
+                src,
+                raw.kernel_arguments.should_not_exist,
+                "should_not_exist",
+            ),
         },
         units,
         files,
         directories,
     })
+}
+
+fn kernel_arguments(
+    src: &SourceFile,
+    raw: Vec<Spanned<String>>,
+    list: &str,
+) -> Vec<KernelArgument> {
+    (0..)
+        .zip(raw)
+        .map(|(i, arg)| KernelArgument {
+            origin: src.origin(arg.span(), format!("kernel_arguments.{list}[{i}]")),
+            value: arg.into_inner(),
+        })
+        .collect()
 }
 
 /// A snippet names a file inside `templates/`: a relative path without
@@ -363,4 +526,80 @@ fn resolve_file(src: &SourceFile, file: Spanned<RawFile>, index: usize) -> Resul
         overwrite: raw.overwrite.unwrap_or(true),
         origin,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn layer(file: &str, text: &str) -> Layer {
+        let cluster = Cluster {
+            name: "c".parse().unwrap(),
+            domain: None,
+            spec: Default::default(),
+            ssh_authorized_keys: Vec::new(),
+            vars: toml::Table::new(),
+            cas: BTreeMap::new(),
+            profiles: BTreeMap::new(),
+            server: None,
+            boot: None,
+        };
+        let src = SourceFile::new(PathBuf::from(file), text.to_string());
+        resolve_layer(&src, Kind::Group, &cluster).unwrap()
+    }
+
+    /// What the trace hears: each entry of the later layer, in order, with
+    /// its place and what the merge did with it.
+    #[test]
+    fn merge_traced_says_what_became_of_each_entry() {
+        let mut merged = layer(
+            "hosts/groups/a.toml",
+            "kernel_arguments.should_exist = [\"quiet\"]\n\n\
+             [[files]]\npath = \"/etc/motd\"\n\n\
+             [[units]]\nname = \"a.service\"\n",
+        );
+        let later = layer(
+            "hosts/groups/b.toml",
+            "kernel_arguments.should_exist = [\"quiet\", \"rw\"]\n\
+             kernel_arguments.should_not_exist = [\"quiet\"]\n\n\
+             [[files]]\npath = \"/etc/motd\"\n\n\
+             [[files]]\npath = \"/etc/issue\"\n\n\
+             [[units]]\nname = \"a.service\"\n",
+        );
+        let mut heard = Vec::new();
+        merged.merge_traced(&later, &mut |origin, entry, effect| {
+            let what = match entry {
+                Entry::Unit(u) => format!("unit {}", u.name),
+                Entry::File(f) => format!("file {}", f.path),
+                Entry::Directory(d) => format!("directory {}", d.path),
+                Entry::KernelArgument { value, remove } => {
+                    format!("{} {value}", if remove { '-' } else { '+' })
+                }
+            };
+            heard.push(format!("{what} {effect:?} {}", origin.place()));
+        });
+        assert_eq!(
+            heard,
+            [
+                "+ quiet Repeated hosts/groups/b.toml:1:34",
+                "+ rw Added hosts/groups/b.toml:1:43",
+                "- quiet Added hosts/groups/b.toml:2:38",
+                "unit a.service Replaced hosts/groups/b.toml:11:8",
+                "file /etc/motd Replaced hosts/groups/b.toml:4:1",
+                "file /etc/issue Added hosts/groups/b.toml:7:1",
+            ]
+        );
+        // The merge itself is what it was: the union, the replacements.
+        let values = merged.kernel_arguments.values();
+        assert_eq!(values.should_exist, ["quiet", "rw"]);
+        assert_eq!(values.should_not_exist, ["quiet"]);
+        assert_eq!(merged.files.len(), 2);
+        assert_eq!(
+            merged.files[0].origin.place().file,
+            PathBuf::from("hosts/groups/b.toml")
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! Reading the inventory folder: cluster.toml with its CAs, profiles and
 //! server, the groups, and each host, whose layers (see [`super::layer`])
-//! merge into a [`Host`]; then the checks across hosts.
+//! merge into a [`Host`]; then the checks across hosts. The cluster's and
+//! the groups' layers are kept, so that one host's merge can be walked
+//! again with a trace ([`trace_host`]) by the same code.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -8,11 +10,13 @@ use std::path::Path;
 
 use toml::Spanned;
 
-use super::layer::{Kind, Layer, resolve_layer, resolve_layer_with, ssh_keys};
+use super::layer::{
+    Declaration, Effect, Entry, Kind, Layer, LayerName, resolve_layer, resolve_layer_with, ssh_keys,
+};
 use super::raw::{RawBoot, RawCluster, RawLayer, RawProfile};
 use super::source::{SourceFile, did_you_mean};
 use super::{
-    Boot, BootUrl, Cluster, Host, HostName, Inventory, MachineId, Origin, Server, Ttl,
+    Boot, BootUrl, Cluster, Host, HostName, Inventory, Layers, MachineId, Origin, Server, Ttl,
 };
 use crate::error::{Error, Place, Result};
 use crate::pki::{CaSpec, KeyType, Profile, Usage};
@@ -44,7 +48,13 @@ pub(super) fn load(root: &Path) -> Result<Inventory> {
         if path == cluster_path {
             continue;
         }
-        loaded.push(load_host(&path, &cluster, &cluster_layer, &groups)?);
+        loaded.push(load_host(
+            &path,
+            &cluster,
+            &cluster_layer,
+            &groups,
+            &mut |_, _, _, _| {},
+        )?);
     }
     loaded.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     let (hosts, addresses): (Vec<Host>, Vec<Addresses>) = loaded.into_iter().unzip();
@@ -73,7 +83,46 @@ pub(super) fn load(root: &Path) -> Result<Inventory> {
         hosts,
         by_machine,
         warnings,
+        layers: Layers {
+            cluster: cluster_layer,
+            groups,
+        },
     })
+}
+
+/// Every unit, file, directory and kernel argument that the layers of
+/// `host` declare, in merge order, with what the merge did with each: the
+/// host's file read and merged again, by the code that loaded it.
+pub(super) fn trace_host(inventory: &Inventory, host: &Host) -> Result<Vec<Declaration>> {
+    let mut declarations = Vec::new();
+    let layers = &inventory.layers;
+    let cluster = &layers.cluster;
+    debug_assert!(
+        cluster.units.is_empty()
+            && cluster.files.is_empty()
+            && cluster.directories.is_empty()
+            && cluster.kernel_arguments.should_exist.is_empty()
+            && cluster.kernel_arguments.should_not_exist.is_empty(),
+        "the cluster's entries would need tracing too"
+    );
+    load_host(
+        &host.file,
+        &inventory.cluster,
+        &layers.cluster,
+        &layers.groups,
+        &mut |layer: Step<'_>, origin: &Origin, entry: Entry<'_>, effect: Effect| {
+            declarations.push(Declaration {
+                layer: match layer {
+                    Step::Group(name) => LayerName::Group(name.to_string()),
+                    Step::Host => LayerName::Host,
+                },
+                origin: origin.clone(),
+                declared: entry.to_owned(),
+                effect,
+            })
+        },
+    )?;
+    Ok(declarations)
 }
 
 /// A host or group name from its file name, checked like a host name.
@@ -230,11 +279,22 @@ fn list(items: &[impl std::fmt::Display]) -> String {
         .join(", ")
 }
 
+/// The layer being merged, as a trace hears of it ([`LayerName`],
+/// borrowed).
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Group(&'a str),
+    Host,
+}
+
+/// The host of file `path`: cluster, groups and its own file merged, each
+/// step told to `trace` with the layer it came from.
 fn load_host(
     path: &Path,
     cluster: &Cluster,
     cluster_layer: &Layer,
     groups: &BTreeMap<String, Layer>,
+    trace: &mut impl FnMut(Step<'_>, &Origin, Entry<'_>, Effect),
 ) -> Result<(Host, Addresses)> {
     let name: HostName = file_stem(path)?.parse().expect("checked by file_stem");
     let src = SourceFile::read(path)?;
@@ -273,11 +333,19 @@ fn load_host(
     let install_disk = raw.install_disk.as_ref().map(|d| d.get_ref().clone());
     let own = resolve_layer_with(&src, raw, Kind::Host, cluster)?;
 
+    // The cluster declares no unit, file, directory or kernel argument
+    // (`resolve_cluster`), so there is nothing of it to trace, and it is
+    // the base as it is.
     let mut merged = cluster_layer.clone();
+    let mut merge = |layer: Step<'_>, later: &Layer| {
+        merged.merge_traced(later, &mut |origin, entry, effect| {
+            trace(layer, origin, entry, effect)
+        })
+    };
     for group in &group_names {
-        merged.merge(&groups[group]);
+        merge(Step::Group(group), &groups[group]);
     }
-    merged.merge(&own);
+    merge(Step::Host, &own);
 
     let fqdn = match &cluster.domain {
         Some(domain) => format!("{}.{}", name, domain.as_str()),
@@ -294,7 +362,7 @@ fn load_host(
         profiles: merged.profiles,
         ssh_authorized_keys: merged.ssh_authorized_keys,
         vars: merged.vars,
-        kernel_arguments: merged.kernel_arguments,
+        kernel_arguments: merged.kernel_arguments.values(),
         units: merged.units,
         files: merged.files,
         directories: merged.directories,

@@ -8,8 +8,9 @@
 //! ```
 //!
 //! Loading parses every file (`raw.rs`), checks each value as it is read
-//! (`names.rs`), and merges cluster, then `all`, then the host's groups in the
-//! order it lists them, then the host (`load.rs`). What comes out is a list of
+//! (`layer.rs`), and merges cluster, then `all`, then the host's groups in the
+//! order it lists them, then the host (`load.rs`); the same merge, traced,
+//! says where each of a host's entries came from ([`Inventory::trace`]). What comes out is a list of
 //! [`Host`]s that need no further checking: rendering only looks things up.
 //! Each item remembers where it was declared ([`Origin`]), so that a problem
 //! found later (a missing template, an undefined variable) still points at
@@ -30,6 +31,7 @@ use std::sync::Arc;
 pub use crate::values::{
     AbsPath, Domain, DropinName, HostName, MacAddr, Mode, SmbiosUuid, UnitName,
 };
+pub use layer::{Declaration, Declared, Effect, LayerName};
 pub use server::{Boot, BootArgument, BootUrl, Server, ServerUrl, Ttl, UrlHost, release_of};
 pub use source::did_you_mean;
 
@@ -50,6 +52,15 @@ pub struct Inventory {
     /// What an operator should hear before first boot but that does not
     /// stop a render, each naming its file.
     pub warnings: Vec<String>,
+    /// The cluster's and the groups' layers, for [`Inventory::trace`].
+    layers: Layers,
+}
+
+/// What the cluster and each group contribute, as loaded.
+#[derive(Debug)]
+struct Layers {
+    cluster: layer::Layer,
+    groups: BTreeMap<String, layer::Layer>,
 }
 
 impl Inventory {
@@ -83,6 +94,15 @@ impl Inventory {
     /// The host with this MAC address or SMBIOS UUID.
     pub fn host_by_machine(&self, id: MachineId) -> Option<&Host> {
         self.by_machine.get(&id).map(|&i| &self.hosts[i])
+    }
+
+    /// Every unit, file, directory and kernel argument that `host`'s
+    /// layers (cluster, groups in order, its own file) declare, in merge
+    /// order, each with its layer and what the merge did with it: where the
+    /// host's entries came from, and what they replaced. The host's file
+    /// is read again; the rest was kept when loading.
+    pub fn trace(&self, host: &Host) -> Result<Vec<Declaration>> {
+        load::trace_host(self, host)
     }
 
     pub fn hosts_dir(&self) -> PathBuf {

@@ -118,9 +118,9 @@ pub struct RawLayer {
 #[serde(deny_unknown_fields)]
 pub struct RawKernelArguments {
     #[serde(default)]
-    pub should_exist: Vec<String>,
+    pub should_exist: Vec<Spanned<String>>,
     #[serde(default)]
-    pub should_not_exist: Vec<String>,
+    pub should_not_exist: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

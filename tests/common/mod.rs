@@ -171,6 +171,23 @@ fn copy_example(fixture_pki: bool) -> tempfile::TempDir {
     dir
 }
 
+/// A temporary project of just `files` (each a path in the project and
+/// its text), with the fixed certificates of tests/fixtures/pki for the
+/// CAs named in `cas`, so that its output is the same on every machine.
+pub fn project_of(files: &[(&str, &str)], cas: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        write_file(dir.path(), rel, text);
+    }
+    for ca in cas {
+        copy_tree(
+            &Path::new(REPO).join("tests/fixtures/pki").join(ca),
+            &dir.path().join("pki").join(ca),
+        );
+    }
+    dir
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {

@@ -48,6 +48,17 @@ fn merge_object(
 ) {
     for f in info.fields {
         let Some(cv) = child.get(f.json) else {
+            // A keyed list that the child leaves out still loses the
+            // parent's items whose key the child names in another list of
+            // the same handle (a kernel argument the child moves to
+            // `shouldNotExist`, a file path it makes a directory).
+            if let Kind::List(item_kind) = (f.kind)()
+                && !info.ignores(f.go_name)
+                && map.contains_key(f.json)
+                && !keyed_under(info, child, info.handle(f.go_name)).is_empty()
+            {
+                merge_keyed(map, info, f.json, f.go_name, &item_kind(), &[], child);
+            }
             continue;
         };
         match ((f.kind)(), cv) {
@@ -224,6 +235,13 @@ mod tests {
             }
         }
         assert!(configs.len() > 30, "{} configs", configs.len());
+        // Keys that the child names only in another list of their handle.
+        configs.push(serde_json::json!({"ignition": {"version": "3.5.0"},
+            "kernelArguments": {"shouldExist": ["x", "y"]},
+            "storage": {"files": [{"path": "/a"}], "links": [{"path": "/c", "target": "/a"}]}}));
+        configs.push(serde_json::json!({"ignition": {"version": "3.5.0"},
+            "kernelArguments": {"shouldNotExist": ["x"]},
+            "storage": {"directories": [{"path": "/a"}, {"path": "/c"}]}}));
         for parent in &configs {
             for child in &configs {
                 let Val::Struct(c) = value_into_val(child.clone()) else {
