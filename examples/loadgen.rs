@@ -5,10 +5,11 @@
 //! 1. every host's config, `GET /ignition/{host}` (latency percentiles);
 //! 2. every host's enrollment, `POST /v1/enroll` with the token from its
 //!    config and one P-256 CSR made beforehand (rate and percentiles);
-//! 3. every host's config again, without reloads and then while the server
+//! 3. the server's memory afterwards (VmRSS and VmHWM);
+//! 4. every host's config again, without reloads and then while the server
 //!    reloads its inventory over and over (SIGHUP, the next one as soon as
-//!    the last is done): the p99 of each, and how long each reload took;
-//! 4. the server's memory afterwards (VmRSS and VmHWM);
+//!    the last is done): the p99 of each, how long each reload took, and
+//!    the memory afterwards;
 //! 5. the floor: the same requests to a server in this process on the same
 //!    stack (rustls, hyper, tokio, two worker threads) that answers each
 //!    with a fixed body of a config's size and does nothing else. No
@@ -69,16 +70,15 @@ fn main() {
 
     println!("coregen serve: {hosts} hosts, {clients} clients, HTTPS keep-alive on {addr}");
     let cpu = || cpu_secs(pid);
-    let before = cpu();
-    let (configs, took, mut latencies) = runtime.block_on(drive(
-        addr,
-        tls.clone(),
-        clients,
+    let gets = || {
         names
             .iter()
             .map(|h| (format!("/ignition/{h}"), None))
-            .collect(),
-    ));
+            .collect()
+    };
+    let before = cpu();
+    let (configs, took, mut latencies) =
+        runtime.block_on(drive(addr, tls.clone(), clients, gets()));
     report("GET /ignition/{host}", hosts, took, &mut latencies);
     let after = cpu();
     println!(
@@ -86,12 +86,42 @@ fn main() {
         (after - before) * 1e6 / hosts as f64
     );
 
-    let gets = || {
-        names
-            .iter()
-            .map(|h| (format!("/ignition/{h}"), None))
-            .collect()
+    let memory = |when: &str| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        for field in ["VmRSS", "VmHWM"] {
+            let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+            println!("  serve memory {when}: {line}");
+        }
     };
+    let tokens: Vec<String> = configs.iter().map(|c| token_in(c)).collect();
+    let started = Instant::now();
+    let bodies: Vec<String> = (0..hosts).map(|_| enroll_body()).collect();
+    println!(
+        "  ({hosts} P-256 keys and CSRs made in {:.1?}, not timed below)",
+        started.elapsed()
+    );
+    let requests = tokens
+        .into_iter()
+        .zip(bodies)
+        .map(|(token, body)| ("/v1/enroll".to_string(), Some((token, body))))
+        .collect();
+    let before = cpu();
+    let (answers, took, mut latencies) =
+        runtime.block_on(drive(addr, tls.clone(), clients, requests));
+    let after = cpu();
+    let enrolled = answers
+        .iter()
+        .filter(|a| a.contains("\"certificates\""))
+        .count();
+    assert_eq!(enrolled, hosts, "every enrollment succeeds");
+    report("POST /v1/enroll", hosts, took, &mut latencies);
+    println!(
+        "  serve CPU: {:.0} µs per request (user + system, all threads)",
+        (after - before) * 1e6 / hosts as f64
+    );
+
+    memory(&format!("after {hosts} enrollments"));
+
     let (_, took, mut latencies) = runtime.block_on(drive(addr, tls.clone(), clients, gets()));
     let quiet_p99 = report("GET /ignition/{host}, again", hosts, took, &mut latencies);
     let reloading = std::sync::atomic::AtomicBool::new(true);
@@ -129,57 +159,16 @@ fn main() {
         reloading_p99.as_secs_f64() / quiet_p99.as_secs_f64(),
     );
 
-    let memory = |when: &str| {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        for field in ["VmRSS", "VmHWM"] {
-            let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-            println!("  serve memory {when}: {line}");
-        }
-    };
-    // The last old generation is freed once its requests are done.
-    std::thread::sleep(Duration::from_millis(500));
+    // The server gives the memory of old generations back 5 s after the
+    // last reload.
+    std::thread::sleep(Duration::from_secs(6));
     memory("after the reloads");
 
-    let tokens: Vec<String> = configs.iter().map(|c| token_in(c)).collect();
-    let started = Instant::now();
-    let bodies: Vec<String> = (0..hosts).map(|_| enroll_body()).collect();
-    println!(
-        "  ({hosts} P-256 keys and CSRs made in {:.1?}, not timed below)",
-        started.elapsed()
-    );
-    let requests = tokens
-        .into_iter()
-        .zip(bodies)
-        .map(|(token, body)| ("/v1/enroll".to_string(), Some((token, body))))
-        .collect();
-    let before = cpu();
-    let (answers, took, mut latencies) = runtime.block_on(drive(addr, tls, clients, requests));
-    let after = cpu();
-    let enrolled = answers
-        .iter()
-        .filter(|a| a.contains("\"certificates\""))
-        .count();
-    assert_eq!(enrolled, hosts, "every enrollment succeeds");
-    report("POST /v1/enroll", hosts, took, &mut latencies);
-    println!(
-        "  serve CPU: {:.0} µs per request (user + system, all threads)",
-        (after - before) * 1e6 / hosts as f64
-    );
-
-    memory(&format!("after {hosts} enrollments"));
     drop(server);
 
     let body = Bytes::from(configs[0].clone());
     let (floor_addr, floor_tls, _floor) = start_floor(body.clone());
-    let (_, took, mut latencies) = runtime.block_on(drive(
-        floor_addr,
-        floor_tls,
-        clients,
-        names
-            .iter()
-            .map(|h| (format!("/ignition/{h}"), None))
-            .collect(),
-    ));
+    let (_, took, mut latencies) = runtime.block_on(drive(floor_addr, floor_tls, clients, gets()));
     report(
         &format!("floor, a fixed {} KB body", body.len() / 1000),
         hosts,

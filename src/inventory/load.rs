@@ -373,39 +373,77 @@ fn load_host(
 }
 
 /// Where a host file declares each address that must be unique across
-/// hosts, for an error that names both places.
+/// hosts, for an error that names both places. Kept small (no path, no
+/// key text): there is one per host, and the place is spelled out only for
+/// an error.
 #[derive(Debug, Default)]
 struct Addresses {
-    machines: Vec<(MachineId, Origin)>,
-    ip: Option<Origin>,
+    machines: Vec<(MachineId, Spot)>,
+    ip: Option<Spot>,
+}
+
+/// A key's line and column in its host file, and which key it is.
+#[derive(Clone, Copy, Debug)]
+struct Spot {
+    line: u32,
+    column: u32,
+    /// `None` for `mac`, `uuid` and `ip`; the index in `macs` otherwise.
+    index: Option<u32>,
+}
+
+impl Spot {
+    fn of(src: &SourceFile, span: std::ops::Range<usize>, index: Option<usize>) -> Spot {
+        let place = src.place(span.start);
+        let narrow = |n: Option<usize>| n.and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+        Spot {
+            line: narrow(place.line),
+            column: narrow(place.column),
+            index: index.and_then(|i| u32::try_from(i).ok()),
+        }
+    }
+
+    fn place(self, file: &std::path::Path) -> Place {
+        Place::at(file, self.line as usize, self.column as usize)
+    }
+
+    fn key(self, id: Option<MachineId>) -> String {
+        match (id, self.index) {
+            (Some(MachineId::Mac(_)), Some(i)) => format!("macs[{i}]"),
+            (Some(MachineId::Mac(_)), None) => "mac".into(),
+            (Some(MachineId::Uuid(_)), _) => "uuid".into(),
+            (None, _) => "ip".into(),
+        }
+    }
 }
 
 /// A host's `mac`, `macs`, `uuid` and `ip`, with their places; a MAC given
 /// twice in one file is an error here, one shared with another host is
 /// found by [`check_unique_addresses`].
 fn addresses(src: &SourceFile, raw: &RawLayer) -> Result<Addresses> {
-    let mut machines: Vec<(MachineId, Origin)> = Vec::new();
+    let mut machines: Vec<(MachineId, Spot)> = Vec::new();
     let listed = raw.macs.iter().flat_map(|m| m.get_ref()).enumerate();
-    let macs = raw.mac.iter().map(|mac| (mac, "mac".to_string()));
-    let macs = macs.chain(listed.map(|(i, mac)| (mac, format!("macs[{i}]"))));
-    for (mac, key) in macs {
+    let macs = raw.mac.iter().map(|mac| (mac, None));
+    let macs = macs.chain(listed.map(|(i, mac)| (mac, Some(i))));
+    for (mac, index) in macs {
         let id = MachineId::Mac(*mac.get_ref());
         if let Some((_, first)) = machines.iter().find(|(seen, _)| *seen == id) {
             return Err(src.error(
                 mac.span(),
                 format!(
                     "{id} is listed twice in this file (first at {})",
-                    first.place()
+                    first.place(&src.path)
                 ),
             ));
         }
-        machines.push((id, src.origin(mac.span(), key)));
+        machines.push((id, Spot::of(src, mac.span(), index)));
     }
     if let Some(uuid) = &raw.uuid {
-        let origin = src.origin(uuid.span(), "uuid".into());
-        machines.push((MachineId::Uuid(*uuid.get_ref()), origin));
+        machines.push((
+            MachineId::Uuid(*uuid.get_ref()),
+            Spot::of(src, uuid.span(), None),
+        ));
     }
-    let ip = raw.ip.as_ref().map(|ip| src.origin(ip.span(), "ip".into()));
+    let ip = raw.ip.as_ref().map(|ip| Spot::of(src, ip.span(), None));
     Ok(Addresses { machines, ip })
 }
 
@@ -416,29 +454,35 @@ fn check_unique_addresses(
     hosts: &[Host],
     addresses: &[Addresses],
 ) -> Result<HashMap<MachineId, usize>> {
-    let clash = |what: &str, value: String, here: &Origin, other: usize, there: &Origin| {
-        here.error(format!(
+    let clash = |id: Option<MachineId>,
+                 value: String,
+                 (i, here): (usize, Spot),
+                 (j, there): (usize, Spot)| {
+        let what = match id {
+            Some(MachineId::Mac(_)) => "a MAC address",
+            Some(MachineId::Uuid(_)) => "the UUID",
+            None => "the IP address",
+        };
+        Error::new(format!(
             "{value} is also {what} of host `{}` ({})",
-            hosts[other].name,
-            there.place()
+            hosts[j].name,
+            there.place(&hosts[j].file)
         ))
+        .at(here.place(&hosts[i].file))
+        .key(here.key(id))
     };
-    let mut machines: HashMap<MachineId, (usize, &Origin)> = HashMap::new();
-    let mut ips: HashMap<IpAddr, (usize, &Origin)> = HashMap::new();
+    let mut machines: HashMap<MachineId, (usize, Spot)> = HashMap::new();
+    let mut ips: HashMap<IpAddr, (usize, Spot)> = HashMap::new();
     for (i, (host, declared)) in hosts.iter().zip(addresses).enumerate() {
-        for (id, here) in &declared.machines {
-            if let Some(&(other, there)) = machines.get(id) {
-                let what = match id {
-                    MachineId::Mac(_) => "a MAC address",
-                    MachineId::Uuid(_) => "the UUID",
-                };
-                return Err(clash(what, id.to_string(), here, other, there));
+        for &(id, here) in &declared.machines {
+            if let Some(&there) = machines.get(&id) {
+                return Err(clash(Some(id), id.to_string(), (i, here), there));
             }
-            machines.insert(*id, (i, here));
+            machines.insert(id, (i, here));
         }
-        if let (Some(ip), Some(here)) = (host.ip, &declared.ip) {
-            if let Some(&(other, there)) = ips.get(&ip) {
-                return Err(clash("the IP address", ip.to_string(), here, other, there));
+        if let (Some(ip), Some(here)) = (host.ip, declared.ip) {
+            if let Some(&there) = ips.get(&ip) {
+                return Err(clash(None, ip.to_string(), (i, here), there));
             }
             ips.insert(ip, (i, here));
         }

@@ -32,6 +32,11 @@ const QUIET: Duration = Duration::from_millis(250);
 /// least this often.
 const MAX_GATHER: Duration = Duration::from_secs(2);
 
+/// The memory of dropped generations is given back to the system this long
+/// after the last reload: trimming holds the allocator's locks for a few
+/// milliseconds, which requests feel, so a burst of reloads trims once.
+const TRIM_AFTER: Duration = Duration::from_secs(5);
+
 /// How long the reload thread waits for requests to let go of an old
 /// generation before it leaves the drop to whichever of them ends last.
 const DRAIN: Duration = Duration::from_secs(60);
@@ -156,7 +161,22 @@ impl Folders {
 }
 
 fn run(app: &'static App, source: &Source, queue: &Receiver<Trigger>, folders: &mut Folders) {
-    while let Ok(first) = queue.recv() {
+    let mut untrimmed = false;
+    loop {
+        let next = if untrimmed {
+            queue.recv_timeout(TRIM_AFTER)
+        } else {
+            queue.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        };
+        let first = match next {
+            Ok(trigger) => trigger,
+            Err(RecvTimeoutError::Timeout) => {
+                release_free_memory();
+                untrimmed = false;
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         // Gather what follows until the folders are quiet.
         let started = Instant::now();
         let mut signalled = matches!(first, Trigger::Signal);
@@ -168,12 +188,13 @@ fn run(app: &'static App, source: &Source, queue: &Receiver<Trigger>, folders: &
             }
         }
         let why = if signalled { "SIGHUP" } else { "a change" };
-        reload(app, source, why);
+        untrimmed |= reload(app, source, why);
         folders.rewatch();
     }
 }
 
-fn reload(app: &'static App, source: &Source, why: &str) {
+/// Loads and swaps; whether a generation was dropped.
+fn reload(app: &'static App, source: &Source, why: &str) -> bool {
     let started = Instant::now();
     match load(source, app.url()) {
         Ok(generation) => {
@@ -192,12 +213,13 @@ fn reload(app: &'static App, source: &Source, why: &str) {
                 "reloaded after {why}: {hosts} hosts in {:.0} ms (generation {number})",
                 started.elapsed().as_secs_f64() * 1e3
             );
-            drop_when_unused(old);
+            drop_when_unused(old)
         }
         Err(e) => {
             tracing::error!("reload after {why} failed, still serving the previous inventory: {e}");
             *app.health.failed.lock().expect("not poisoned") =
                 Some((e.to_string(), time::OffsetDateTime::now_utc()));
+            false
         }
     }
 }
@@ -224,20 +246,20 @@ fn load(source: &Source, url: &ServerUrl) -> Result<Generation> {
 }
 
 /// Drops `old` here, once no request holds it: freeing a large inventory
-/// takes a while, which a request should not pay for.
-fn drop_when_unused(mut old: Arc<Generation>) {
+/// takes a while, which a request should not pay for. Whether it did.
+fn drop_when_unused(mut old: Arc<Generation>) -> bool {
     let until = Instant::now() + DRAIN;
     loop {
         match Arc::try_unwrap(old) {
             Ok(generation) => {
                 drop(generation);
-                return release_free_memory();
+                return true;
             }
             Err(still_used) if Instant::now() < until => {
                 old = still_used;
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Err(_) => return,
+            Err(_) => return false,
         }
     }
 }
@@ -260,7 +282,7 @@ fn lower_priority() {
     // SAFETY: both calls take plain integers and touch no memory of ours.
     let niced = unsafe {
         let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10)
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19)
     };
     if niced != 0 {
         tracing::debug!("the reload thread keeps the normal priority");
