@@ -93,7 +93,27 @@ fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
-/// `{"csrs": [{"profile": "etcd-peer", "csr": "-----BEGIN CERTIFICATE REQUEST-----..."}]}`
+/// `POST /v1/renew`, over mutual TLS with the host's identity
+/// certificate: `{"nonce": "<32 to 64 hex digits>", "time": <Unix
+/// seconds>, "csrs": [{"profile": "etcd-peer", "csr": "..."}]}`. Any of
+/// the host's profiles, and `identity` for the identity itself; each CSR
+/// for a new key. The nonce makes each request usable once; the time, within
+/// [`RENEW_CLOCK_SKEW`] of the server's, bounds how long a nonce must be
+/// remembered.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewRequest {
+    pub nonce: String,
+    pub time: i64,
+    pub csrs: Vec<CsrItem>,
+}
+
+/// How far a renewal request's `time` may be from the server's clock.
+pub const RENEW_CLOCK_SKEW: i64 = 300;
+
+/// `{"csrs": [{"profile": "etcd-peer", "csr": "-----BEGIN CERTIFICATE REQUEST-----..."}]}`;
+/// `identity` may be among the profiles, for the host's identity
+/// certificate.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {

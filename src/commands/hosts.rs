@@ -13,6 +13,7 @@ use coregen::serve::{self, Options};
 use coregen::state::{HostState, Sighting, rfc3339, unix_now};
 
 pub(super) fn serve(settings: &Settings, args: &ServeArgs) -> Result<()> {
+    serve::hold_hangups();
     let project = settings.project()?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("COREGEN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -139,7 +139,16 @@ fn file_stem(path: &Path) -> Result<String> {
 fn resolve_cluster(src: &SourceFile) -> Result<(Cluster, Layer)> {
     let raw: RawCluster = src.parse()?;
     let mut cas = BTreeMap::new();
+    let reserved = crate::pki::identity::IDENTITY;
     for (name, ca) in raw.ca {
+        if name.as_str() == reserved {
+            return Err(Error::new(format!(
+                "the CA name `{reserved}` is reserved: coregen keeps a CA of that name for \
+                 hosts' identity certificates, which signs nothing else; choose another name"
+            ))
+            .at(Place::file(&src.path))
+            .key(format!("ca.{reserved}")));
+        }
         let validity_days = match ca.validity_days {
             Some(days) if *days.get_ref() == 0 => {
                 return Err(src.error(days.span(), "validity_days must be at least 1"));
@@ -156,6 +165,15 @@ fn resolve_cluster(src: &SourceFile) -> Result<(Cluster, Layer)> {
     }
     let mut profiles = BTreeMap::new();
     for (name, raw) in raw.profiles {
+        if name.as_str() == reserved {
+            return Err(src.error(
+                raw.span(),
+                format!(
+                    "the profile name `{reserved}` is reserved for hosts' identity \
+                     certificates; choose another name"
+                ),
+            ));
+        }
         let profile = resolve_profile(src, name.as_str(), raw, &cas)?;
         profiles.insert(profile.name.clone(), profile);
     }

@@ -39,6 +39,10 @@ pub struct IssuedRecord {
     pub ca: String,
     pub not_after: String,
     pub sha256: String,
+    /// For a renewal: the serial of the host's certificate of this profile
+    /// that this one replaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renews: Option<String>,
 }
 
 /// A certificate just issued, with its record.
@@ -161,6 +165,7 @@ impl Signed {
                 ca: ca.to_string(),
                 not_after: rfc3339(self.not_after),
                 sha256: self.sha256,
+                renews: None,
             },
             pem: self.pem,
         }

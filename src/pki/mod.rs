@@ -9,6 +9,7 @@
 
 mod ca;
 mod csr;
+pub mod identity;
 mod issue;
 mod key_type;
 mod profile;

@@ -133,6 +133,13 @@ async fn asset(
         ApiError::new(StatusCode::BAD_REQUEST, format!("not an asset path: {why}"))
     })?;
     let root = app.assets.clone().expect("routed only with --assets");
+    let stream = app.asset_streams.clone().try_acquire_owned().map_err(|_| {
+        ApiError::with_retry(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{MAX_STREAMS} downloads are under way; try again shortly"),
+            Some(5),
+        )
+    })?;
     let (file, len) = tokio::task::spawn_blocking(move || open(&root, &rel))
         .await
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "opening failed"))??;
@@ -174,6 +181,7 @@ async fn asset(
     let body = FileBody {
         file: tokio::fs::File::from_std(file),
         remaining: count,
+        _stream: stream,
     };
     let mut response = Response::new(Body::new(body));
     *response.status_mut() = status;
@@ -236,7 +244,15 @@ fn open(root: &FsPath, rel: &FsPath) -> Result<(std::fs::File, u64), ApiError> {
 struct FileBody {
     file: tokio::fs::File,
     remaining: u64,
+    /// One of [`MAX_STREAMS`], given back when the body is done or dropped.
+    _stream: tokio::sync::OwnedSemaphorePermit,
 }
+
+/// Downloads served at once. Each holds buffers of a few hundred KiB and a
+/// file read on the blocking pool, so clients reading a rootfs slowly on
+/// thousands of connections must not all be served together; the rest are
+/// told to come back.
+pub const MAX_STREAMS: usize = 64;
 
 impl http_body::Body for FileBody {
     type Data = Bytes;
@@ -301,8 +317,11 @@ pub fn warn_of_missing(boot: Option<&Boot>, dir: Option<&FsPath>, note: fn(&str)
     }
 }
 
-/// The folder `--assets` names, checked and made canonical at start.
-pub fn resolve_dir(dir: &FsPath) -> crate::Result<PathBuf> {
+/// The folder `--assets` names, checked and made canonical at start. It
+/// may hold neither the project nor `pki/`, nor be inside `pki/`: its
+/// files are served to anyone, over plain HTTP too, and `pki/` holds the
+/// CAs' keys.
+pub fn resolve_dir(dir: &FsPath, project: &FsPath, pki: &FsPath) -> crate::Result<PathBuf> {
     let real = std::fs::canonicalize(dir)
         .map_err(|e| crate::Error::io(dir, "open the --assets folder", e))?;
     if !real.is_dir() {
@@ -310,6 +329,19 @@ pub fn resolve_dir(dir: &FsPath) -> crate::Result<PathBuf> {
             "--assets {}: not a folder",
             dir.display()
         )));
+    }
+    for (what, path) in [("the project", project), ("the pki folder", pki)] {
+        let Ok(path) = std::fs::canonicalize(path) else {
+            continue;
+        };
+        if path.starts_with(&real) || real.starts_with(&path) && what == "the pki folder" {
+            return Err(crate::Error::new(format!(
+                "--assets {}: it would serve {what} ({}), CA keys included, to anyone; \
+                 give a folder that holds only the boot images",
+                dir.display(),
+                path.display()
+            )));
+        }
     }
     Ok(real)
 }

@@ -38,6 +38,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use super::mtls::ClientCert;
 use super::routes::Peer;
 
 /// A client gets this long to finish its TLS handshake. A real one needs
@@ -223,23 +224,34 @@ pub async fn accept(listener: TcpListener, tls: Option<TlsAcceptor>, router: Rou
             match tls {
                 Some(acceptor) => {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => connection(stream, peer, router).await,
+                        Ok(Ok(stream)) => {
+                            let client = stream
+                                .get_ref()
+                                .1
+                                .peer_certificates()
+                                .and_then(|chain| chain.first())
+                                .map(|cert| ClientCert(Arc::new(cert.clone().into_owned())));
+                            connection(stream, peer, client, router).await
+                        }
                         Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake: {e}"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
-                None => connection(stream, peer, router).await,
+                None => connection(stream, peer, None, router).await,
             }
         });
     }
 }
 
-async fn connection<S>(io: S, peer: SocketAddr, router: Router)
+async fn connection<S>(io: S, peer: SocketAddr, client: Option<ClientCert>, router: Router)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(Peer(peer));
+        if let Some(client) = &client {
+            request.extensions_mut().insert(client.clone());
+        }
         router.clone().oneshot(request.map(Body::new))
     });
     let result = hyper::server::conn::http1::Builder::new()

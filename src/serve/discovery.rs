@@ -4,11 +4,11 @@
 //! shows an operator what to add to the inventory.
 //!
 //! Anyone on the network can ask, so what a request can make `serve` write
-//! is bounded three ways: the state keeps at most
+//! is bounded four ways: the state keeps at most
 //! [`crate::state::MAX_UNKNOWN_MACHINES`] machines (the one seen longest
 //! ago goes first); one client address records at most [`PER_ADDRESS`]
-//! sightings a minute; and a machine asking again within [`COALESCE`] is
-//! not written again. The answer is the same 404 whether or not the
+//! sightings a minute, and all together at most [`IN_ALL`]; and a machine
+//! asking again within [`COALESCE`] is not written again. The answer is the same 404 whether or not the
 //! sighting was recorded.
 
 use std::collections::HashMap;
@@ -27,11 +27,17 @@ const PER_ADDRESS: u32 = 30;
 /// A machine seen again within this is not written again.
 const COALESCE: Duration = Duration::from_secs(30);
 
+/// Sightings written per minute from all addresses together: many sources
+/// (IPv6 gives each client plenty) cannot turn discovery into a stream of
+/// writes beside the enrollments.
+const IN_ALL: u32 = 600;
+
 /// A machine as it asked: its MAC, its UUID, or both.
 pub type Asked = (Option<MacAddr>, Option<SmbiosUuid>);
 
 pub struct Discovery {
     by_address: FailureLimit<IpAddr>,
+    in_all: FailureLimit<()>,
     /// When each machine was last written, for [`COALESCE`].
     written: Mutex<HashMap<Asked, i64>>,
 }
@@ -40,6 +46,7 @@ impl Discovery {
     pub fn new() -> Discovery {
         Discovery {
             by_address: FailureLimit::new(PER_ADDRESS, Duration::from_secs(60)),
+            in_all: FailureLimit::new(IN_ALL, Duration::from_secs(60)),
             written: Mutex::new(HashMap::new()),
         }
     }
@@ -54,7 +61,7 @@ impl Discovery {
         address: IpAddr,
         now: i64,
     ) -> Option<Sighting> {
-        if self.by_address.check(&source).is_err() {
+        if self.by_address.check(&source).is_err() || self.in_all.check(&()).is_err() {
             return None;
         }
         let coalesce = COALESCE.as_secs() as i64;
@@ -72,6 +79,7 @@ impl Discovery {
             written.insert(asked, now);
         }
         self.by_address.fail(source);
+        self.in_all.fail(());
         Some(Sighting {
             mac: asked.0.map(|m| m.to_string()),
             uuid: asked.1.map(|u| u.to_string()),

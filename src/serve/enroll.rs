@@ -11,9 +11,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::contract::{CaItem, CertItem, EnrollAnswer, EnrollRequest};
+use crate::contract::{CaItem, CertItem, CsrItem, EnrollAnswer, EnrollRequest};
 use crate::error::{Error, Kind, Result};
 use crate::inventory::Host;
+use crate::pki::identity::IDENTITY;
 use crate::pki::{CaCert, CertNames, CheckedCsr, Holder, LeafRequest, Profile, Signer, check_csr};
 use crate::state::{Delivered, Replay};
 use crate::values::printable;
@@ -46,8 +47,21 @@ pub struct Issuance {
 
 pub struct Authority<'a> {
     pub profiles: &'a BTreeMap<String, Profile>,
+    /// The pseudo-profile of host identities (`pki::identity`).
+    pub identity: &'a Profile,
     pub signers: &'a BTreeMap<String, Signer>,
+    /// Every CA, the identity CA included.
     pub cas: &'a [CaCert],
+}
+
+/// What a request may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Each of the host's profiles once, and its identity if it likes
+    /// (hosts whose configs predate identities send none).
+    Enroll,
+    /// Any of the host's profiles and its identity, at least one.
+    Renew,
 }
 
 impl Authority<'_> {
@@ -56,10 +70,11 @@ impl Authority<'_> {
     pub fn issue(
         &self,
         host: &Host,
-        request: &EnrollRequest,
+        csrs: &[CsrItem],
+        scope: Scope,
         mut names: impl FnMut(&Profile) -> Result<CertNames>,
     ) -> std::result::Result<Issuance, Rejection> {
-        let csrs = self.check_request(host, request)?;
+        let csrs = self.check_request(host, csrs, scope)?;
         let mut checked = Vec::with_capacity(csrs.len());
         for (profile, csr) in csrs {
             let names = names(profile).map_err(Rejection::Internal)?;
@@ -110,7 +125,7 @@ impl Authority<'_> {
         request: &EnrollRequest,
         replay: &Replay,
     ) -> std::result::Result<Option<EnrollAnswer>, Rejection> {
-        let csrs = self.check_request(host, request)?;
+        let csrs = self.check_request(host, &request.csrs, Scope::Enroll)?;
         let keys: Vec<(&str, String)> = csrs
             .iter()
             .map(|(profile, csr)| (profile.name.as_str(), csr.key.sha256()))
@@ -119,16 +134,34 @@ impl Authority<'_> {
         Ok(same.then(|| self.answer(host, &replay.delivered)))
     }
 
-    /// Checks that `request` asks for each of `host`'s profiles once, with
-    /// a sound CSR each.
+    /// The profile called `name`, the identity included.
+    fn profile(&self, name: &str) -> &Profile {
+        if name == IDENTITY {
+            self.identity
+        } else {
+            &self.profiles[name]
+        }
+    }
+
+    /// Checks that `csrs` ask for what `scope` allows of `host`'s profiles,
+    /// each once, with a sound CSR each.
     fn check_request<'p>(
         &'p self,
         host: &Host,
-        request: &EnrollRequest,
+        csrs: &[CsrItem],
+        scope: Scope,
     ) -> std::result::Result<Vec<(&'p Profile, CheckedCsr)>, Rejection> {
         let mut seen = HashSet::new();
-        for item in &request.csrs {
-            if !host.profiles.contains(&item.profile) {
+        if csrs.is_empty() && scope == Scope::Renew {
+            return Err(Rejection::BadRequest(
+                "no CSR: name at least one profile to renew".into(),
+            ));
+        }
+        for item in csrs {
+            // Only a host with profiles has an identity: nothing to renew
+            // otherwise.
+            let identity = item.profile == IDENTITY && !host.profiles.is_empty();
+            if !identity && !host.profiles.contains(&item.profile) {
                 return Err(Rejection::Forbidden(format!(
                     "host {} has no certificate profile `{}`",
                     host.name,
@@ -142,16 +175,17 @@ impl Authority<'_> {
                 )));
             }
         }
-        if let Some(missing) = host.profiles.iter().find(|p| !seen.contains(p.as_str())) {
+        let missing = host.profiles.iter().find(|p| !seen.contains(p.as_str()));
+        if let (Scope::Enroll, Some(missing)) = (scope, missing) {
             return Err(Rejection::BadRequest(format!(
                 "no CSR for profile `{missing}`; send one for each of: {}",
                 host.profiles.join(", ")
             )));
         }
 
-        let mut checked = Vec::with_capacity(request.csrs.len());
-        for item in &request.csrs {
-            let profile = &self.profiles[&item.profile];
+        let mut checked = Vec::with_capacity(csrs.len());
+        for item in csrs {
+            let profile = self.profile(&item.profile);
             let in_profile = |e: Error| e.note(format!("profile `{}`", profile.name));
             let csr = check_csr(item.csr.as_bytes()).map_err(|e| Rejection::from(in_profile(e)))?;
             checked.push((profile, csr));

@@ -15,12 +15,13 @@ use std::sync::Mutex;
 
 use self_cell::self_cell;
 
-use super::enroll::{Authority, Issuance, Rejection};
-use crate::contract::{EnrollAnswer, EnrollRequest, HTTP_CA};
+use super::enroll::{Authority, Issuance, Rejection, Scope};
+use crate::contract::{CsrItem, EnrollAnswer, EnrollRequest, HTTP_CA};
 use crate::error::{Error, Result};
 use crate::ignition::{Config, SpecVersion};
 use crate::inventory::{Host, Inventory, Server, ServerUrl, Ttl};
-use crate::pki::{CaCert, MintedToken, Signer, Usage, mint_token};
+use crate::pki::identity::{self, IDENTITY};
+use crate::pki::{CaCert, MintedToken, Profile, Signer, Usage, mint_token};
 use crate::project::{MissingCa, Project};
 use crate::render::Renderer;
 use crate::state::{Replay, unix_now};
@@ -32,8 +33,16 @@ pub struct Loaded {
     pub cas: Vec<CaCert>,
     /// The index in `cas` of the CA hosts trust for HTTPS.
     http_ca: usize,
-    /// The CAs that sign: `http` and those the profiles name.
+    /// The CAs that sign: `http`, those the profiles name, and `identity`.
     pub signers: BTreeMap<String, Signer>,
+    /// The identity CA's certificate, and its pseudo-profile
+    /// (`pki::identity`).
+    pub identity_ca: CaCert,
+    /// The same, DER, as identity certificates are checked against it.
+    pub identity_ca_der: Vec<u8>,
+    identity: Profile,
+    /// `cas` and the identity CA, for enrollment answers.
+    answer_cas: Vec<CaCert>,
     /// How long a token minted for a served config lives.
     pub token_ttl: Ttl,
 }
@@ -72,9 +81,20 @@ impl Loaded {
         });
         check_http_ca(&project.inventory)?;
         let cas = project.ca_certs(MissingCa::Create, note)?;
+        let identity_ca = if project.pki.exists(IDENTITY) {
+            project.pki.load_cert(IDENTITY)?
+        } else {
+            let cluster = project.inventory.cluster.name.as_str();
+            let ca = project.pki.init(IDENTITY, &identity::ca_spec(), cluster)?;
+            note(&format!(
+                "created CA `{IDENTITY}` for hosts' identity certificates in {}",
+                project.pki.ca_dir(IDENTITY).display()
+            ));
+            ca
+        };
         let mut signers = BTreeMap::new();
         let profiles = project.inventory.cluster.profiles.values();
-        let needed = profiles.map(|p| p.ca.as_str()).chain([HTTP_CA]);
+        let needed = profiles.map(|p| p.ca.as_str()).chain([HTTP_CA, IDENTITY]);
         for name in needed {
             if !signers.contains_key(name) {
                 let signer = project.pki.signer(name).map_err(|e| {
@@ -87,11 +107,20 @@ impl Loaded {
             .iter()
             .position(|ca| ca.name == HTTP_CA)
             .expect("declared, so created or loaded above");
+        let identity_ca_der = x509_parser::pem::parse_x509_pem(identity_ca.pem.as_bytes())
+            .map(|(_, pem)| pem.contents)
+            .map_err(|_| Error::new(format!("cannot read the certificate of CA `{IDENTITY}`")))?;
+        let mut answer_cas = cas.clone();
+        answer_cas.push(identity_ca.clone());
         Ok(Loaded {
             project,
             cas,
             http_ca,
             signers,
+            identity_ca,
+            identity_ca_der,
+            identity: identity::profile(),
+            answer_cas,
             token_ttl,
         })
     }
@@ -127,8 +156,9 @@ impl Loaded {
     fn authority(&self) -> Authority<'_> {
         Authority {
             profiles: &self.project.inventory.cluster.profiles,
+            identity: &self.identity,
             signers: &self.signers,
-            cas: &self.cas,
+            cas: &self.answer_cas,
         }
     }
 }
@@ -211,13 +241,17 @@ impl Generation {
         })
     }
 
-    /// Checks `request` against `host`'s profiles and signs it.
+    /// Checks `csrs` against `host`'s profiles as `scope` allows, and
+    /// signs them.
     pub fn issue(
         &self,
         host: &Host,
-        request: &EnrollRequest,
+        csrs: &[CsrItem],
+        scope: Scope,
     ) -> std::result::Result<Issuance, Rejection> {
         let authority = self.loaded().authority();
-        self.with_renderer(|r| authority.issue(host, request, |p| r.context().cert_names(host, p)))
+        self.with_renderer(|r| {
+            authority.issue(host, csrs, scope, |p| r.context().cert_names(host, p))
+        })
     }
 }

@@ -31,6 +31,7 @@ mod discovery;
 mod enroll;
 mod generation;
 mod limit;
+mod mtls;
 mod reload;
 mod routes;
 mod tls;
@@ -99,6 +100,7 @@ pub struct App {
     limits: Limits,
     /// The `--assets` folder, canonical; `/assets/` is served only with it.
     assets: Option<std::path::PathBuf>,
+    asset_streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// Loads `project`, prepares the certificates, and serves until SIGINT or
@@ -115,7 +117,7 @@ pub fn run(project: Project, note: fn(&str), options: Options) -> Result<()> {
     let assets = options
         .assets
         .as_deref()
-        .map(assets::resolve_dir)
+        .map(|dir| assets::resolve_dir(dir, &project.inventory.root, project.pki.dir()))
         .transpose()?;
     assets::warn_of_missing(
         project.inventory.cluster.boot.as_ref(),
@@ -142,8 +144,13 @@ pub fn run(project: Project, note: fn(&str), options: Options) -> Result<()> {
         root: project.inventory.root.clone(),
         pki: project.pki.dir().to_path_buf(),
         url_override: options.url.clone(),
+        http_ca_pem: String::new(),
     };
     let loaded = Loaded::prepare(project, &url, &mut |msg| note(msg))?;
+    let source = Source {
+        http_ca_pem: loaded.http_ca().pem.clone(),
+        ..source
+    };
     let state = loaded.project.state()?.clone();
     let (server_cert, outcome) =
         ServerCert::ensure(&loaded.project.pki, &state, &loaded.signers[HTTP_CA], &url)?;
@@ -155,7 +162,8 @@ pub fn run(project: Project, note: fn(&str), options: Options) -> Result<()> {
             cert_path.display()
         )),
     }
-    let tls = server_cert.rustls_config()?;
+    let identity_subject = subject_der(&loaded.identity_ca)?;
+    let tls = server_cert.rustls_config(Arc::new(mtls::AnyClientCert::new(identity_subject)))?;
 
     let writer = Writer::start(state.clone())?;
     let app: &'static App = Box::leak(Box::new(App {
@@ -170,6 +178,7 @@ pub fn run(project: Project, note: fn(&str), options: Options) -> Result<()> {
         require_source_ip: options.require_source_ip,
         limits: Limits::new(options.max_connections_per_address),
         assets,
+        asset_streams: Arc::new(tokio::sync::Semaphore::new(assets::MAX_STREAMS)),
     }));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -178,11 +187,21 @@ pub fn run(project: Project, note: fn(&str), options: Options) -> Result<()> {
         .build()
         .map_err(|e| Error::new("cannot start the async runtime").with_source(e))?;
     runtime.block_on(async {
-        // Before anything is served: SIGHUP's default is to end the process.
         let reloads = reload::start(app, source)?;
         tokio::spawn(hangups(reloads));
         serve(app, tls, (https, plain), note).await
     })
+}
+
+/// Ignores SIGHUP until `run` catches it: its default ends the process, and
+/// an operator's `systemctl reload` may come while the project loads. Call
+/// it first thing.
+pub fn hold_hangups() {
+    // SAFETY: setting a signal's disposition to SIG_IGN touches no memory
+    // of ours; tokio later installs its own handler over it.
+    unsafe {
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+    }
 }
 
 /// Turns each SIGHUP into a reload.
@@ -242,6 +261,16 @@ async fn serve(
     Ok(())
 }
 
+/// A CA certificate's subject, DER.
+fn subject_der(ca: &crate::pki::CaCert) -> Result<Vec<u8>> {
+    use x509_parser::prelude::FromDer;
+    let unreadable = || Error::new(format!("cannot read the certificate of CA `{}`", ca.name));
+    let (_, pem) = x509_parser::pem::parse_x509_pem(ca.pem.as_bytes()).map_err(|_| unreadable())?;
+    let (_, cert) = x509_parser::certificate::X509Certificate::from_der(&pem.contents)
+        .map_err(|_| unreadable())?;
+    Ok(cert.subject().as_raw().to_vec())
+}
+
 fn local(listener: &TcpListener) -> String {
     listener
         .local_addr()
@@ -268,9 +297,17 @@ impl App {
         self.current.read().expect("not poisoned").clone()
     }
 
+    /// The current generation with its number, read together.
+    fn current_numbered(&self) -> (Arc<Generation>, u64) {
+        let current = self.current.read().expect("not poisoned");
+        (current.clone(), self.health.generation())
+    }
+
     /// Puts `next` in place for the requests that start from now on;
-    /// returns the generation it replaces.
-    fn swap(&self, next: Arc<Generation>) -> Arc<Generation> {
-        std::mem::replace(&mut *self.current.write().expect("not poisoned"), next)
+    /// returns the generation it replaces, and the new one's number.
+    fn swap(&self, next: Arc<Generation>) -> (Arc<Generation>, u64) {
+        let mut current = self.current.write().expect("not poisoned");
+        let number = self.health.next_generation();
+        (std::mem::replace(&mut *current, next), number)
     }
 }

@@ -11,7 +11,9 @@
 //! leaves the old generation serving; the error, with its file, line and
 //! column, goes to the log and to `/healthz` until a load succeeds.
 
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,6 +22,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::App;
 use super::generation::{Generation, Loaded};
+use crate::contract::HTTP_CA;
 use crate::error::{Error, Result};
 use crate::inventory::ServerUrl;
 use crate::project::Project;
@@ -56,14 +59,23 @@ pub struct Source {
     /// `--url`, which overrides `[server] url`; without it, the URL the
     /// server started with must stay what cluster.toml says.
     pub url_override: Option<ServerUrl>,
+    /// The `http` CA the server's certificate is from: a reload may not
+    /// change it.
+    pub http_ca_pem: String,
 }
 
 /// The outcome of the last reload, for `/healthz`.
 #[derive(Debug)]
 pub struct Health {
-    /// The error of the last reload and when it failed, until one succeeds.
+    /// Where the last reload failed (the file, line and column, relative
+    /// to the project; not the message, which may quote the inventory's
+    /// values and goes to the log only) and when, until one succeeds.
     failed: Mutex<Option<(String, time::OffsetDateTime)>>,
     generation: Mutex<u64>,
+    /// Off when the project cannot be watched (SIGHUP still reloads), or
+    /// when the reload thread is gone.
+    watching: std::sync::atomic::AtomicBool,
+    reloader: std::sync::atomic::AtomicBool,
 }
 
 impl Health {
@@ -72,6 +84,8 @@ impl Health {
         Health {
             failed: Mutex::new(None),
             generation: Mutex::new(1),
+            watching: std::sync::atomic::AtomicBool::new(false),
+            reloader: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -83,6 +97,17 @@ impl Health {
     /// How many generations were loaded, the first included.
     pub fn generation(&self) -> u64 {
         *self.generation.lock().expect("not poisoned")
+    }
+
+    /// Counts a generation swapped in; its number.
+    pub fn next_generation(&self) -> u64 {
+        let mut count = self.generation.lock().expect("not poisoned");
+        *count += 1;
+        *count
+    }
+
+    fn failed(&self, place: String) {
+        *self.failed.lock().expect("not poisoned") = Some((place, time::OffsetDateTime::now_utc()));
     }
 }
 
@@ -97,70 +122,127 @@ pub fn start(app: &'static App, source: Source) -> Result<Sender<Trigger>> {
         let (hosts, templates) = (hosts.clone(), templates.clone());
         move |path: &Path| path.starts_with(&hosts) || path.starts_with(&templates)
     };
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // An error or an overflowed queue (`Other`, with the rescan flag)
+        // may hide any change: reload.
+        let Ok(event) = event else {
+            let _ = changes.send(Trigger::Changed);
+            return;
+        };
+        if matches!(event.kind, EventKind::Other) || event.need_rescan() {
+            let _ = changes.send(Trigger::Changed);
+            return;
+        }
         // Reads (ours included: a reload opens every file) change nothing.
-        let writes = !matches!(event.kind, EventKind::Access(_) | EventKind::Other)
+        let writes = !matches!(event.kind, EventKind::Access(_))
             || matches!(
                 event.kind,
                 EventKind::Access(notify::event::AccessKind::Close(
                     notify::event::AccessMode::Write
                 ))
             );
-        if writes && event.paths.iter().any(|p| relevant(p)) {
+        if writes && event.paths.iter().any(|p| relevant(p) && !scratch(p)) {
             let _ = changes.send(Trigger::Changed);
         }
     })
-    .map_err(|e| Error::new("cannot watch the project for changes").with_source(e))?;
-    // The project folder itself, for `hosts/` or `templates/` made anew
-    // (a checkout, a symlink swapped in).
-    watcher
-        .watch(&source.root, RecursiveMode::NonRecursive)
-        .map_err(|e| {
-            Error::new(format!("cannot watch {}", source.root.display())).with_source(e)
-        })?;
-    let mut folders = Folders {
-        watcher,
-        watched: Vec::new(),
-        wanted: vec![hosts, templates],
+    .and_then(|mut watcher| {
+        // The project folder itself, for `hosts/` or `templates/` made
+        // anew (a checkout, a symlink swapped in).
+        watcher
+            .watch(&source.root, RecursiveMode::NonRecursive)
+            .map(|()| watcher)
+    });
+    let mut folders = match watcher {
+        Ok(watcher) => {
+            app.health.watching.store(true, Ordering::Relaxed);
+            let mut folders = Folders {
+                watcher,
+                watched: Vec::new(),
+                wanted: vec![hosts, templates],
+            };
+            folders.rewatch();
+            Some(folders)
+        }
+        // Out of inotify instances or watches, say: SIGHUP still reloads.
+        Err(e) => {
+            tracing::warn!(
+                "cannot watch {} for changes ({e}); reloads come from SIGHUP only",
+                source.root.display()
+            );
+            None
+        }
     };
-    folders.rewatch();
     std::thread::Builder::new()
         .name("reload".into())
+        // As the request threads: a load runs the same parsers.
+        .stack_size(super::THREAD_STACK)
         .spawn(move || {
             lower_priority();
-            run(app, &source, &queue, &mut folders);
+            app.health.reloader.store(true, Ordering::Relaxed);
+            run(app, &source, &queue, folders.as_mut());
+            app.health.reloader.store(false, Ordering::Relaxed);
         })
         .map_err(|e| Error::new("cannot start the reload thread").with_source(e))?;
     Ok(triggers)
 }
 
-/// The watched folders. They are watched again after each reload, since a
-/// folder replaced by another (a rename, a checkout) keeps no watch.
+/// Editors' and tools' scratch files (`.node1.toml.swp`, `node1.toml~`,
+/// vim's `4913`), which the loader never reads: no reload for them.
+fn scratch(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    name.starts_with('.') || name.ends_with('~') || name == "4913"
+}
+
+/// The watched folders, by the folder each path names: a folder replaced
+/// by another (a rename, a checkout, a symlink swapped) keeps no watch, so
+/// it is watched again after a reload that finds it changed.
 struct Folders {
     watcher: notify::RecommendedWatcher,
-    watched: Vec<PathBuf>,
+    watched: Vec<(PathBuf, (u64, u64))>,
     wanted: Vec<PathBuf>,
 }
 
 impl Folders {
-    fn rewatch(&mut self) {
-        for path in self.watched.drain(..) {
-            let _ = self.watcher.unwatch(&path);
-        }
+    /// Watches the wanted folders that are not watched as they are now;
+    /// whether any was (changes made before its watch are not seen, so the
+    /// caller loads once more).
+    fn rewatch(&mut self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let mut renewed = false;
         for path in &self.wanted {
-            if !path.is_dir() {
-                continue;
+            let now = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+            let before = self.watched.iter().position(|(p, _)| p == path);
+            if let Some(i) = before {
+                if Some(self.watched[i].1) == now {
+                    continue;
+                }
+                let _ = self.watcher.unwatch(path);
+                self.watched.remove(i);
             }
+            let Some(id) = now.filter(|_| path.is_dir()) else {
+                continue;
+            };
             match self.watcher.watch(path, RecursiveMode::Recursive) {
-                Ok(()) => self.watched.push(path.clone()),
+                Ok(()) => {
+                    self.watched.push((path.clone(), id));
+                    renewed |= before.is_some();
+                }
                 Err(e) => tracing::warn!("cannot watch {}: {e}", path.display()),
             }
         }
+        renewed
     }
 }
 
-fn run(app: &'static App, source: &Source, queue: &Receiver<Trigger>, folders: &mut Folders) {
+fn run(
+    app: &'static App,
+    source: &Source,
+    queue: &Receiver<Trigger>,
+    mut folders: Option<&mut Folders>,
+) {
     let mut untrimmed = false;
     loop {
         let next = if untrimmed {
@@ -188,8 +270,18 @@ fn run(app: &'static App, source: &Source, queue: &Receiver<Trigger>, folders: &
             }
         }
         let why = if signalled { "SIGHUP" } else { "a change" };
-        untrimmed |= reload(app, source, why);
-        folders.rewatch();
+        // A panic in a load (a parser's bug) fails that reload, not the
+        // thread: later changes still reload.
+        let reloaded = std::panic::catch_unwind(AssertUnwindSafe(|| reload(app, source, why)));
+        untrimmed |= reloaded.unwrap_or_else(|_| {
+            app.health
+                .failed("a panic while loading the project (see the log)".into());
+            false
+        });
+        if folders.as_mut().is_some_and(|f| f.rewatch()) {
+            // Changes made while a folder had no watch: load once more.
+            reload(app, source, "a folder replaced");
+        }
     }
 }
 
@@ -202,12 +294,7 @@ fn reload(app: &'static App, source: &Source, why: &str) -> bool {
             for warning in &generation.inventory().warnings {
                 tracing::warn!("{warning}");
             }
-            let old = app.swap(Arc::new(generation));
-            let number = {
-                let mut count = app.health.generation.lock().expect("not poisoned");
-                *count += 1;
-                *count
-            };
+            let (old, number) = app.swap(Arc::new(generation));
             *app.health.failed.lock().expect("not poisoned") = None;
             tracing::info!(
                 "reloaded after {why}: {hosts} hosts in {:.0} ms (generation {number})",
@@ -217,8 +304,18 @@ fn reload(app: &'static App, source: &Source, why: &str) -> bool {
         }
         Err(e) => {
             tracing::error!("reload after {why} failed, still serving the previous inventory: {e}");
-            *app.health.failed.lock().expect("not poisoned") =
-                Some((e.to_string(), time::OffsetDateTime::now_utc()));
+            let place = e.place().map_or_else(
+                || "the project".to_string(),
+                |p| {
+                    let file = p.file.strip_prefix(&source.root).unwrap_or(&p.file);
+                    crate::error::Place {
+                        file: file.to_path_buf(),
+                        ..p.clone()
+                    }
+                    .to_string()
+                },
+            );
+            app.health.failed(place);
             false
         }
     }
@@ -227,6 +324,16 @@ fn reload(app: &'static App, source: &Source, why: &str) -> bool {
 /// The project at `source`, loaded and checked as at start.
 fn load(source: &Source, url: &ServerUrl) -> Result<Generation> {
     let project = Project::load(&source.root, source.pki.clone())?;
+    if project.inventory.cluster.cas.contains_key(HTTP_CA)
+        && project.pki.exists(HTTP_CA)
+        && project.pki.load_cert(HTTP_CA)?.pem != source.http_ca_pem
+    {
+        return Err(Error::new(format!(
+            "the `{HTTP_CA}` CA in {} is not the one this server's certificate is from: \
+             restart coregen serve to change it",
+            source.pki.display()
+        )));
+    }
     if source.url_override.is_none() {
         let configured = project.inventory.cluster.server.as_ref().map(|s| &s.url);
         if configured != Some(url) {
@@ -291,16 +398,22 @@ fn lower_priority() {
 
 /// `/healthz`'s body.
 pub fn health_json(app: &App) -> serde_json::Value {
-    let generation = app.current();
+    let (generation, number) = app.current_numbered();
     let mut body = serde_json::json!({
         "status": "ok",
         "hosts": generation.inventory().hosts.len(),
-        "generation": app.health.generation(),
+        "generation": number,
     });
-    if let Some((error, at)) = app.health.failure() {
+    if let Some((place, at)) = app.health.failure() {
         body["status"] = "degraded".into();
-        body["reload_error"] = error.into();
+        body["reload_failed"] = place.into();
         body["reload_failed_at"] = rfc3339(at).into();
+    }
+    if !app.health.reloader.load(Ordering::Relaxed) {
+        body["status"] = "degraded".into();
+        body["reloads"] = "stopped".into();
+    } else if !app.health.watching.load(Ordering::Relaxed) {
+        body["reloads"] = "on SIGHUP only".into();
     }
     body
 }

@@ -19,13 +19,17 @@ use serde_json::json;
 
 use super::App;
 use super::discovery::Asked;
-use super::enroll::Rejection;
+use super::enroll::{Rejection, Scope};
 use super::generation::Generation;
-use crate::contract::{EnrollAnswer, EnrollRequest};
+use super::mtls::ClientCert;
+use crate::contract::{EnrollAnswer, EnrollRequest, RENEW_CLOCK_SKEW, RenewRequest};
 use crate::ignition::SpecVersion;
 use crate::inventory::{Host, MacAddr, MachineId, SmbiosUuid};
+use crate::pki;
 use crate::pki::{MAX_TOKEN_LEN, PresentedToken, parse_token};
-use crate::state::{Admission, Enrollment, Minter, Op, Refusal, Replay, Verdict, unix_now};
+use crate::state::{
+    Admission, Enrollment, Minter, Op, Refusal, Renewal, Replay, Verdict, unix_now,
+};
 use crate::values::escape_untrusted;
 
 /// The largest enrollment body: room for a dozen RSA-4096 CSRs.
@@ -52,7 +56,8 @@ pub fn https(app: &'static App) -> Router {
         public(app)
             .route("/ignition", get(ignition_by_machine))
             .route("/ignition/{host}", get(ignition_by_name))
-            .route("/v1/enroll", post(enroll)),
+            .route("/v1/enroll", post(enroll))
+            .route("/v1/renew", post(renew)),
     )
     .with_state(app)
     .layer(middleware::from_fn(deadline))
@@ -100,10 +105,19 @@ impl ApiError {
     /// Every message is escaped: some quote what the client sent (a
     /// field name in a JSON or query error, a profile, a MAC address).
     pub(super) fn new(status: StatusCode, message: impl AsRef<str>) -> ApiError {
+        ApiError::with_retry(status, message, None)
+    }
+
+    /// With a `Retry-After` of `retry_after` seconds.
+    pub(super) fn with_retry(
+        status: StatusCode,
+        message: impl AsRef<str>,
+        retry_after: Option<u64>,
+    ) -> ApiError {
         ApiError {
             status,
             message: escape_untrusted(message.as_ref()),
-            retry_after: None,
+            retry_after,
         }
     }
 }
@@ -534,7 +548,7 @@ async fn enroll(
     }
 
     let issuance = generation
-        .issue(host, &request)
+        .issue(host, &request.csrs, Scope::Enroll)
         .map_err(|r| rejected(host, ip, r))?;
     let serials: Vec<String> = issuance
         .delivered
@@ -573,6 +587,107 @@ async fn enroll(
     }
     tracing::info!(host = %host.name, peer = %ip, serials = ?serials, "enrolled");
     Ok(about(host, axum::Json(issuance.answer).into_response()))
+}
+
+/// `POST /v1/renew`: a host proves who it is with its identity
+/// certificate (mutual TLS), and gets new certificates for new keys of
+/// its profiles, named as the inventory says now. Each refusal says why;
+/// those that may be a stranger's guess count against its address.
+async fn renew(
+    State(app): State<&'static App>,
+    Extension(peer): Extension<Peer>,
+    client: Option<Extension<ClientCert>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let ip = peer.ip();
+    let now = unix_now();
+    let generation = app.current();
+    let Some(Extension(ClientCert(cert))) = client else {
+        return Err(app.failed(
+            ip,
+            None,
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "renewal needs the host's identity certificate, presented as a TLS client \
+                 certificate; this connection presented none",
+            ),
+        ));
+    };
+    let identity = pki::identity::verify(&cert, &generation.loaded().identity_ca_der, now)
+        .map_err(|refused| {
+            tracing::warn!(peer = %ip, "renewal refused: {}", refused.message());
+            app.failed(
+                ip,
+                None,
+                ApiError::new(StatusCode::UNAUTHORIZED, refused.message()),
+            )
+        })?;
+    let host = generation
+        .inventory()
+        .find_host(&identity.host)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("host {} is no longer in the inventory", identity.host),
+            )
+        })?;
+    app.check_source(host, ip)?;
+    require_json(&headers)?;
+    let request: RenewRequest = read_json(&headers, body, "a renewal request").await?;
+    check_freshness(&request, now)?;
+
+    let issuance = generation
+        .issue(host, &request.csrs, Scope::Renew)
+        .map_err(|r| rejected(host, ip, r))?;
+    let serials: Vec<String> = issuance
+        .delivered
+        .iter()
+        .map(|d| d.record.serial.clone())
+        .collect();
+    let verdict = app
+        .writer
+        .write(Op::Renew(Renewal {
+            host: host.name.to_string(),
+            nonce: request.nonce.to_ascii_lowercase(),
+            now,
+            issued: issuance.delivered,
+        }))
+        .await
+        .map_err(|e| unavailable("recording the renewal", e))?;
+    if let Verdict::Refused(refusal) = verdict {
+        tracing::warn!(host = %host.name, peer = %ip, "renewal refused: {}", refusal.message());
+        return Err(ApiError::new(StatusCode::CONFLICT, refusal.message()));
+    }
+    tracing::info!(
+        host = %host.name, peer = %ip, identity = %identity.serial, serials = ?serials,
+        "renewed"
+    );
+    Ok(about(host, axum::Json(issuance.answer).into_response()))
+}
+
+/// A renewal request must be new: a nonce of 32 to 64 hex digits, and a
+/// time close to the server's, so that the nonces seen need keeping for a
+/// few minutes only.
+fn check_freshness(request: &RenewRequest, now: i64) -> Result<(), ApiError> {
+    let nonce = &request.nonce;
+    if !(32..=64).contains(&nonce.len()) || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "`nonce` must be 32 to 64 hex digits, new for each request",
+        ));
+    }
+    if (request.time - now).abs() > RENEW_CLOCK_SKEW {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`time` is {} s from the server's clock, more than the {RENEW_CLOCK_SKEW} s \
+                 allowed: a replayed request, or a host clock that is wrong",
+                (request.time - now).abs()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The answer a spent token's enrollment got, again, for the same keys;
@@ -629,6 +744,15 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// The body, bounded, as an enrollment request.
 async fn read_request(headers: &HeaderMap, body: Body) -> Result<EnrollRequest, ApiError> {
+    read_json(headers, body, "an enrollment request").await
+}
+
+/// The body, bounded, as JSON of type `T`, called `what` in the error.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    what: &str,
+) -> Result<T, ApiError> {
     if let Some(length) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
@@ -642,7 +766,7 @@ async fn read_request(headers: &HeaderMap, body: Body) -> Result<EnrollRequest, 
     serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("the body is not an enrollment request: {e}"),
+            format!("the body is not {what}: {e}"),
         )
     })
 }
@@ -705,7 +829,9 @@ impl App {
         let host = host.map(|h| h.name.as_str()).unwrap_or("-");
         tracing::warn!(host, peer = %ip, token = %token.id, "enrollment refused: {}", refusal.message());
         match refusal {
-            Refusal::Enrolled => ApiError::new(StatusCode::CONFLICT, refusal.message()),
+            Refusal::Enrolled | Refusal::Replayed => {
+                ApiError::new(StatusCode::CONFLICT, refusal.message())
+            }
             Refusal::InvalidToken | Refusal::Expired | Refusal::Spent | Refusal::Retired => self
                 .failed(
                     ip,

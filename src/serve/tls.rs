@@ -94,13 +94,18 @@ impl ServerCert {
         ))
     }
 
-    pub fn rustls_config(&self) -> Result<Arc<ServerConfig>> {
+    /// The rustls config: this certificate, and a request for a client
+    /// certificate that `clients` decides on.
+    pub fn rustls_config(
+        &self,
+        clients: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    ) -> Result<Arc<ServerConfig>> {
         let cert = CertificateDer::from_pem_slice(self.cert_pem.as_bytes())
             .map_err(|e| Error::new("cannot read the server certificate").with_source(e))?;
         let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes())
             .map_err(|e| Error::new("cannot read the server key").with_source(e))?;
         let mut config = ServerConfig::builder()
-            .with_no_client_auth()
+            .with_client_cert_verifier(clients)
             .with_single_cert(vec![cert], key)
             .map_err(|e| {
                 Error::new("the server certificate does not fit its key").with_source(e)

@@ -166,6 +166,12 @@ pub trait Tx {
     fn forget_machines_beyond(&mut self, keep: usize) -> Result<()>;
     /// The unknown machines, the last seen first.
     fn machines(&mut self) -> Result<Vec<Sighting>>;
+    /// The serial of `host`'s latest certificate of `profile`.
+    fn latest_serial(&mut self, host: &str, profile: &str) -> Result<Option<String>>;
+    /// Records a renewal request's nonce; false when it was seen before.
+    fn use_nonce(&mut self, nonce: &str, host: &str, time: i64) -> Result<bool>;
+    /// Forgets nonces seen before `time`.
+    fn delete_nonces_before(&mut self, time: i64) -> Result<()>;
 }
 
 /// One write of a batch for [`State::apply`].
@@ -177,6 +183,24 @@ pub enum Op {
     Enroll(Enrollment),
     /// A machine that no host matches asked for its boot files.
     Sighted(Sighting),
+    /// A host renews certificates it holds.
+    Renew(Renewal),
+}
+
+/// How long a renewal request's nonce is remembered; requests older than
+/// half of it are refused by their time, so a replay can never outlive
+/// its nonce's record.
+pub const NONCE_RETENTION_SECS: i64 = 600;
+
+/// A renewal to commit: the certificates issued for `host` under a request
+/// with `nonce`. Each record's `renews` is filled in here, inside the
+/// transaction, with the host's latest certificate of its profile.
+#[derive(Debug)]
+pub struct Renewal {
+    pub host: String,
+    pub nonce: String,
+    pub now: i64,
+    pub issued: Vec<Delivered>,
 }
 
 /// The most unknown machines remembered; the one seen longest ago goes
@@ -223,6 +247,8 @@ pub enum Refusal {
     Retired,
     /// The host enrolled already; `coregen host reset` allows it again.
     Enrolled,
+    /// A renewal request whose nonce was seen before.
+    Replayed,
 }
 
 impl Refusal {
@@ -238,6 +264,10 @@ impl Refusal {
                 "this host has enrolled already; an operator can allow it again with \
                  `coregen host reset <host>`, after which it needs a config fetched or rendered \
                  after the reset"
+            }
+            Refusal::Replayed => {
+                "this renewal request was sent before (its nonce is spent); a retry needs a new \
+                 nonce and time"
             }
         }
     }
@@ -382,7 +412,14 @@ impl State {
                 results.push(match op {
                     Op::Mint(tokens, by) => mint(tx, tokens, *by),
                     Op::Enroll(enrollment) => enroll(tx, enrollment),
-                    Op::Sighted(seen) => tx.saw_machine(seen).map(Verdict::Allowed),
+                    // A sighting that cannot be written is lost, and the
+                    // tokens and enrollments of its batch are not: SQLite
+                    // undoes just the failed statement.
+                    Op::Sighted(seen) => {
+                        let _ = tx.saw_machine(seen);
+                        Ok(Verdict::Allowed(()))
+                    }
+                    Op::Renew(renewal) => renew(tx, renewal),
                 }?);
             }
             if ops.iter().any(|op| matches!(op, Op::Sighted(_))) {
@@ -467,7 +504,10 @@ impl State {
     /// Deletes tokens that expired more than [`TOKEN_RETENTION_SECS`]
     /// before `now`.
     pub fn prune_tokens(&self, now: i64) -> Result<usize> {
-        self.write(|tx| tx.delete_tokens_expired_before(now - TOKEN_RETENTION_SECS))
+        self.write(|tx| {
+            tx.delete_nonces_before(now - NONCE_RETENTION_SECS)?;
+            tx.delete_tokens_expired_before(now - TOKEN_RETENTION_SECS)
+        })
     }
 }
 
@@ -537,6 +577,22 @@ fn mint(tx: &mut dyn Tx, tokens: &[MintedToken], by: Minter) -> Result<Verdict<(
         host.token_issued_at = Some(token.issued_at);
         host.token_expires_at = Some(token.expires_at);
         tx.put_host(&host)?;
+    }
+    Ok(Verdict::Allowed(()))
+}
+
+/// A renewal: refused when its nonce was seen; else each certificate is
+/// recorded with the serial it renews. Whether the host may renew (in the
+/// inventory, not retired, the identity certificate sound) is checked by
+/// the caller before anything is signed.
+fn renew(tx: &mut dyn Tx, r: &Renewal) -> Result<Verdict<()>> {
+    if !tx.use_nonce(&r.nonce, &r.host, r.now)? {
+        return Ok(Verdict::Refused(Refusal::Replayed));
+    }
+    for delivered in &r.issued {
+        let mut record = delivered.record.clone();
+        record.renews = tx.latest_serial(&r.host, &record.profile)?;
+        tx.add_issued(&record)?;
     }
     Ok(Verdict::Allowed(()))
 }
@@ -620,6 +676,7 @@ mod tests {
             ca: "etcd".into(),
             not_after: "2027-11-28T00:00:00Z".into(),
             sha256: "00".into(),
+            renews: None,
         };
         let db = State::new(SqliteStore::open(&path).unwrap());
         db.record_issued(&record("node1", "01")).unwrap();
@@ -746,6 +803,7 @@ mod tests {
                 ca: "etcd".into(),
                 not_after: "2027-11-28T00:00:00Z".into(),
                 sha256: "00".into(),
+                renews: None,
             },
             key_sha256: key.into(),
             certificate: format!("PEM {serial}"),

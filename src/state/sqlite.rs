@@ -81,6 +81,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (mac, uuid)
     );
     CREATE INDEX machines_by_last_seen ON machines (last_seen);",
+    // Renewals: which certificate each replaces, and the nonces of the
+    // renewal requests seen lately, so that a replayed request is refused.
+    // The audit's host index gains the profile, for a host's latest
+    // certificate of a profile.
+    "ALTER TABLE issued ADD COLUMN renews TEXT;
+    CREATE INDEX issued_by_host_profile ON issued (host, profile);
+    CREATE TABLE nonces (
+        nonce   TEXT PRIMARY KEY,
+        host    TEXT NOT NULL,
+        seen_at INTEGER NOT NULL
+    ) WITHOUT ROWID;",
 ];
 
 /// The most certificates one enrollment hands out: a bound on the rowid
@@ -228,6 +239,7 @@ fn issued_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<IssuedRecord> {
         ca: row.get(4)?,
         not_after: row.get(5)?,
         sha256: row.get(6)?,
+        renews: row.get(7)?,
     })
 }
 
@@ -259,7 +271,7 @@ impl Tx for SqliteTx<'_> {
     fn issued(&mut self, host: Option<&str>) -> Result<Vec<IssuedRecord>> {
         self.tx
             .prepare_cached(
-                "SELECT issued_at, serial, host, profile, ca, not_after, sha256 FROM issued
+                "SELECT issued_at, serial, host, profile, ca, not_after, sha256, renews FROM issued
                  WHERE ?1 IS NULL OR host = ?1 ORDER BY id",
             )
             .and_then(|mut stmt| stmt.query_map(params![host], issued_row)?.collect())
@@ -332,8 +344,9 @@ impl Tx for SqliteTx<'_> {
     fn add_issued(&mut self, r: &IssuedRecord) -> Result<()> {
         self.tx
             .prepare_cached(
-                "INSERT INTO issued (issued_at, serial, host, profile, ca, not_after, sha256)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO issued
+                   (issued_at, serial, host, profile, ca, not_after, sha256, renews)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -343,7 +356,8 @@ impl Tx for SqliteTx<'_> {
                     r.profile,
                     r.ca,
                     r.not_after,
-                    r.sha256
+                    r.sha256,
+                    r.renews
                 ])
             })
             .map(drop)
@@ -440,6 +454,38 @@ impl Tx for SqliteTx<'_> {
                     .prepare_cached("DELETE FROM tokens WHERE expires_at < ?1")
             })
             .and_then(|mut stmt| stmt.execute(params![time]))
+            .map_err(|e| self.err(e))
+    }
+
+    fn latest_serial(&mut self, host: &str, profile: &str) -> Result<Option<String>> {
+        self.tx
+            .prepare_cached(
+                "SELECT serial FROM issued WHERE host = ?1 AND profile = ?2
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(params![host, profile], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    fn use_nonce(&mut self, nonce: &str, host: &str, time: i64) -> Result<bool> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO nonces (nonce, host, seen_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (nonce) DO NOTHING",
+            )
+            .and_then(|mut stmt| stmt.execute(params![nonce, host, time]))
+            .map(|inserted| inserted == 1)
+            .map_err(|e| self.err(e))
+    }
+
+    fn delete_nonces_before(&mut self, time: i64) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM nonces WHERE seen_at < ?1")
+            .and_then(|mut stmt| stmt.execute(params![time]))
+            .map(drop)
             .map_err(|e| self.err(e))
     }
 
