@@ -244,7 +244,7 @@ status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$a_http/ipxe?m
 run_vm unknown "$unknown_mac" "$a_http" "$a_https" 'HTTP/1\.1 404' "$work/unknown/http.log"
 # iPXE sends ${net0/mac} percent-encoded.
 mac_re() { echo "${1//:/(:|%3[Aa])}"; }
-grep -aEq "GET /ipxe\?mac=$(mac_re "$unknown_mac") " "$work/unknown/http.log" ||
+grep -aEq "GET /ipxe\?mac=$(mac_re "$unknown_mac")[& ]" "$work/unknown/http.log" ||
   { show_serial unknown; fail "unknown MAC: the VM never asked for /ipxe?mac=$unknown_mac"; }
 grep -aq 'HTTP/1\.1 404' "$work/unknown/http.log" ||
   { show_serial unknown; fail "unknown MAC: /ipxe did not answer 404"; }
@@ -284,7 +284,7 @@ t=$SECONDS
 run_vm enroll "$mac" "$a_http" "$a_https"
 serial=$work/enroll/serial.log
 ((vm_timed_out == 0)) || { show_serial enroll; fail "the VM did not power off within ${vm_timeout}s"; }
-for request in "GET /boot\.ipxe " "GET /ipxe\?mac=$(mac_re "$mac") " "GET /pointer/vm1\.ign"; do
+for request in "GET /boot\.ipxe " "GET /ipxe\?mac=$(mac_re "$mac")[& ]" "GET /pointer/vm1\.ign"; do
   grep -aEq "$request" "$work/enroll/http.log" || fail "the VM never sent $request"
 done
 grep -q 'GET /vmlinuz\|url:/vmlinuz' "$work/assets.log" || fail "the VM never fetched its kernel: $(cat "$work/assets.log")"
