@@ -191,7 +191,10 @@ fn cluster_use(inventory: &Inventory, templates: &Templates) -> ClusterUse {
         profile.dns_names.iter().for_each(|t| uses.scan(t));
         profile.ip_addresses.iter().for_each(|t| uses.scan(t));
         profile.organization.iter().for_each(|t| uses.scan(t));
-        profile.organizational_unit.iter().for_each(|t| uses.scan(t));
+        profile
+            .organizational_unit
+            .iter()
+            .for_each(|t| uses.scan(t));
     }
     uses
 }

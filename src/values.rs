@@ -1,7 +1,8 @@
 //! Validated scalar values shared by the inventory, the PKI and the
 //! command line: host names, domains, MAC addresses, file modes, absolute
-//! paths and systemd unit names, lifetimes (`"30d"`), and the two macros that give such types
-//! their string forms; and how untrusted text is quoted in a message.
+//! paths and systemd unit names, lifetimes (`"30d"`), and the two macros
+//! that give such types their string forms; and how untrusted text is
+//! quoted in a message.
 //!
 //! Each type checks itself while it is deserialized, so an invalid value is
 //! reported by the TOML reader with its exact place; code past the inventory

@@ -49,12 +49,22 @@ fn a_signed_certificate_has_the_profiles_o_and_ou_values_and_lifetime() {
     let cert = dir.path().join("client.crt");
     run_ok(
         coregen(project.path())
-            .args(["sign", "--host", "node1", "--profile", "etcd-client", "--csr"])
+            .args([
+                "sign",
+                "--host",
+                "node1",
+                "--profile",
+                "etcd-client",
+                "--csr",
+            ])
             .arg(&csr.path)
             .arg("--out")
             .arg(&cert),
     );
-    assert!(openssl_verify(&project.path().join("pki/etcd/ca.crt"), &cert));
+    assert!(openssl_verify(
+        &project.path().join("pki/etcd/ca.crt"),
+        &cert
+    ));
 
     let subject = openssl_x509(&cert, &["-subject", "-nameopt", "RFC2253"]);
     // RFC 2253 lists the RDNs last first.
@@ -77,12 +87,13 @@ fn certs_and_enroll_env_show_the_new_keys() {
         run_ok(coregen(project.path()).args(["certs", "--host", "node1"])).stdout,
     )
     .unwrap();
-    assert!(certs.contains("  O    system:nodes, node1-admins\n"), "{certs}");
+    assert!(
+        certs.contains("  O    system:nodes, node1-admins\n"),
+        "{certs}"
+    );
     assert!(certs.contains("  OU   ops, etcd\n"), "{certs}");
     assert!(
-        certs.contains(
-            "  valid 10m  renew at 75%  reload etcd-member.service etcd-backup.timer\n"
-        ),
+        certs.contains("  valid 10m  renew at 75%  reload etcd-member.service etcd-backup.timer\n"),
         "{certs}"
     );
     // The example's own profiles: 30 days, 2/3.
@@ -91,10 +102,9 @@ fn certs_and_enroll_env_show_the_new_keys() {
         "{certs}"
     );
 
-    let shown = String::from_utf8(
-        run_ok(coregen(project.path()).args(["show", "--host", "node1"])).stdout,
-    )
-    .unwrap();
+    let shown =
+        String::from_utf8(run_ok(coregen(project.path()).args(["show", "--host", "node1"])).stdout)
+            .unwrap();
     // node1's profiles: https, etcd-peer, etcd-server, etcd-client.
     for line in [
         "COREGEN_PROFILE_1_RENEW_AT='67'",
@@ -126,7 +136,10 @@ fn bad_profile_keys_are_refused_with_their_place() {
             "renew_at = 1.0\n",
             "profiles.etcd-client.renew_at: renew_at must be a fraction strictly between 0 and 1",
         ),
-        ("reload = [\"etcd member\"]\n", "profiles.etcd-client.reload"),
+        (
+            "reload = [\"etcd member\"]\n",
+            "profiles.etcd-client.reload",
+        ),
     ];
     for (keys, want) in cases {
         let project = project_with(keys);

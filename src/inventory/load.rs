@@ -619,11 +619,27 @@ ca_path = "/a"
              1m, not 59s"
         );
         let err = error(r#"validity = "31d""#);
-        assert!(err.starts_with("hosts/cluster.toml:13:12: profiles.p.validity: "), "{err}");
-        assert!(err.contains("may not outlive it: 31d is longer than the CA's 30d"), "{err}");
+        assert!(
+            err.starts_with("hosts/cluster.toml:13:12: profiles.p.validity: "),
+            "{err}"
+        );
+        assert!(
+            err.contains("may not outlive it: 31d is longer than the CA's 30d"),
+            "{err}"
+        );
         let err = error("validity_days = 31");
-        assert!(err.starts_with("hosts/cluster.toml:13:17: profiles.p.validity_days: "), "{err}");
-        for bad in [r#""30""#, r#""d""#, r#""0d""#, r#""1w""#, r#""-1d""#, r#""1.5d""#] {
+        assert!(
+            err.starts_with("hosts/cluster.toml:13:17: profiles.p.validity_days: "),
+            "{err}"
+        );
+        for bad in [
+            r#""30""#,
+            r#""d""#,
+            r#""0d""#,
+            r#""1w""#,
+            r#""-1d""#,
+            r#""1.5d""#,
+        ] {
             let err = error(&format!("validity = {bad}"));
             assert!(err.contains("profiles.p.validity: "), "{err}");
             assert!(err.contains("is not a lifetime"), "{err}");

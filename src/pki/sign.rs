@@ -5,7 +5,7 @@
 //! A leaf never outlives the CA that signs it: its not-after is the CA
 //! certificate's when that comes first. rcgen keeps one value per subject
 //! attribute type, so a subject with several O or OU values is written
-//! here ([`der`]) and the certificate signed again with it.
+//! here (`der`) and the certificate signed again with it.
 
 use std::net::IpAddr;
 
@@ -70,7 +70,8 @@ impl Signer {
             Error::new(format!("cannot read the key of CA `{name}`")).with_source(e)
         })?;
         let unreadable = || Error::new(format!("cannot read the certificate of CA `{name}`"));
-        let issuer = Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|e| unreadable().with_source(e))?;
+        let issuer =
+            Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|e| unreadable().with_source(e))?;
         let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes())
             .map_err(|e| unreadable().with_source(e))?;
         let cert = pem.parse_x509().map_err(|e| unreadable().with_source(e))?;
@@ -143,9 +144,8 @@ impl Signer {
         let serial = random_serial()?;
         params.serial_number = Some(serial.clone());
 
-        let cannot = |e: rcgen::Error| {
-            Error::new(format!("CA `{}` cannot sign", self.name)).with_source(e)
-        };
+        let cannot =
+            |e: rcgen::Error| Error::new(format!("CA `{}` cannot sign", self.name)).with_source(e);
         let cert = params.signed_by(key, &self.issuer).map_err(cannot)?;
         let der = if rewrite {
             der::with_subject(cert.der(), &der::name(&subject), self.issuer.key())
@@ -186,11 +186,14 @@ impl Signer {
     }
 }
 
-/// The subject of a leaf, as attribute types ([`der::O`], [`der::OU`],
-/// [`der::CN`]) and values, in the order of the certificate: O, OU, CN.
+/// The subject of a leaf, as attribute types (`der::O`, `der::OU`,
+/// `der::CN`) and values, in the order of the certificate: O, OU, CN.
 fn subject_of(names: &CertNames) -> Vec<(u8, String)> {
     let o = names.organization.iter().map(|v| (der::O, v.clone()));
-    let ou = names.organizational_unit.iter().map(|v| (der::OU, v.clone()));
+    let ou = names
+        .organizational_unit
+        .iter()
+        .map(|v| (der::OU, v.clone()));
     o.chain(ou)
         .chain([(der::CN, names.common_name.clone())])
         .collect()
@@ -263,7 +266,10 @@ mod der {
                 .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
             (len, 2 + n)
         };
-        let end = header.checked_add(len).filter(|&e| e <= input.len()).ok_or_else(bad)?;
+        let end = header
+            .checked_add(len)
+            .filter(|&e| e <= input.len())
+            .ok_or_else(bad)?;
         Ok((&input[..end], &input[header..end], &input[end..]))
     }
 
@@ -335,7 +341,9 @@ mod tests {
     fn ca(alg: &'static rcgen::SignatureAlgorithm, days: i64) -> Signer {
         let key = KeyPair::generate_for(alg).unwrap();
         let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, "test CA");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "test CA");
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
         let now = OffsetDateTime::now_utc();
@@ -410,7 +418,10 @@ mod tests {
                 ("CN", "system:node:node1"),
             ]);
             assert_eq!(attributes, want, "{alg:?}");
-            assert!(verifies, "{alg:?}: the re-signed certificate does not verify");
+            assert!(
+                verifies,
+                "{alg:?}: the re-signed certificate does not verify"
+            );
             let der = x509_parser::pem::parse_x509_pem(signed.pem.as_bytes())
                 .unwrap()
                 .1
@@ -419,7 +430,11 @@ mod tests {
 
             // One of each, and none: rcgen's own subject, in the same order.
             let one = sign(&signer, &names(&["system:nodes"], &["a"]), day);
-            let want = pairs(&[("O", "system:nodes"), ("OU", "a"), ("CN", "system:node:node1")]);
+            let want = pairs(&[
+                ("O", "system:nodes"),
+                ("OU", "a"),
+                ("CN", "system:node:node1"),
+            ]);
             assert_eq!(subject(&signer, &one.pem), (want, true));
             let none = sign(&signer, &names(&[], &[]), day);
             let want = pairs(&[("CN", "system:node:node1")]);
