@@ -147,14 +147,16 @@ impl Signer {
         let cannot =
             |e: rcgen::Error| Error::new(format!("CA `{}` cannot sign", self.name)).with_source(e);
         let cert = params.signed_by(key, &self.issuer).map_err(cannot)?;
-        let der = if rewrite {
-            der::with_subject(cert.der(), &der::name(&subject), self.issuer.key())
-                .map_err(|e| e.note(format!("CA `{}` signing", self.name)))?
+        let (der, pem) = if rewrite {
+            let der = der::with_subject(cert.der(), &der::name(&subject), self.issuer.key())
+                .map_err(|e| e.note(format!("CA `{}` signing", self.name)))?;
+            let pem = der::pem(&der);
+            (der, pem)
         } else {
-            cert.der().to_vec()
+            (cert.der().to_vec(), cert.pem())
         };
         Ok(Signed {
-            pem: der::pem(&der),
+            pem,
             serial: hex(serial.as_ref()),
             not_after: params.not_after,
             sha256: sha256_hex(&der),
