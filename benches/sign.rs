@@ -27,6 +27,7 @@ fn sign(c: &mut Criterion) {
         common_name: "node1".into(),
         dns_names: vec!["node1".into(), "node1.cluster.internal".into()],
         ip_addresses: vec!["10.0.0.11".parse().unwrap()],
+        ..CertNames::default()
     };
     let path = |p: &str| p.parse::<AbsPath>().unwrap();
 
@@ -50,8 +51,12 @@ fn sign(c: &mut Criterion) {
             common_name: String::new(),
             dns_names: vec![],
             ip_addresses: vec![],
+            organization: vec![],
+            organizational_unit: vec![],
             key_types: KeyType::ALL.to_vec(),
-            validity_days: 365,
+            validity: Profile::DEFAULT_VALIDITY,
+            renew_at: Default::default(),
+            reload: vec![],
             key_path: path("/etc/x.key"),
             cert_path: path("/etc/x.crt"),
             ca_path: path("/etc/ca.crt"),

@@ -95,10 +95,24 @@ impl<'a> HostContext<'a> {
                 ip_addresses.push(ip);
             }
         }
+        let subject = |texts: &[String]| -> Result<Vec<String>> {
+            let mut values = Vec::new();
+            for text in texts {
+                let value = render(text)?;
+                if !value.is_empty() && !values.contains(&value) {
+                    values.push(value);
+                }
+            }
+            Ok(values)
+        };
+        let organization = subject(&profile.organization)?;
+        let organizational_unit = subject(&profile.organizational_unit)?;
         Ok(CertNames {
             common_name,
             dns_names,
             ip_addresses,
+            organization,
+            organizational_unit,
         })
     }
 
@@ -176,6 +190,11 @@ fn cluster_use(inventory: &Inventory, templates: &Templates) -> ClusterUse {
         uses.scan(&profile.common_name);
         profile.dns_names.iter().for_each(|t| uses.scan(t));
         profile.ip_addresses.iter().for_each(|t| uses.scan(t));
+        profile.organization.iter().for_each(|t| uses.scan(t));
+        profile
+            .organizational_unit
+            .iter()
+            .for_each(|t| uses.scan(t));
     }
     uses
 }

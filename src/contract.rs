@@ -47,7 +47,10 @@ pub fn ca_anchor_path(ca: &str) -> String {
 
 /// `/etc/coregen/enroll.env`: shell assignments that the enrollment script
 /// sources. Every value is single-quoted, so no inventory value can run as
-/// code there.
+/// code there. Per profile `<n>` (from 1): `NAME`, `KEY_TYPE`, `KEY`,
+/// `CERT`, `CA`, `TRUST`, `RENEW_AT` (the profile's `renew_at` as a whole
+/// percent, 1 to 99, for `[ "$elapsed_percent" -ge "$RENEW_AT" ]`) and
+/// `RELOAD` (its `reload` units, separated by one space; empty for none).
 pub fn enroll_env(
     host: &Host,
     profiles: &BTreeMap<String, Profile>,
@@ -85,6 +88,12 @@ pub fn enroll_env(
             &format!("COREGEN_PROFILE_{i}_TRUST"),
             &ca_anchor_path(&profile.ca),
         );
+        set(
+            &format!("COREGEN_PROFILE_{i}_RENEW_AT"),
+            &profile.renew_at.percent().to_string(),
+        );
+        let reload: Vec<&str> = profile.reload.iter().map(|u| u.as_str()).collect();
+        set(&format!("COREGEN_PROFILE_{i}_RELOAD"), &reload.join(" "));
     }
     env
 }

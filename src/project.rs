@@ -58,7 +58,9 @@ impl Project {
         for profile in inventory.cluster.profiles.values() {
             let names = std::iter::once(&profile.common_name)
                 .chain(&profile.dns_names)
-                .chain(&profile.ip_addresses);
+                .chain(&profile.ip_addresses)
+                .chain(&profile.organization)
+                .chain(&profile.organizational_unit);
             for text in names {
                 templates.check_text(text).map_err(|e| {
                     e.note(format!(

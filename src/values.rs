@@ -1,7 +1,8 @@
 //! Validated scalar values shared by the inventory, the PKI and the
 //! command line: host names, domains, MAC addresses, file modes, absolute
-//! paths and systemd unit names, and the two macros that give such types
-//! their string forms; and how untrusted text is quoted in a message.
+//! paths and systemd unit names, lifetimes (`"30d"`), and the two macros
+//! that give such types their string forms; and how untrusted text is
+//! quoted in a message.
 //!
 //! Each type checks itself while it is deserialized, so an invalid value is
 //! reported by the TOML reader with its exact place; code past the inventory
@@ -82,6 +83,45 @@ pub fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or(t)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// A lifetime as the inventory writes it: a whole number and a unit, `s`,
+/// `m`, `h` or `d` (`"90d"`, `"24h"`, `"10m"`), more than zero and at most
+/// `max` (named `max_text` in the message). The one parser of such
+/// durations (`server.token_ttl`, a profile's `validity`).
+pub fn parse_duration(
+    s: &str,
+    max: std::time::Duration,
+    max_text: &str,
+) -> Result<std::time::Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(n) if n > 0 && unit_secs > 0 && n <= max.as_secs() / unit_secs => {
+            Ok(std::time::Duration::from_secs(n * unit_secs))
+        }
+        _ => Err(format!(
+            "{s:?} is not a lifetime: write a number and a unit (s, m, h or d), such as \
+             \"1h\", of at most {max_text}"
+        )),
+    }
+}
+
+/// A duration as [`parse_duration`] reads it, in its largest whole unit.
+pub fn format_duration(d: std::time::Duration) -> String {
+    match d.as_secs() {
+        s if s % 86400 == 0 => format!("{}d", s / 86400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 /// An IP address as an X.509 subject alternative name holds it: 4 or 16

@@ -245,6 +245,23 @@ pub(super) fn certs(settings: &Settings, host: &str) -> Result<()> {
         sayln!("  CN   {}", names.common_name);
         sayln!("  DNS  {}", names.dns_names.join(", "));
         sayln!("  IP   {}", ips.join(", "));
+        if !names.organization.is_empty() {
+            sayln!("  O    {}", names.organization.join(", "));
+        }
+        if !names.organizational_unit.is_empty() {
+            sayln!("  OU   {}", names.organizational_unit.join(", "));
+        }
+        let reload: Vec<&str> = profile.reload.iter().map(|u| u.as_str()).collect();
+        sayln!(
+            "  valid {}  renew at {}%{}",
+            coregen::values::format_duration(profile.validity),
+            profile.renew_at.percent(),
+            if reload.is_empty() {
+                String::new()
+            } else {
+                format!("  reload {}", reload.join(" "))
+            }
+        );
         sayln!(
             "  key  {}  cert {}  ca {}",
             profile.key_path,

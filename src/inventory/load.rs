@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use toml::Spanned;
 
@@ -19,7 +20,11 @@ use super::{
     Boot, BootUrl, Cluster, Host, HostName, Inventory, Layers, MachineId, Origin, Server, Ttl,
 };
 use crate::error::{Error, Place, Result};
-use crate::pki::{CaSpec, KeyType, Profile, Usage};
+use crate::pki::{CaSpec, KeyType, Profile, RenewAt, Usage};
+use crate::values::{format_duration, parse_duration};
+
+/// The longest `validity` a profile may write (its CA's is the real bound).
+const MAX_VALIDITY: Duration = Duration::from_secs(100 * 365 * 86400);
 
 /// The group that every host is in, when `hosts/groups/all.toml` exists.
 const ALL_GROUP: &str = "all";
@@ -265,15 +270,24 @@ fn resolve_profile(
             ),
         ));
     }
-    let validity_days = match raw.validity_days {
-        Some(days) if *days.get_ref() == 0 => {
-            return Err(src.error(days.span(), "validity_days must be at least 1"));
-        }
-        Some(days) => days.into_inner(),
-        None => Profile::DEFAULT_VALIDITY_DAYS,
+    let validity = profile_validity(src, &raw, ca_name, ca)?;
+    let renew_at = match &raw.renew_at {
+        Some(value) => RenewAt::new(*value.get_ref()).ok_or_else(|| {
+            src.error(
+                value.span(),
+                format!(
+                    "renew_at must be a fraction strictly between 0 and 1, such as 0.75, \
+                     not {}",
+                    value.get_ref()
+                ),
+            )
+        })?,
+        None => RenewAt::DEFAULT,
     };
     let mut usages = raw.usages.into_inner();
     usages.dedup();
+    let mut reload = raw.reload;
+    reload.dedup();
     Ok(Profile {
         name: name.to_string(),
         ca: raw.ca.into_inner(),
@@ -281,12 +295,71 @@ fn resolve_profile(
         common_name: raw.common_name,
         dns_names: raw.dns_names,
         ip_addresses: raw.ip_addresses,
+        organization: raw.organization,
+        organizational_unit: raw.organizational_unit,
         key_types: raw.key_types.unwrap_or_else(|| KeyType::ALL.to_vec()),
-        validity_days,
+        validity,
+        renew_at,
+        reload,
         key_path: raw.key_path,
         cert_path: raw.cert_path,
         ca_path: raw.ca_path,
     })
+}
+
+/// A profile's lifetime: `validity` (`"30d"`) or the older `validity_days`,
+/// not both; at least a minute and no longer than its CA's. Without
+/// either, a year, or the CA's lifetime when that is shorter.
+fn profile_validity(
+    src: &SourceFile,
+    raw: &RawProfile,
+    ca_name: &str,
+    ca: &CaSpec,
+) -> Result<Duration> {
+    let (validity, span) = match (&raw.validity, &raw.validity_days) {
+        (Some(_), Some(days)) => {
+            return Err(src.error(
+                days.span(),
+                "validity and validity_days both set: keep one (validity = \"30d\" is the \
+                 newer form of validity_days = 30)",
+            ));
+        }
+        (Some(text), None) => {
+            let validity = parse_duration(text.get_ref(), MAX_VALIDITY, "100 years")
+                .map_err(|msg| src.error(text.span(), msg))?;
+            (validity, text.span())
+        }
+        (None, Some(days)) if *days.get_ref() == 0 => {
+            return Err(src.error(days.span(), "validity_days must be at least 1"));
+        }
+        (None, Some(days)) => (
+            Duration::from_secs(u64::from(*days.get_ref()) * 86400),
+            days.span(),
+        ),
+        (None, None) => return Ok(Profile::DEFAULT_VALIDITY.min(ca.validity())),
+    };
+    if validity < Profile::MIN_VALIDITY {
+        return Err(src.error(
+            span,
+            format!(
+                "a certificate must live at least {}, not {}",
+                format_duration(Profile::MIN_VALIDITY),
+                format_duration(validity)
+            ),
+        ));
+    }
+    if validity > ca.validity() {
+        return Err(src.error(
+            span,
+            format!(
+                "a certificate of CA `{ca_name}` may not outlive it: {} is longer than the \
+                 CA's {} (its validity_days)",
+                format_duration(validity),
+                format_duration(ca.validity())
+            ),
+        ));
+    }
+    Ok(validity)
 }
 
 fn list(items: &[impl std::fmt::Display]) -> String {
@@ -506,4 +579,121 @@ fn check_unique_addresses(
         }
     }
     Ok(machines.into_iter().map(|(id, (i, _))| (id, i)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = r#"name = "demo"
+
+[ca.etcd]
+validity_days = 30
+
+[profiles.p]
+ca = "etcd"
+usages = ["client-auth"]
+common_name = "{{host.name}}"
+key_path = "/k"
+cert_path = "/c"
+ca_path = "/a"
+"#;
+
+    /// cluster.toml of [`HEAD`] with `extra` keys in profile `p`.
+    fn load(extra: &str) -> Result<Profile> {
+        let src = SourceFile::new("hosts/cluster.toml".into(), format!("{HEAD}{extra}\n"));
+        let (cluster, _) = resolve_cluster(&src)?;
+        Ok(cluster.profiles["p"].clone())
+    }
+
+    fn error(extra: &str) -> String {
+        load(extra).unwrap_err().to_string()
+    }
+
+    const DAY: u64 = 86400;
+
+    #[test]
+    fn validity_is_a_duration_or_the_older_validity_days() {
+        let secs = |extra: &str| load(extra).unwrap().validity.as_secs();
+        assert_eq!(secs(r#"validity = "30d""#), 30 * DAY);
+        assert_eq!(secs(r#"validity = "24h""#), DAY);
+        assert_eq!(secs(r#"validity = "10m""#), 600);
+        assert_eq!(secs(r#"validity = "60s""#), 60);
+        assert_eq!(secs("validity_days = 7"), 7 * DAY);
+        // Without either, a year, cut to the CA's 30 days.
+        assert_eq!(secs(""), 30 * DAY);
+    }
+
+    #[test]
+    fn validity_errors_name_the_place_and_key() {
+        assert_eq!(
+            error("validity = \"30d\"\nvalidity_days = 30"),
+            "hosts/cluster.toml:14:17: profiles.p.validity_days: validity and validity_days \
+             both set: keep one (validity = \"30d\" is the newer form of validity_days = 30)"
+        );
+        assert_eq!(
+            error(r#"validity = "59s""#),
+            "hosts/cluster.toml:13:12: profiles.p.validity: a certificate must live at least \
+             1m, not 59s"
+        );
+        let err = error(r#"validity = "31d""#);
+        assert!(
+            err.starts_with("hosts/cluster.toml:13:12: profiles.p.validity: "),
+            "{err}"
+        );
+        assert!(
+            err.contains("may not outlive it: 31d is longer than the CA's 30d"),
+            "{err}"
+        );
+        let err = error("validity_days = 31");
+        assert!(
+            err.starts_with("hosts/cluster.toml:13:17: profiles.p.validity_days: "),
+            "{err}"
+        );
+        for bad in [
+            r#""30""#,
+            r#""d""#,
+            r#""0d""#,
+            r#""1w""#,
+            r#""-1d""#,
+            r#""1.5d""#,
+        ] {
+            let err = error(&format!("validity = {bad}"));
+            assert!(err.contains("profiles.p.validity: "), "{err}");
+            assert!(err.contains("is not a lifetime"), "{err}");
+        }
+    }
+
+    #[test]
+    fn renew_at_is_a_fraction_strictly_between_0_and_1() {
+        assert_eq!(load("").unwrap().renew_at, RenewAt::DEFAULT);
+        assert_eq!(load("renew_at = 0.75").unwrap().renew_at.percent(), 75);
+        for bad in ["0.0", "1.0", "1", "0", "-0.5", "1.5", "nan", "inf"] {
+            let err = error(&format!("renew_at = {bad}"));
+            assert!(
+                err.starts_with("hosts/cluster.toml:13:12: profiles.p.renew_at: renew_at must be"),
+                "{bad}: {err}"
+            );
+        }
+        let err = error(r#"renew_at = "0.5""#);
+        assert!(err.contains("profiles.p.renew_at"), "{err}");
+    }
+
+    #[test]
+    fn reload_is_a_list_of_unit_names_and_subjects_are_templates() {
+        let profile = load(
+            "reload = [\"etcd-member.service\", \"kubelet.service\"]\n\
+             organization = [\"system:nodes\", \"{{host.name}}\"]\n\
+             organizational_unit = [\"ops\"]",
+        )
+        .unwrap();
+        let reload: Vec<&str> = profile.reload.iter().map(|u| u.as_str()).collect();
+        assert_eq!(reload, ["etcd-member.service", "kubelet.service"]);
+        assert_eq!(profile.organization, ["system:nodes", "{{host.name}}"]);
+        assert_eq!(profile.organizational_unit, ["ops"]);
+        assert!(load("").unwrap().reload.is_empty());
+        let err = error(r#"reload = ["etcd member"]"#);
+        assert!(err.starts_with("hosts/cluster.toml:13:"), "{err}");
+        assert!(err.contains("profiles.p.reload"), "{err}");
+    }
 }

@@ -75,8 +75,17 @@ pub struct RawProfile {
     pub dns_names: Vec<String>,
     #[serde(default)]
     pub ip_addresses: Vec<String>,
+    #[serde(default)]
+    pub organization: Vec<String>,
+    #[serde(default)]
+    pub organizational_unit: Vec<String>,
     pub key_types: Option<Vec<KeyType>>,
+    /// `"30d"`; `validity_days` is the older form of it. Not both.
+    pub validity: Option<Spanned<String>>,
     pub validity_days: Option<Spanned<u32>>,
+    pub renew_at: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub reload: Vec<UnitName>,
     pub key_path: AbsPath,
     pub cert_path: AbsPath,
     pub ca_path: AbsPath,

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::values::deserialize_from_str;
+use crate::values::{deserialize_from_str, format_duration, parse_duration};
 
 /// `[server]`, resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -339,36 +339,13 @@ impl FromStr for Ttl {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let (number, unit) = s.split_at(split);
-        let unit_secs = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86400,
-            _ => 0,
-        };
-        match number.parse::<u64>() {
-            Ok(n) if n > 0 && unit_secs > 0 && n <= 365 * 86400 / unit_secs => {
-                Ok(Ttl(Duration::from_secs(n * unit_secs)))
-            }
-            _ => Err(format!(
-                "{s:?} is not a lifetime: write a number and a unit (s, m, h or d), such as \
-                 \"1h\", of at most a year"
-            )),
-        }
+        parse_duration(s, Duration::from_secs(365 * 86400), "a year").map(Ttl)
     }
 }
 
 impl fmt::Display for Ttl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = self.0.as_secs();
-        match secs {
-            s if s % 86400 == 0 => write!(f, "{}d", s / 86400),
-            s if s % 3600 == 0 => write!(f, "{}h", s / 3600),
-            s if s % 60 == 0 => write!(f, "{}m", s / 60),
-            s => write!(f, "{s}s"),
-        }
+        f.write_str(&format_duration(self.0))
     }
 }
 

@@ -131,7 +131,7 @@ impl CheckedLeaf<'_> {
         }
         let rsa = csr.key.key_type.as_ref().is_ok_and(|k| k.is_rsa());
         let signed = signer
-            .sign(&csr.key, names, &profile.usages, profile.validity_days, rsa)
+            .sign(&csr.key, names, &profile.usages, profile.validity, rsa)
             .map_err(|e| e.note(format!("in profile `{}`", profile.name)))?;
         Ok(signed.into_issuance(holder.name, &profile.name, signer.name()))
     }
@@ -149,7 +149,8 @@ pub fn issue_server(
     names: &CertNames,
     days: u32,
 ) -> Result<Issuance> {
-    let signed = signer.sign(key, names, &[Usage::ServerAuth], days, false)?;
+    let validity = std::time::Duration::from_secs(u64::from(days) * 86400);
+    let signed = signer.sign(key, names, &[Usage::ServerAuth], validity, false)?;
     Ok(signed.into_issuance(&names.common_name, SERVER_PROFILE, signer.name()))
 }
 

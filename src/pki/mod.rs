@@ -23,7 +23,7 @@ pub use issue::{
     CheckedLeaf, Holder, Issuance, IssuedRecord, LeafRequest, SERVER_PROFILE, issue_server,
 };
 pub use key_type::KeyType;
-pub use profile::{Profile, Usage};
+pub use profile::{Profile, RenewAt, Usage};
 pub use serial::{hex, sha256_hex};
 pub use sign::{CertNames, Signer};
 pub use token::{
@@ -43,4 +43,8 @@ pub struct CaSpec {
 
 impl CaSpec {
     pub const DEFAULT_VALIDITY_DAYS: u32 = 3650;
+
+    pub fn validity(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.validity_days) * 86400)
+    }
 }

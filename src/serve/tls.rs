@@ -121,11 +121,13 @@ fn names_for(url: &ServerUrl) -> CertNames {
             common_name: ip.to_string(),
             dns_names: Vec::new(),
             ip_addresses: vec![*ip],
+            ..CertNames::default()
         },
         UrlHost::Dns(name) => CertNames {
             common_name: name.clone(),
             dns_names: vec![name.clone()],
             ip_addresses: Vec::new(),
+            ..CertNames::default()
         },
     }
 }

@@ -384,6 +384,18 @@ pub fn openssl_verify(ca: &Path, cert: &Path) -> bool {
         .success()
 }
 
+/// Whether `cert` is still valid `secs` seconds from now, as
+/// `openssl x509 -checkend` tells.
+pub fn openssl_valid_in(cert: &Path, secs: u64) -> bool {
+    Command::new("openssl")
+        .args(["x509", "-noout", "-checkend", &secs.to_string(), "-in"])
+        .arg(cert)
+        .output()
+        .expect("openssl starts")
+        .status
+        .success()
+}
+
 /// `openssl genpkey` arguments for each kind of key.
 pub const P256: &[&str] = &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"];
 pub const P384: &[&str] = &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"];
