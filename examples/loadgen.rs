@@ -6,6 +6,8 @@
 //! 2. every host's enrollment, `POST /v1/enroll` with the token from its
 //!    config and one P-256 CSR made beforehand (rate and percentiles);
 //! 3. the server's memory afterwards (VmRSS and VmHWM);
+//! 3b. every host's renewal with the identity its enrollment gave it, each
+//!    on a fresh mutual-TLS connection, as hosts make them;
 //! 4. every host's config again, without reloads and then while the server
 //!    reloads its inventory over and over (SIGHUP, the next one as soon as
 //!    the last is done): the p99 of each, how long each reload took, and
@@ -95,7 +97,8 @@ fn main() {
     };
     let tokens: Vec<String> = configs.iter().map(|c| token_in(c)).collect();
     let started = Instant::now();
-    let bodies: Vec<String> = (0..hosts).map(|_| enroll_body()).collect();
+    let (bodies, identity_keys): (Vec<String>, Vec<String>) =
+        (0..hosts).map(|_| enroll_body()).unzip();
     println!(
         "  ({hosts} P-256 keys and CSRs made in {:.1?}, not timed below)",
         started.elapsed()
@@ -121,6 +124,42 @@ fn main() {
     );
 
     memory(&format!("after {hosts} enrollments"));
+
+    // Renewals as hosts make them: each on a fresh connection, presenting
+    // the identity its enrollment gave it (mutual TLS), one new key's CSR.
+    let ca = dir.join("pki/http/ca.crt");
+    let started = Instant::now();
+    let renewals: Vec<(Arc<rustls::ClientConfig>, String)> = answers
+        .iter()
+        .zip(&identity_keys)
+        .enumerate()
+        .map(|(i, (answer, key))| {
+            let identity = identity_in(answer);
+            let nonce = format!(
+                "{i:016x}{:016x}",
+                started.elapsed().as_nanos() as u64 ^ 0x5eed
+            );
+            (client_config_with(&ca, &identity, key), renew_body(&nonce))
+        })
+        .collect();
+    println!(
+        "  ({hosts} renewal requests and client configs made in {:.1?}, not timed below)",
+        started.elapsed()
+    );
+    let before = cpu();
+    let (answers, took, mut latencies) = runtime.block_on(renew_all(addr, clients, renewals));
+    let after = cpu();
+    assert!(answers.iter().all(|a| a.contains("\"certificates\"")));
+    report(
+        "POST /v1/renew, a new mutual-TLS connection each",
+        hosts,
+        took,
+        &mut latencies,
+    );
+    println!(
+        "  serve CPU: {:.0} µs per renewal (user + system, all threads; TLS handshakes included)",
+        (after - before) * 1e6 / hosts as f64
+    );
 
     let (_, took, mut latencies) = runtime.block_on(drive(addr, tls.clone(), clients, gets()));
     let quiet_p99 = report("GET /ignition/{host}, again", hosts, took, &mut latencies);
@@ -281,6 +320,9 @@ fn start_serve(
         .arg(dir)
         .args(["serve", "--listen", &addr.to_string()])
         .args(["--url", &format!("https://{addr}")])
+        // Every simulated host connects from 127.0.0.1, as hosts behind one
+        // NAT would: room for them all.
+        .args(["--max-connections-per-address", "4096"])
         .env(
             "COREGEN_LOG",
             std::env::var("LOADGEN_SERVE_LOG")
@@ -382,6 +424,76 @@ async fn drive(
     )
 }
 
+/// Sends each renewal on a connection of its own, `clients` at a time; the
+/// answers, the wall time, and each renewal's latency, handshake included.
+async fn renew_all(
+    addr: SocketAddr,
+    clients: usize,
+    renewals: Vec<(Arc<rustls::ClientConfig>, String)>,
+) -> (Vec<String>, Duration, Vec<Duration>) {
+    let renewals = Arc::new(renewals);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (renewals, next) = (renewals.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((tls, body)) = renewals.get(i) else {
+                        break;
+                    };
+                    let t = Instant::now();
+                    let mut sender = connect(addr, tls.clone()).await;
+                    let post = (String::new(), body.clone());
+                    let answer = send(&mut sender, "/v1/renew", Some(&post)).await;
+                    done.push((answer, t.elapsed()));
+                }
+                done
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.extend(task.await.unwrap());
+    }
+    let took = started.elapsed();
+    let (answers, latencies) = results.into_iter().unzip();
+    (answers, took, latencies)
+}
+
+/// A client config trusting `ca` and presenting `cert` (PEM) with `key`.
+fn client_config_with(ca: &Path, cert: &str, key: &str) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::PrivateKeyDer;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(ca).unwrap())
+        .unwrap();
+    let cert = CertificateDer::from_pem_slice(cert.as_bytes()).unwrap();
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+    Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(vec![cert], key)
+            .unwrap(),
+    )
+}
+
+/// The identity certificate of an enrollment answer.
+fn identity_in(answer: &str) -> String {
+    let answer: serde_json::Value = serde_json::from_str(answer).unwrap();
+    answer["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["profile"] == "identity")
+        .expect("an identity in the answer")["certificate"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 async fn connect(addr: SocketAddr, tls: Arc<rustls::ClientConfig>) -> SendRequest<Full<Bytes>> {
     let tcp = TcpStream::connect(addr).await.unwrap();
     tcp.set_nodelay(true).unwrap();
@@ -404,6 +516,11 @@ async fn send(
         .header("host", "127.0.0.1");
     let request = match post {
         None => builder.method("GET").body(Full::default()),
+        // A renewal carries no token: its connection's certificate says who.
+        Some((token, body)) if token.is_empty() => builder
+            .method("POST")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.clone()))),
         Some((token, body)) => builder
             .method("POST")
             .header("authorization", format!("Bearer {token}"))
@@ -440,13 +557,37 @@ fn token_in(config: &str) -> String {
         .to_string()
 }
 
-fn enroll_body() -> String {
+/// A P-256 key and a CSR for it, without names: the certificate's come
+/// from the inventory.
+fn key_and_csr() -> (rcgen::KeyPair, String) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    // No names: the certificate's come from the inventory.
     let mut params = rcgen::CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
     let csr = params.serialize_request(&key).unwrap().pem().unwrap();
-    serde_json::json!({ "csrs": [{ "profile": "node", "csr": csr }] }).to_string()
+    (key, csr)
+}
+
+/// An enrollment for the `node` profile and an identity; the identity's
+/// key (PEM), for the renewals.
+fn enroll_body() -> (String, String) {
+    let (_, csr) = key_and_csr();
+    let (identity, identity_csr) = key_and_csr();
+    let body = serde_json::json!({ "csrs": [
+        { "profile": "node", "csr": csr },
+        { "profile": "identity", "csr": identity_csr },
+    ] });
+    (body.to_string(), identity.serialize_pem())
+}
+
+/// A renewal of the `node` profile, for a new key.
+fn renew_body(nonce: &str) -> String {
+    let (_, csr) = key_and_csr();
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    serde_json::json!({ "nonce": nonce, "time": time, "csrs": [{ "profile": "node", "csr": csr }] })
+        .to_string()
 }
 
 /// Prints the rate and latencies; returns the p99.

@@ -30,7 +30,13 @@ const MAX_VALIDITY: Duration = Duration::from_secs(100 * 365 * 86400);
 const ALL_GROUP: &str = "all";
 
 pub(super) fn load(root: &Path) -> Result<Inventory> {
-    let hosts_dir = root.join("hosts");
+    // `hosts` may be a symlink that a deploy swaps for another: it is
+    // followed once, so that one load reads one folder throughout, even
+    // when the link changes meanwhile (`serve` reloads on such a swap).
+    let hosts_dir = match std::fs::read_link(root.join("hosts")) {
+        Ok(target) => root.join(target),
+        Err(_) => root.join("hosts"),
+    };
     let cluster_path = hosts_dir.join("cluster.toml");
     if !cluster_path.is_file() {
         return Err(Error::new(format!(

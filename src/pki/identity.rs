@@ -10,7 +10,7 @@
 //! certificate is not installed on hosts: only `serve` checks it. The
 //! identity renews over the channel it opens, like any profile.
 
-use super::{CaSpec, KeyType, Profile, Usage};
+use super::{CaSpec, KeyType, Profile, RenewAt, Usage};
 use crate::values::AbsPath;
 
 /// The identity CA's name, and the pseudo-profile its certificates are
@@ -21,7 +21,7 @@ pub const IDENTITY: &str = "identity";
 /// How long an identity certificate lives. It renews with the host's other
 /// certificates, so a host that is off for longer than this needs
 /// `coregen host reset` and a fresh enrollment.
-pub const IDENTITY_VALIDITY_DAYS: u32 = 90;
+pub const IDENTITY_VALIDITY: std::time::Duration = std::time::Duration::from_secs(90 * 86400);
 
 /// Where the host keeps its identity.
 pub const IDENTITY_KEY: &str = "/var/lib/coregen/identity.key";
@@ -47,8 +47,12 @@ pub fn profile() -> Profile {
         common_name: "{{host.name}}".to_string(),
         dns_names: Vec::new(),
         ip_addresses: Vec::new(),
+        organization: Vec::new(),
+        organizational_unit: Vec::new(),
         key_types: KeyType::ALL.to_vec(),
-        validity_days: IDENTITY_VALIDITY_DAYS,
+        validity: IDENTITY_VALIDITY,
+        renew_at: RenewAt::DEFAULT,
+        reload: Vec::new(),
         key_path: path(IDENTITY_KEY),
         cert_path: path(IDENTITY_CERT),
         ca_path: path(IDENTITY_CA_CERT),

@@ -230,6 +230,9 @@ fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
 const TOKEN_COLUMNS: &str =
     "id, host, secret_hash, issued_at, expires_at, used_at, retired_at, minted_by";
 
+/// An audit record from a row that starts with the `issued` columns in
+/// this order: issued_at, serial, host, profile, ca, not_after, sha256,
+/// renews.
 fn issued_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<IssuedRecord> {
     Ok(IssuedRecord {
         issued_at: row.get(0)?,
@@ -395,7 +398,7 @@ impl Tx for SqliteTx<'_> {
         self.tx
             .prepare_cached(
                 "SELECT i.issued_at, i.serial, i.host, i.profile, i.ca, i.not_after, i.sha256,
-                        d.key_sha256, d.certificate
+                        i.renews, d.key_sha256, d.certificate
                  FROM tokens t
                  JOIN delivered d ON d.id >= t.delivered_from
                                  AND d.id < t.delivered_from + ?2
@@ -407,8 +410,8 @@ impl Tx for SqliteTx<'_> {
                 stmt.query_map(params![token_id, MAX_DELIVERED], |row| {
                     Ok(Delivered {
                         record: issued_row(row)?,
-                        key_sha256: row.get(7)?,
-                        certificate: row.get(8)?,
+                        key_sha256: row.get(8)?,
+                        certificate: row.get(9)?,
                     })
                 })?
                 .collect()
