@@ -6,13 +6,13 @@
 //! 2. every host's enrollment, `POST /v1/enroll` with the token from its
 //!    config and one P-256 CSR made beforehand (rate and percentiles);
 //! 3. the server's memory afterwards (VmRSS and VmHWM);
-//! 3b. every host's renewal with the identity its enrollment gave it, each
+//! 4. every host's renewal with the identity its enrollment gave it, each
 //!    on a fresh mutual-TLS connection, as hosts make them;
-//! 4. every host's config again, without reloads and then while the server
+//! 5. every host's config again, without reloads and then while the server
 //!    reloads its inventory over and over (SIGHUP, the next one as soon as
 //!    the last is done): the p99 of each, how long each reload took, and
 //!    the memory afterwards;
-//! 5. the floor: the same requests to a server in this process on the same
+//! 6. the floor: the same requests to a server in this process on the same
 //!    stack (rustls, hyper, tokio, two worker threads) that answers each
 //!    with a fixed body of a config's size and does nothing else. No
 //!    server that renders and commits can beat it on this machine.
