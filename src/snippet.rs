@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::butane::{self, Options, Translated, ign};
-use crate::contract::{ENROLL_ENV, ENROLL_SCRIPT, ENROLL_UNIT, ca_anchor_path};
+use crate::contract::{ENROLL_ENV, ca_anchor_path, is_coregen_unit, template_of_file};
 use crate::error::{Error, Place, Result};
 use crate::ignition::SpecVersion;
 use crate::inventory::{Host, Snippet};
@@ -285,11 +285,11 @@ fn managed(path: &str) -> Option<&'static str> {
         Some("the hostname")
     } else if path.starts_with(anchor_prefix) {
         Some("a CA anchor")
-    } else if path == ENROLL_SCRIPT
+    } else if template_of_file(path).is_some()
         || path == ENROLL_ENV
         || Path::new(path).starts_with(Path::new(ENROLL_ENV).parent().expect("an absolute file"))
     {
-        Some("the first-boot enrollment")
+        Some("the enrollment or renewal")
     } else {
         None
     }
@@ -329,11 +329,14 @@ fn check_managed(t: &Translated, file: &Path) -> std::result::Result<(), Snippet
         *i += 1;
     }
     for (i, unit) in t.config.systemd.units.iter().enumerate() {
-        if unit.name == ENROLL_UNIT {
+        if is_coregen_unit(&unit.name) {
             let at = i.to_string();
             return refuse(
                 &["systemd", "units", &at, "name"],
-                written_by_coregen(&format!("{ENROLL_UNIT} is the first-boot enrollment")),
+                written_by_coregen(&format!(
+                    "{} is the enrollment's or the renewal's",
+                    unit.name
+                )),
             );
         }
     }
@@ -373,15 +376,15 @@ mod tests {
         );
         assert_eq!(
             managed("/etc/coregen/enroll.env"),
-            Some("the first-boot enrollment")
+            Some("the enrollment or renewal")
         );
         assert_eq!(
             managed("/etc/coregen/other"),
-            Some("the first-boot enrollment")
+            Some("the enrollment or renewal")
         );
         assert_eq!(
             managed("/usr/local/bin/coregen-enroll"),
-            Some("the first-boot enrollment")
+            Some("the enrollment or renewal")
         );
         assert_eq!(managed("/etc/pki/ca-trust/source/anchors/site.crt"), None);
         assert_eq!(managed("/etc/motd"), None);

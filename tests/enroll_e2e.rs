@@ -353,6 +353,24 @@ fn ignition_fetches_node1_over_https_and_the_script_enrolls_it() {
     let http_ca = project.path().join("pki/http/ca.crt");
     assert!(openssl_verify(&http_ca, &https));
 
+    // The identity too: its CA's certificate came with the answer.
+    let identity_ca = project.path().join("pki/identity/ca.crt");
+    let identity = root.join("var/lib/coregen/identity.crt");
+    let identity_key = root.join("var/lib/coregen/identity.key");
+    assert!(openssl_verify(&identity_ca, &identity));
+    assert_eq!(
+        fs::read(root.join("var/lib/coregen/identity-ca.crt")).unwrap(),
+        fs::read(&identity_ca).unwrap()
+    );
+    assert_eq!(
+        openssl_x509(&identity, &["-pubkey"]).as_bytes(),
+        openssl(&["pkey", "-pubout", "-in", path_str(&identity_key)]).stdout,
+    );
+    assert_eq!(
+        fs::metadata(&identity_key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
     // 4. What travelled: one request, CSRs only, no private key.
     let bodies: Vec<String> = fs::read_dir(&capture)
         .unwrap()
@@ -361,7 +379,8 @@ fn ignition_fetches_node1_over_https_and_the_script_enrolls_it() {
     assert_eq!(bodies.len(), 1);
     let body: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
     let csrs = body["csrs"].as_array().unwrap();
-    assert_eq!(csrs.len(), 4);
+    assert_eq!(csrs.len(), 5, "four profiles and the identity");
+    assert_eq!(csrs[4]["profile"], "identity");
     for csr in csrs {
         assert!(
             csr["csr"]
@@ -406,7 +425,11 @@ fn ignition_fetches_node1_over_https_and_the_script_enrolls_it() {
         "{list}"
     );
     let audit = run_ok(coregen(project.path()).args(["audit", "--host", "node1"]));
-    assert_eq!(String::from_utf8(audit.stdout).unwrap().lines().count(), 4);
+    assert_eq!(
+        String::from_utf8(audit.stdout).unwrap().lines().count(),
+        5,
+        "four profiles and the identity"
+    );
     serve.stop();
 }
 
