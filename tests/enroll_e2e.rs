@@ -578,3 +578,61 @@ fn a_busy_answer_is_retried_after_its_retry_after() {
     assert_eq!(all_the_same(&capture), 2);
     assert!(marker(&root).is_file());
 }
+
+/// A `curl` first on PATH that takes the identity (its certificate and its
+/// CA's) out of each answer, as a coregen from before identities answers.
+fn no_identity_curl(bin: &Path) {
+    fs::create_dir_all(bin).unwrap();
+    let script = "#!/bin/sh\n\
+        prev= output=\n\
+        for a in \"$@\"; do\n\
+        \x20 [ \"$prev\" != --output ] || output=$a\n\
+        \x20 prev=$a\n\
+        done\n\
+        code=0\n\
+        /usr/bin/curl \"$@\" || code=$?\n\
+        if [ -n \"$output\" ] && [ -f \"$output\" ]; then\n\
+        \x20 sed -e 's/,{\"profile\":\"identity\"[^}]*}//' -e 's/{\"profile\":\"identity\"[^}]*},//' \\\n\
+        \x20     -e 's/,{\"name\":\"identity\"[^}]*}//' -e 's/{\"name\":\"identity\"[^}]*},//' \\\n\
+        \x20     \"$output\" >\"$output.new\" && mv \"$output.new\" \"$output\"\n\
+        fi\n\
+        exit $code\n";
+    let path = bin.join("curl");
+    fs::write(&path, script).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn an_answer_without_an_identity_still_enrolls() {
+    if !needs(&[IGNITION, "openssl", "curl"]) {
+        return;
+    }
+    let (project, port, scratch) = first_boot();
+    let root = scratch.root();
+    let bin = scratch.dir.path().join("old-server-bin");
+    no_identity_curl(&bin);
+    let serve = LateServe::start(project.path(), port);
+
+    let out = run_enroll(&root, &bin);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}\nserver:\n{}", serve.stop());
+    assert!(log.contains("the answer holds no identity certificate"), "{log}");
+    assert!(marker(&root).is_file());
+    for name in ["peer", "server", "client"] {
+        assert!(root.join(format!("etc/etcd/pki/{name}.crt")).is_file());
+    }
+    for file in ["identity.key", "identity.crt", "identity-ca.crt"] {
+        assert!(!root.join("var/lib/coregen").join(file).exists(), "{file}");
+    }
+
+    // Renewal needs the identity: it says so, and is no failure.
+    let renew = Command::new("sh")
+        .arg(root.join("usr/local/bin/coregen-renew"))
+        .env("COREGEN_ROOT", &root)
+        .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&renew.stderr);
+    assert!(renew.status.success(), "{log}");
+    assert!(log.contains("no identity certificate"), "{log}");
+}
