@@ -1,9 +1,10 @@
 //! The enrollment contract: what a host with certificate profiles and
-//! coregen agree on. The paths on the host (the script, its settings, its
-//! unit, the request under way and the marker of a finished enrollment,
-//! where CA certificates are installed), the format of
+//! coregen agree on. The paths on the host (the enrollment and renewal
+//! scripts and their shared library, the settings, the units and timer,
+//! the requests under way and the marker of a finished enrollment, where
+//! CA certificates and CRLs are installed), the format of
 //! `/etc/coregen/enroll.env`, which CA Ignition itself trusts for HTTPS, and
-//! the JSON of `POST /v1/enroll`.
+//! the JSON of `POST /v1/enroll` and `POST /v1/renew`.
 //!
 //! Rendering writes this contract into configs, `serve` answers by it and
 //! `boot` points Ignition at it; each imports it from here. It holds data

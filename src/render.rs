@@ -2,8 +2,9 @@
 //! directories, units and kernel arguments from the inventory and templates,
 //! plus what coregen adds to every host (`/etc/hostname`, the `core` user's
 //! SSH keys, and each CA certificate as a trust anchor) and, to a host with
-//! certificate profiles, the first-boot enrollment: its script and unit
-//! (built-in templates) and `/etc/coregen/enroll.env`, which holds the
+//! certificate profiles, the first-boot enrollment and the renewal: their
+//! scripts, shared library, units and timer (built-in templates, see
+//! [`SCRIPT_FILES`] and [`UNITS`]) and `/etc/coregen/enroll.env`, which holds the
 //! host's bootstrap token. The token is the only part of a config that
 //! changes from one render to the next; the caller mints it.
 //!
@@ -270,8 +271,7 @@ impl<'a> Renderer<'a> {
             .server
             .expect("the inventory refuses profiles without [server]");
         let mut files = Vec::with_capacity(SCRIPT_FILES.len() + 1);
-        for ((path, template, mode), constant) in SCRIPT_FILES.iter().zip(&self.constant_scripts)
-        {
+        for ((path, template, mode), constant) in SCRIPT_FILES.iter().zip(&self.constant_scripts) {
             files.push(match constant {
                 Some(file) => file.clone(),
                 None => {

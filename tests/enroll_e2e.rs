@@ -616,7 +616,10 @@ fn an_answer_without_an_identity_still_enrolls() {
     let out = run_enroll(&root, &bin);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}\nserver:\n{}", serve.stop());
-    assert!(log.contains("the answer holds no identity certificate"), "{log}");
+    assert!(
+        log.contains("the answer holds no identity certificate"),
+        "{log}"
+    );
     assert!(marker(&root).is_file());
     for name in ["peer", "server", "client"] {
         assert!(root.join(format!("etc/etcd/pki/{name}.crt")).is_file());
@@ -629,7 +632,10 @@ fn an_answer_without_an_identity_still_enrolls() {
     let renew = Command::new("sh")
         .arg(root.join("usr/local/bin/coregen-renew"))
         .env("COREGEN_ROOT", &root)
-        .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()))
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&renew.stderr);

@@ -137,7 +137,10 @@ impl Host {
             let cert = self.root().join(cert);
             let key = self.root().join(key);
             let ca = self.project.path().join(ca);
-            assert!(openssl_verify(&ca, &cert), "{profile}: openssl verify fails");
+            assert!(
+                openssl_verify(&ca, &cert),
+                "{profile}: openssl verify fails"
+            );
             assert_eq!(
                 openssl_x509(&cert, &["-pubkey"]).as_bytes(),
                 openssl(&["pkey", "-pubout", "-in", path_str(&key)]).stdout,
@@ -293,7 +296,13 @@ fn a_forced_renewal_replaces_every_key_and_certificate_and_reloads_their_units()
     asked.sort();
     assert_eq!(
         asked,
-        ["etcd-client", "etcd-peer", "etcd-server", "https", "identity"]
+        [
+            "etcd-client",
+            "etcd-peer",
+            "etcd-server",
+            "https",
+            "identity"
+        ]
     );
 
     // The reload units, each once.

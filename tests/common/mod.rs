@@ -806,7 +806,11 @@ impl HostBin {
         // body.PID.NANOSECONDS
         names.sort_by_key(|p| {
             let name = p.file_name().unwrap().to_str().unwrap();
-            name.rsplit('.').next().unwrap().parse::<u128>().unwrap_or(0)
+            name.rsplit('.')
+                .next()
+                .unwrap()
+                .parse::<u128>()
+                .unwrap_or(0)
         });
         names
             .iter()
