@@ -462,6 +462,7 @@ mod tests {
     fn units_that_use_the_certificates_wait_for_the_enrollment() {
         let mut config = serde_json::json!({ "systemd": { "units": [
             { "name": ENROLL_UNIT, "contents": "[Unit]\n" },
+            { "name": crate::contract::RENEW_UNIT, "contents": "[Unit]\nAfter=coregen-enroll.service\n" },
             { "name": "etcd.service", "contents": "ExecStart=/bin/etcd --cert-file /etc/etcd/pki/peer.crt\n" },
             { "name": "after.service", "contents": "[Unit]\nAfter=coregen-enroll.service\n" },
             { "name": "kubelet.service", "dropins": [
@@ -492,6 +493,7 @@ mod tests {
             gated,
             [
                 (ENROLL_UNIT, 0),
+                (crate::contract::RENEW_UNIT, 0),
                 ("etcd.service", 1),
                 ("after.service", 1),
                 ("kubelet.service", 1),
@@ -499,9 +501,9 @@ mod tests {
                 ("masked.service", 0),
             ]
         );
-        let kubelet = &config["systemd"]["units"][3]["dropins"];
+        let kubelet = &config["systemd"]["units"][4]["dropins"];
         assert_eq!(kubelet.as_array().unwrap().len(), 2, "added beside its own");
-        let gate = config["systemd"]["units"][1]["dropins"][0]["contents"]
+        let gate = config["systemd"]["units"][2]["dropins"][0]["contents"]
             .as_str()
             .unwrap();
         assert!(gate.contains(&format!("ConditionPathExists={ENROLL_MARKER}\n")));

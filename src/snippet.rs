@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::butane::{self, Options, Translated, ign};
-use crate::contract::{ENROLL_ENV, ca_anchor_path, is_coregen_unit, template_of_file};
+use crate::contract::{
+    ENROLL_ENV, ENROLL_SCRIPT, ENROLL_UNIT, ca_anchor_path, is_coregen_unit, template_of_file,
+};
 use crate::error::{Error, Place, Result};
 use crate::ignition::SpecVersion;
 use crate::inventory::{Host, Snippet};
@@ -285,11 +287,13 @@ fn managed(path: &str) -> Option<&'static str> {
         Some("the hostname")
     } else if path.starts_with(anchor_prefix) {
         Some("a CA anchor")
-    } else if template_of_file(path).is_some()
+    } else if path == ENROLL_SCRIPT
         || path == ENROLL_ENV
         || Path::new(path).starts_with(Path::new(ENROLL_ENV).parent().expect("an absolute file"))
     {
-        Some("the enrollment or renewal")
+        Some("the first-boot enrollment")
+    } else if template_of_file(path).is_some() {
+        Some("a script of the enrollment or the renewal")
     } else {
         None
     }
@@ -334,8 +338,13 @@ fn check_managed(t: &Translated, file: &Path) -> std::result::Result<(), Snippet
             return refuse(
                 &["systemd", "units", &at, "name"],
                 written_by_coregen(&format!(
-                    "{} is the enrollment's or the renewal's",
-                    unit.name
+                    "{} is the {}",
+                    unit.name,
+                    if unit.name == ENROLL_UNIT {
+                        "first-boot enrollment"
+                    } else {
+                        "certificate renewal"
+                    }
                 )),
             );
         }
