@@ -385,15 +385,19 @@ mod tests {
         );
         assert_eq!(
             managed("/etc/coregen/enroll.env"),
-            Some("the enrollment or renewal")
+            Some("the first-boot enrollment")
         );
         assert_eq!(
             managed("/etc/coregen/other"),
-            Some("the enrollment or renewal")
+            Some("the first-boot enrollment")
         );
         assert_eq!(
             managed("/usr/local/bin/coregen-enroll"),
-            Some("the enrollment or renewal")
+            Some("the first-boot enrollment")
+        );
+        assert_eq!(
+            managed("/usr/local/bin/coregen-renew"),
+            Some("a script of the enrollment or the renewal")
         );
         assert_eq!(managed("/etc/pki/ca-trust/source/anchors/site.crt"), None);
         assert_eq!(managed("/etc/motd"), None);
