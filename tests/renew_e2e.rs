@@ -319,6 +319,10 @@ fn a_forced_renewal_replaces_every_key_and_certificate_and_reloads_their_units()
     // is not.
     let crl_dir = host.root().join(CRL_DIR.trim_start_matches('/'));
     assert!(crl_dir.join("etcd.crl").is_file(), "{log}");
+    for (path, want) in [(crl_dir.clone(), 0o755), (crl_dir.join("etcd.crl"), 0o644)] {
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, want, "{}", path.display());
+    }
     assert!(!crl_dir.join("http.crl").exists(), "{log}");
     assert!(log.contains("the CRL of CA http does not verify"), "{log}");
 
@@ -445,6 +449,28 @@ fn a_failed_renewal_leaves_the_old_files_and_the_next_run_sends_the_same_keys() 
     }
     host.check_installed();
     assert!(!pending.exists());
+
+    // An identity that is not one (here the https certificate, from
+    // another CA): coregen refuses, 401, and running again cannot help.
+    let root = host.root();
+    for (from, to) in [("https.crt", "identity.crt"), ("https.key", "identity.key")] {
+        fs::copy(
+            root.join("etc/pki/coregen").join(from),
+            root.join("var/lib/coregen").join(to),
+        )
+        .unwrap();
+    }
+    let tree = host.tree();
+    let out = host.renew(&["--force", "https"], &[]);
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("coregen refused the renewal: HTTP 401"),
+        "{log}"
+    );
+    let mut now = host.tree();
+    now.retain(|(path, _)| !path.starts_with(&pending));
+    assert!(tree == now, "a refused renewal changed files");
 }
 
 /// A CRL (DER) of the CA in `ca` (`ca.crt`, `ca.key`), revoking nothing,
