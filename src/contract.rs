@@ -1,9 +1,10 @@
 //! The enrollment contract: what a host with certificate profiles and
-//! coregen agree on. The paths on the host (the script, its settings, its
-//! unit, the request under way and the marker of a finished enrollment,
-//! where CA certificates are installed), the format of
+//! coregen agree on. The paths on the host (the enrollment and renewal
+//! scripts and their shared library, the settings, the units and timer,
+//! the requests under way and the marker of a finished enrollment, where
+//! CA certificates and CRLs are installed), the format of
 //! `/etc/coregen/enroll.env`, which CA Ignition itself trusts for HTTPS, and
-//! the JSON of `POST /v1/enroll`.
+//! the JSON of `POST /v1/enroll` and `POST /v1/renew`.
 //!
 //! Rendering writes this contract into configs, `serve` answers by it and
 //! `boot` points Ignition at it; each imports it from here. It holds data
@@ -25,6 +26,57 @@ pub const ENROLL_SCRIPT: &str = "/usr/local/bin/coregen-enroll";
 pub const ENROLL_ENV: &str = "/etc/coregen/enroll.env";
 pub const ENROLL_UNIT: &str = "coregen-enroll.service";
 pub const ENROLL_TEMPLATE: &str = "coregen-enroll";
+
+/// What the enrollment and renewal scripts share (logging, keys, posting
+/// with retries, reading the answer), which both source, and its built-in
+/// template.
+pub const SCRIPT_LIB: &str = "/usr/local/lib/coregen/lib.sh";
+pub const SCRIPT_LIB_TEMPLATE: &str = "coregen-lib.sh";
+
+/// The renewal script (built-in template of the same name), its unit and
+/// the timer that starts it hourly, on hosts with profiles.
+pub const RENEW_SCRIPT: &str = "/usr/local/bin/coregen-renew";
+pub const RENEW_TEMPLATE: &str = "coregen-renew";
+pub const RENEW_UNIT: &str = "coregen-renew.service";
+pub const RENEW_TIMER: &str = "coregen-renew.timer";
+
+/// The new keys and CSRs of a renewal under way (mode 0700), kept until
+/// their certificates are installed.
+pub const RENEW_PENDING: &str = "/var/lib/coregen/renew-pending";
+
+/// Where the renewal keeps each CA's CRL, `<ca>.crl` (DER), fetched from
+/// `serve`'s `/crl/<ca>.crl` and verified against the CA's anchor.
+pub const CRL_DIR: &str = "/etc/coregen/crl";
+
+/// The files coregen writes on hosts with profiles from built-in
+/// templates: (path, template, mode).
+pub const SCRIPT_FILES: [(&str, &str, u32); 3] = [
+    (SCRIPT_LIB, SCRIPT_LIB_TEMPLATE, 0o644),
+    (ENROLL_SCRIPT, ENROLL_TEMPLATE, 0o755),
+    (RENEW_SCRIPT, RENEW_TEMPLATE, 0o755),
+];
+
+/// The units coregen writes on hosts with profiles, each from the built-in
+/// template of its name: (name, enabled).
+pub const UNITS: [(&str, Option<bool>); 3] = [
+    (ENROLL_UNIT, Some(true)),
+    (RENEW_UNIT, None),
+    (RENEW_TIMER, Some(true)),
+];
+
+/// The template a file that coregen writes comes from, if it is one.
+pub fn template_of_file(path: &str) -> Option<&'static str> {
+    SCRIPT_FILES
+        .iter()
+        .find(|(p, _, _)| *p == path)
+        .map(|(_, template, _)| *template)
+}
+
+/// Whether coregen writes unit `name` itself on hosts with profiles (from
+/// the built-in template of that name).
+pub fn is_coregen_unit(name: &str) -> bool {
+    UNITS.iter().any(|(unit, _)| *unit == name)
+}
 
 /// The enrollment marker: the script writes it once every certificate is
 /// installed, and only then. A unit that needs the certificates is gated

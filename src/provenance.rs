@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::contract::{ENROLL_SCRIPT, ENROLL_TEMPLATE, ENROLL_UNIT};
+use crate::contract::{is_coregen_unit, template_of_file};
 use crate::error::{Place, Result};
 use crate::ignition::SpecVersion;
 use crate::inventory::{
@@ -310,7 +310,7 @@ fn attribute(
             .map(|node| {
                 let path = text(node, "path");
                 let steps = history.get(path).map(Vec::as_slice).unwrap_or_default();
-                let template = (path == ENROLL_SCRIPT).then_some(ENROLL_TEMPLATE);
+                let template = template_of_file(path);
                 replaced(path, steps, || built_in(template))
             })
             .collect()
@@ -331,7 +331,7 @@ fn attribute(
         } else {
             &setting[..]
         };
-        let template = (name == ENROLL_UNIT).then_some(ENROLL_UNIT);
+        let template = is_coregen_unit(name).then_some(name);
         let mut traced = replaced(name, steps, || built_in(template));
         for dropin in array(unit.get("dropins")) {
             let dropin_name = text(dropin, "name");
@@ -499,6 +499,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::contract::{ENROLL_SCRIPT, ENROLL_UNIT};
     use crate::inventory::{Dropin, Effect, FileEntry, Mode, Unit};
 
     fn origin(file: &str, line: usize) -> Origin {

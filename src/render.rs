@@ -2,8 +2,9 @@
 //! directories, units and kernel arguments from the inventory and templates,
 //! plus what coregen adds to every host (`/etc/hostname`, the `core` user's
 //! SSH keys, and each CA certificate as a trust anchor) and, to a host with
-//! certificate profiles, the first-boot enrollment: its script and unit
-//! (built-in templates) and `/etc/coregen/enroll.env`, which holds the
+//! certificate profiles, the first-boot enrollment and the renewal: their
+//! scripts, shared library, units and timer (built-in templates, see
+//! [`SCRIPT_FILES`] and [`UNITS`]) and `/etc/coregen/enroll.env`, which holds the
 //! host's bootstrap token. The token is the only part of a config that
 //! changes from one render to the next; the caller mints it.
 //!
@@ -25,8 +26,8 @@ use std::sync::Arc;
 
 use crate::context::HostContext;
 use crate::contract::{
-    ENROLL_ENV, ENROLL_MARKER, ENROLL_SCRIPT, ENROLL_TEMPLATE, ENROLL_UNIT, HTTP_CA,
-    ca_anchor_path, enroll_env,
+    ENROLL_ENV, ENROLL_MARKER, ENROLL_UNIT, HTTP_CA, SCRIPT_FILES, UNITS, ca_anchor_path,
+    enroll_env, is_coregen_unit,
 };
 use crate::error::{Error, Result};
 use crate::ignition::{Config, Encoder, SpecCheck, SpecVersion, build};
@@ -53,9 +54,10 @@ pub struct Renderer<'a> {
     /// host, so encoded once.
     ca_files: Vec<build::File>,
     tls_ca: Option<build::Resource>,
-    /// The enrollment script when its template has no expressions (the
-    /// built-in has none): encoded once, like the CA files.
-    constant_script: Option<build::File>,
+    /// The enrollment and renewal scripts and their library, in the order
+    /// of [`SCRIPT_FILES`], each when its template has no expressions (the
+    /// built-ins have none): encoded once, like the CA files.
+    constant_scripts: Vec<Option<build::File>>,
     /// The Butane snippets this renderer has translated.
     snippets: SnippetCache,
 }
@@ -76,9 +78,14 @@ impl<'a> Renderer<'a> {
             .iter()
             .find(|ca| ca.name == HTTP_CA)
             .map(|http| resource(&mut encoder, http.pem.as_bytes()));
-        let constant_script = templates
-            .constant(ENROLL_TEMPLATE)
-            .map(|script| script_file(&mut encoder, script));
+        let constant_scripts = SCRIPT_FILES
+            .iter()
+            .map(|(path, template, mode)| {
+                templates
+                    .constant(template)
+                    .map(|text| script_file(&mut encoder, path, text, *mode))
+            })
+            .collect();
         Renderer {
             templates,
             profiles: &inventory.cluster.profiles,
@@ -89,7 +96,7 @@ impl<'a> Renderer<'a> {
             check: SpecCheck::default(),
             ca_files,
             tls_ca,
-            constant_script,
+            constant_scripts,
             snippets: SnippetCache::default(),
         }
     }
@@ -257,39 +264,47 @@ impl<'a> Renderer<'a> {
         })
     }
 
-    /// The enrollment script and its settings.
-    fn enroll_files(&mut self, host: &Host, token: Option<&str>) -> Result<[build::File; 2]> {
+    /// The enrollment and renewal scripts, their library, and the
+    /// enrollment's settings.
+    fn enroll_files(&mut self, host: &Host, token: Option<&str>) -> Result<Vec<build::File>> {
         let server = self
             .server
             .expect("the inventory refuses profiles without [server]");
-        let script = match &self.constant_script {
-            Some(file) => file.clone(),
-            None => {
-                let script = self.context.render(ENROLL_TEMPLATE)?;
-                script_file(&mut self.encoder, &script)
-            }
-        };
+        let mut files = Vec::with_capacity(SCRIPT_FILES.len() + 1);
+        for ((path, template, mode), constant) in SCRIPT_FILES.iter().zip(&self.constant_scripts) {
+            files.push(match constant {
+                Some(file) => file.clone(),
+                None => {
+                    let text = self.context.render(template)?;
+                    script_file(&mut self.encoder, path, &text, *mode)
+                }
+            });
+        }
         let env = enroll_env(host, self.profiles, server, token.unwrap_or(REDACTED));
         let mut env_file = plain_file(&mut self.encoder, ENROLL_ENV, env.as_bytes());
         env_file.mode = Some(0o600);
-        Ok([script, env_file])
+        files.push(env_file);
+        Ok(files)
     }
 
     fn systemd(&self, host: &Host) -> Result<build::Systemd> {
-        let mut units = Vec::with_capacity(host.units.len() + 1);
+        let mut units = Vec::with_capacity(host.units.len() + UNITS.len());
         if !host.profiles.is_empty() {
-            let mut unit = build::Unit::new(ENROLL_UNIT.to_string());
-            unit.enabled = Some(true);
-            unit.contents = Some(self.context.render(ENROLL_UNIT)?);
-            units.push(unit);
+            for (name, enabled) in UNITS {
+                let mut unit = build::Unit::new(name.to_string());
+                unit.enabled = enabled;
+                unit.contents = Some(self.context.render(name)?);
+                units.push(unit);
+            }
         }
         for entry in &host.units {
-            if entry.name.as_str() == ENROLL_UNIT && !host.profiles.is_empty() {
+            let name = entry.name.as_str();
+            if is_coregen_unit(name) && !host.profiles.is_empty() {
                 return Err(entry.origin.error_in(
                     "name",
                     format!(
-                        "{ENROLL_UNIT} is written by coregen itself on hosts with profiles; \
-                         override its template with templates/{ENROLL_UNIT}.hbs instead"
+                        "{name} is written by coregen itself on hosts with profiles; \
+                         override its template with templates/{name}.hbs instead"
                     ),
                 ));
             }
@@ -369,7 +384,7 @@ fn gate_on_enrollment(config: &mut serde_json::Value, uses: &[&str]) {
     };
     for unit in units {
         let name = unit.get("name").and_then(|n| n.as_str()).unwrap_or("");
-        if name == ENROLL_UNIT || unit.get("mask").and_then(|m| m.as_bool()) == Some(true) {
+        if is_coregen_unit(name) || unit.get("mask").and_then(|m| m.as_bool()) == Some(true) {
             continue;
         }
         let dropins = unit.get("dropins").and_then(|d| d.as_array());
@@ -425,9 +440,9 @@ fn resource(encoder: &mut Encoder, contents: &[u8]) -> build::Resource {
     }
 }
 
-fn script_file(encoder: &mut Encoder, script: &str) -> build::File {
-    let mut file = plain_file(encoder, ENROLL_SCRIPT, script.as_bytes());
-    file.mode = Some(0o755);
+fn script_file(encoder: &mut Encoder, path: &str, text: &str, mode: u32) -> build::File {
+    let mut file = plain_file(encoder, path, text.as_bytes());
+    file.mode = Some(i64::from(mode));
     file
 }
 
@@ -447,6 +462,7 @@ mod tests {
     fn units_that_use_the_certificates_wait_for_the_enrollment() {
         let mut config = serde_json::json!({ "systemd": { "units": [
             { "name": ENROLL_UNIT, "contents": "[Unit]\n" },
+            { "name": crate::contract::RENEW_UNIT, "contents": "[Unit]\nAfter=coregen-enroll.service\n" },
             { "name": "etcd.service", "contents": "ExecStart=/bin/etcd --cert-file /etc/etcd/pki/peer.crt\n" },
             { "name": "after.service", "contents": "[Unit]\nAfter=coregen-enroll.service\n" },
             { "name": "kubelet.service", "dropins": [
@@ -477,6 +493,7 @@ mod tests {
             gated,
             [
                 (ENROLL_UNIT, 0),
+                (crate::contract::RENEW_UNIT, 0),
                 ("etcd.service", 1),
                 ("after.service", 1),
                 ("kubelet.service", 1),
@@ -484,9 +501,9 @@ mod tests {
                 ("masked.service", 0),
             ]
         );
-        let kubelet = &config["systemd"]["units"][3]["dropins"];
+        let kubelet = &config["systemd"]["units"][4]["dropins"];
         assert_eq!(kubelet.as_array().unwrap().len(), 2, "added beside its own");
-        let gate = config["systemd"]["units"][1]["dropins"][0]["contents"]
+        let gate = config["systemd"]["units"][2]["dropins"][0]["contents"]
             .as_str()
             .unwrap();
         assert!(gate.contains(&format!("ConditionPathExists={ENROLL_MARKER}\n")));

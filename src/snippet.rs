@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::butane::{self, Options, Translated, ign};
-use crate::contract::{ENROLL_ENV, ENROLL_SCRIPT, ENROLL_UNIT, ca_anchor_path};
+use crate::contract::{
+    ENROLL_ENV, ENROLL_SCRIPT, ENROLL_UNIT, ca_anchor_path, is_coregen_unit, template_of_file,
+};
 use crate::error::{Error, Place, Result};
 use crate::ignition::SpecVersion;
 use crate::inventory::{Host, Snippet};
@@ -290,6 +292,8 @@ fn managed(path: &str) -> Option<&'static str> {
         || Path::new(path).starts_with(Path::new(ENROLL_ENV).parent().expect("an absolute file"))
     {
         Some("the first-boot enrollment")
+    } else if template_of_file(path).is_some() {
+        Some("a script of the enrollment or the renewal")
     } else {
         None
     }
@@ -329,11 +333,19 @@ fn check_managed(t: &Translated, file: &Path) -> std::result::Result<(), Snippet
         *i += 1;
     }
     for (i, unit) in t.config.systemd.units.iter().enumerate() {
-        if unit.name == ENROLL_UNIT {
+        if is_coregen_unit(&unit.name) {
             let at = i.to_string();
             return refuse(
                 &["systemd", "units", &at, "name"],
-                written_by_coregen(&format!("{ENROLL_UNIT} is the first-boot enrollment")),
+                written_by_coregen(&format!(
+                    "{} is the {}",
+                    unit.name,
+                    if unit.name == ENROLL_UNIT {
+                        "first-boot enrollment"
+                    } else {
+                        "certificate renewal"
+                    }
+                )),
             );
         }
     }
@@ -382,6 +394,10 @@ mod tests {
         assert_eq!(
             managed("/usr/local/bin/coregen-enroll"),
             Some("the first-boot enrollment")
+        );
+        assert_eq!(
+            managed("/usr/local/bin/coregen-renew"),
+            Some("a script of the enrollment or the renewal")
         );
         assert_eq!(managed("/etc/pki/ca-trust/source/anchors/site.crt"), None);
         assert_eq!(managed("/etc/motd"), None);

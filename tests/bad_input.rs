@@ -515,6 +515,18 @@ fn snippet_that_touches_the_enrollment_or_the_anchors() {
              first-boot enrollment",
         ),
         (
+            "variant: fcos\nversion: 1.4.0\nsystemd:\n  units:\n    - name: coregen-renew.timer\n      \
+             mask: true\n",
+            "templates/lb.bu.hbs:5:13: $.systemd.units.0.name: coregen-renew.timer is the \
+             certificate renewal",
+        ),
+        (
+            "variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: \
+             /usr/local/lib/coregen/lib.sh\n",
+            "templates/lb.bu.hbs:5:13: $.storage.files.0.path: \
+             /usr/local/lib/coregen/lib.sh is a script of the enrollment or the renewal",
+        ),
+        (
             "variant: fcos\nversion: 1.4.0\nstorage:\n  links:\n    - path: \
              /etc/pki/ca-trust/source/anchors/coregen-http.crt\n      target: /dev/null\n",
             "templates/lb.bu.hbs:5:13: $.storage.links.0.path: \

@@ -353,6 +353,24 @@ fn ignition_fetches_node1_over_https_and_the_script_enrolls_it() {
     let http_ca = project.path().join("pki/http/ca.crt");
     assert!(openssl_verify(&http_ca, &https));
 
+    // The identity too: its CA's certificate came with the answer.
+    let identity_ca = project.path().join("pki/identity/ca.crt");
+    let identity = root.join("var/lib/coregen/identity.crt");
+    let identity_key = root.join("var/lib/coregen/identity.key");
+    assert!(openssl_verify(&identity_ca, &identity));
+    assert_eq!(
+        fs::read(root.join("var/lib/coregen/identity-ca.crt")).unwrap(),
+        fs::read(&identity_ca).unwrap()
+    );
+    assert_eq!(
+        openssl_x509(&identity, &["-pubkey"]).as_bytes(),
+        openssl(&["pkey", "-pubout", "-in", path_str(&identity_key)]).stdout,
+    );
+    assert_eq!(
+        fs::metadata(&identity_key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
     // 4. What travelled: one request, CSRs only, no private key.
     let bodies: Vec<String> = fs::read_dir(&capture)
         .unwrap()
@@ -361,7 +379,8 @@ fn ignition_fetches_node1_over_https_and_the_script_enrolls_it() {
     assert_eq!(bodies.len(), 1);
     let body: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
     let csrs = body["csrs"].as_array().unwrap();
-    assert_eq!(csrs.len(), 4);
+    assert_eq!(csrs.len(), 5, "four profiles and the identity");
+    assert_eq!(csrs[4]["profile"], "identity");
     for csr in csrs {
         assert!(
             csr["csr"]
@@ -406,7 +425,11 @@ fn ignition_fetches_node1_over_https_and_the_script_enrolls_it() {
         "{list}"
     );
     let audit = run_ok(coregen(project.path()).args(["audit", "--host", "node1"]));
-    assert_eq!(String::from_utf8(audit.stdout).unwrap().lines().count(), 4);
+    assert_eq!(
+        String::from_utf8(audit.stdout).unwrap().lines().count(),
+        5,
+        "four profiles and the identity"
+    );
     serve.stop();
 }
 
@@ -554,4 +577,68 @@ fn a_busy_answer_is_retried_after_its_retry_after() {
     assert!(log.contains("trying again in 3s"), "{log}");
     assert_eq!(all_the_same(&capture), 2);
     assert!(marker(&root).is_file());
+}
+
+/// A `curl` first on PATH that takes the identity (its certificate and its
+/// CA's) out of each answer, as a coregen from before identities answers.
+fn no_identity_curl(bin: &Path) {
+    fs::create_dir_all(bin).unwrap();
+    let script = "#!/bin/sh\n\
+        prev= output=\n\
+        for a in \"$@\"; do\n\
+        \x20 [ \"$prev\" != --output ] || output=$a\n\
+        \x20 prev=$a\n\
+        done\n\
+        code=0\n\
+        /usr/bin/curl \"$@\" || code=$?\n\
+        if [ -n \"$output\" ] && [ -f \"$output\" ]; then\n\
+        \x20 sed -e 's/,{\"profile\":\"identity\"[^}]*}//' -e 's/{\"profile\":\"identity\"[^}]*},//' \\\n\
+        \x20     -e 's/,{\"name\":\"identity\"[^}]*}//' -e 's/{\"name\":\"identity\"[^}]*},//' \\\n\
+        \x20     \"$output\" >\"$output.new\" && mv \"$output.new\" \"$output\"\n\
+        fi\n\
+        exit $code\n";
+    let path = bin.join("curl");
+    fs::write(&path, script).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn an_answer_without_an_identity_still_enrolls() {
+    if !needs(&[IGNITION, "openssl", "curl"]) {
+        return;
+    }
+    let (project, port, scratch) = first_boot();
+    let root = scratch.root();
+    let bin = scratch.dir.path().join("old-server-bin");
+    no_identity_curl(&bin);
+    let serve = LateServe::start(project.path(), port);
+
+    let out = run_enroll(&root, &bin);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}\nserver:\n{}", serve.stop());
+    assert!(
+        log.contains("the answer holds no identity certificate"),
+        "{log}"
+    );
+    assert!(marker(&root).is_file());
+    for name in ["peer", "server", "client"] {
+        assert!(root.join(format!("etc/etcd/pki/{name}.crt")).is_file());
+    }
+    for file in ["identity.key", "identity.crt", "identity-ca.crt"] {
+        assert!(!root.join("var/lib/coregen").join(file).exists(), "{file}");
+    }
+
+    // Renewal needs the identity: it says so, and is no failure.
+    let renew = Command::new("sh")
+        .arg(root.join("usr/local/bin/coregen-renew"))
+        .env("COREGEN_ROOT", &root)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&renew.stderr);
+    assert!(renew.status.success(), "{log}");
+    assert!(log.contains("no identity certificate"), "{log}");
 }

@@ -128,6 +128,7 @@ fn the_ignition_engine_applies_node1() {
         lines,
         [
             "enable coregen-enroll.service",
+            "enable coregen-renew.timer",
             "enable etcd-member.service"
         ]
     );
@@ -148,6 +149,23 @@ fn the_ignition_engine_applies_node1() {
     assert!(env.contains("\nCOREGEN_PROFILE_COUNT='4'\n"), "{env}");
     let unit = read(&root.join("etc/systemd/system/coregen-enroll.service"));
     assert!(unit.contains("ExecStart=/usr/local/bin/coregen-enroll\n"));
+
+    // The renewal: its script, the library both scripts source, its unit
+    // and timer.
+    for (path, template, file_mode) in [
+        ("usr/local/bin/coregen-renew", "coregen-renew", 0o755),
+        ("usr/local/lib/coregen/lib.sh", "coregen-lib.sh", 0o644),
+    ] {
+        let file = root.join(path);
+        let text = read(&Path::new(REPO).join(format!("templates/{template}.hbs")));
+        assert_eq!(read(&file), text);
+        assert_eq!(mode(&file), file_mode);
+    }
+    let unit = read(&root.join("etc/systemd/system/coregen-renew.service"));
+    assert!(unit.contains("ExecStart=/usr/local/bin/coregen-renew\n"));
+    assert!(unit.contains("ConditionPathExists=/var/lib/coregen/enrolled\n"));
+    let timer = read(&root.join("etc/systemd/system/coregen-renew.timer"));
+    assert!(timer.contains("RandomizedDelaySec=15min\n"), "{timer}");
 
     let keys = root.join("home/core/.ssh/authorized_keys.d/ignition");
     assert_eq!(

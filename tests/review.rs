@@ -66,8 +66,8 @@ fn show_decodes_every_file_as_ignition_writes_it() {
         checked += 1;
     }
     assert_eq!(
-        checked, 7,
-        "hostname, two CAs, script, settings, zincati, prompt"
+        checked, 9,
+        "hostname, two CAs, library, two scripts, settings, zincati, prompt"
     );
     assert!(shown.contains("\nunits\n  coregen-enroll.service  enabled\n"));
     assert!(shown.contains("COREGEN_TOKEN='<redacted>'"));

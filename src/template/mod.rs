@@ -40,6 +40,22 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../templates/coregen-enroll.service.hbs"),
     ),
     (
+        "coregen-lib.sh",
+        include_str!("../../templates/coregen-lib.sh.hbs"),
+    ),
+    (
+        "coregen-renew",
+        include_str!("../../templates/coregen-renew.hbs"),
+    ),
+    (
+        "coregen-renew.service",
+        include_str!("../../templates/coregen-renew.service.hbs"),
+    ),
+    (
+        "coregen-renew.timer",
+        include_str!("../../templates/coregen-renew.timer.hbs"),
+    ),
+    (
         "etcd-member.service",
         include_str!("../../templates/etcd-member.service.hbs"),
     ),

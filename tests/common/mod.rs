@@ -701,3 +701,146 @@ pub fn enroll_body(csrs: &[(&str, &str)]) -> String {
         .collect();
     serde_json::json!({ "csrs": items }).to_string()
 }
+
+// ---- Stand-ins for a host's commands ----
+
+/// A folder of stand-ins that a host-side script finds first on PATH,
+/// each running the real command unless it has something to record or
+/// fake:
+/// - `curl` copies each request body (`--data-binary @FILE`) into
+///   `bodies/`, and answers a GET of `.../crl/CA.crl` itself with
+///   `crl/CA.crl` when that file exists (the server has no CRLs);
+/// - `systemctl` only appends its arguments to `systemctl.log` (systemd
+///   does not run here);
+/// - `date -d TIME +%s` answers `COREGEN_TEST_DATE_SHIFT` seconds (0
+///   unless set) earlier than the real one: every certificate looks that
+///   much older, while `date +%s` (the request's time) stays true.
+pub struct HostBin {
+    pub dir: PathBuf,
+}
+
+impl HostBin {
+    pub fn new(dir: &Path) -> HostBin {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = dir.join("host-bin");
+        for sub in ["bodies", "crl"] {
+            fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        fs::create_dir_all(&bin).unwrap();
+        let real = |name: &str| {
+            let out = Command::new("sh")
+                .args(["-c", &format!("command -v {name}")])
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        };
+        let scripts = [
+            (
+                "curl",
+                format!(
+                    "#!/bin/sh\n\
+                     prev= output= url=\n\
+                     for a in \"$@\"; do\n\
+                     \x20 case $prev in\n\
+                     \x20   --data-binary) cp \"${{a#@}}\" \"{dir}/bodies/body.$$.$({date} +%s%N)\" ;;\n\
+                     \x20   --output) output=$a ;;\n\
+                     \x20 esac\n\
+                     \x20 prev=$a url=$a\n\
+                     done\n\
+                     case $url in\n\
+                     \x20 */crl/*.crl)\n\
+                     \x20   crl=\"{dir}/crl/${{url##*/}}\"\n\
+                     \x20   if [ -e \"$crl\" ]; then cp \"$crl\" \"$output\"; printf 200; exit 0; fi ;;\n\
+                     esac\n\
+                     exec {curl} \"$@\"\n",
+                    dir = dir.display(),
+                    curl = real("curl"),
+                    date = real("date"),
+                ),
+            ),
+            (
+                "systemctl",
+                format!(
+                    "#!/bin/sh\nprintf '%s\\n' \"$*\" >>'{}'\n",
+                    dir.join("systemctl.log").display()
+                ),
+            ),
+            (
+                "date",
+                format!(
+                    "#!/bin/sh\n\
+                     if [ \"$#\" -eq 3 ] && [ \"$1\" = -d ] && [ \"$3\" = +%s ]; then\n\
+                     \x20 s=$({date} -d \"$2\" +%s) || exit 1\n\
+                     \x20 echo $((s - ${{COREGEN_TEST_DATE_SHIFT:-0}}))\n\
+                     \x20 exit 0\n\
+                     fi\n\
+                     exec {date} \"$@\"\n",
+                    date = real("date"),
+                ),
+            ),
+        ];
+        for (name, text) in scripts {
+            let path = bin.join(name);
+            fs::write(&path, text).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        HostBin {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// PATH with the stand-ins first.
+    pub fn path(&self) -> String {
+        format!(
+            "{}:{}",
+            self.dir.join("host-bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    /// The script at `script` (a path in `root`, such as
+    /// `usr/local/bin/coregen-renew`), run against `root` with the
+    /// stand-ins.
+    pub fn script(&self, root: &Path, script: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.arg(root.join(script))
+            .env("COREGEN_ROOT", root)
+            .env("PATH", self.path());
+        cmd
+    }
+
+    /// The request bodies sent so far, oldest first.
+    pub fn bodies(&self) -> Vec<String> {
+        let mut names: Vec<PathBuf> = fs::read_dir(self.dir.join("bodies"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        // body.PID.NANOSECONDS
+        names.sort_by_key(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name.rsplit('.')
+                .next()
+                .unwrap()
+                .parse::<u128>()
+                .unwrap_or(0)
+        });
+        names
+            .iter()
+            .map(|p| fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    /// What `systemctl` was asked, a line a call.
+    pub fn systemctl_calls(&self) -> Vec<String> {
+        fs::read_to_string(self.dir.join("systemctl.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Serves `der` as the CRL of CA `ca`.
+    pub fn serve_crl(&self, ca: &str, der: &[u8]) {
+        fs::write(self.dir.join("crl").join(format!("{ca}.crl")), der).unwrap();
+    }
+}
