@@ -706,6 +706,8 @@ impl App {
         tracing::warn!(host, peer = %ip, token = %token.id, "enrollment refused: {}", refusal.message());
         match refusal {
             Refusal::Enrolled => ApiError::new(StatusCode::CONFLICT, refusal.message()),
+            // A valid token of a retired host: no guess, so not counted.
+            Refusal::HostRetired => ApiError::new(StatusCode::FORBIDDEN, refusal.message()),
             Refusal::InvalidToken | Refusal::Expired | Refusal::Spent | Refusal::Retired => self
                 .failed(
                     ip,
