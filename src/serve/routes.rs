@@ -72,6 +72,7 @@ fn public(app: &App) -> Router<&'static App> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/ca/{file}", get(ca_cert))
+        .route("/crl/{file}", get(super::crl::crl))
         .route("/boot.ipxe", get(boot_ipxe))
         .route("/ipxe", get(ipxe_by_machine))
         .route("/pointer/{file}", get(pointer))
