@@ -102,9 +102,13 @@ pub enum Command {
         coregen certs --host node1\n  \
         coregen certs --expiring 7d                  every host; exit 1 when a renewal is overdue\n  \
         coregen certs --expiring 30d --host node1")]
+    #[command(group = clap::ArgGroup::new("which-certs")
+        .args(["host", "expiring"])
+        .multiple(true)
+        .required(true))]
     Certs {
         /// The host (with --expiring, only this host's certificates).
-        #[arg(long, value_name = "HOST", required_unless_present = "expiring")]
+        #[arg(long, value_name = "HOST")]
         host: Option<String>,
 
         /// List the current certificates that expire within DURATION

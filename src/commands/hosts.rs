@@ -80,11 +80,11 @@ fn cert_line(cert: &CertStatus) -> Vec<String> {
     let renewed = if cert.renewed {
         format!("renewed {}", record.issued_at)
     } else {
-        "never renewed".to_string()
+        "renewed -".to_string()
     };
     let revoked = match &cert.revocation {
         Some(r) => format!("revoked {} ({})", time(r.revoked_at), r.reason),
-        None => "not revoked".to_string(),
+        None => String::new(),
     };
     vec![
         format!("  {}", record.profile),

@@ -10,8 +10,8 @@ use crate::cli::SignArgs;
 use coregen::context::HostContext;
 use coregen::error::{Error, Result};
 use coregen::inventory::Host;
-use coregen::output::Access;
 use coregen::inventory::Ttl;
+use coregen::output::Access;
 use coregen::pki::{CrlEntry, Holder, LeafRequest, Profile, Reason, check_csr};
 use coregen::project::Project;
 use coregen::state::{DEFAULT_RENEW_AT, renewal_due, rfc3339, unix_now};
@@ -361,9 +361,7 @@ pub(super) fn expiring(settings: &Settings, host: Option<&str>, window: Ttl) -> 
     }
     super::hosts::print_table(&rows)?;
     if overdue > 0 {
-        eprintln!(
-            "coregen: error: {overdue} certificate(s) should have been renewed and were not"
-        );
+        eprintln!("coregen: error: {overdue} certificate(s) should have been renewed and were not");
         return Err(Error::reported());
     }
     Ok(())
@@ -441,11 +439,7 @@ pub(super) fn crl(settings: &Settings, ca: &str, pem: bool, out: Option<&Path>) 
         }),
         time::OffsetDateTime::now_utc(),
     )?;
-    let bytes = if pem {
-        crl.pem().into_bytes()
-    } else {
-        crl.der
-    };
+    let bytes = if pem { crl.pem().into_bytes() } else { crl.der };
     match out {
         // A CRL is meant to be refreshed: replaced whole, atomically, so
         // that whoever reads it sees the old one or the new one.
