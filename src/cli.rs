@@ -480,8 +480,9 @@ pub enum HostCommand {
     /// certificates.
     ///
     /// Takes effect at once, also on a running `coregen serve`. Retiring a
-    /// retired host again revokes only what was issued since. A retired
-    /// host cannot be reset: give the machine a new name instead.
+    /// retired host again is no error and changes nothing. A retired host
+    /// cannot be reset or get a certificate from `coregen sign`: give the
+    /// machine a new name instead.
     #[command(after_help = "Examples:\n  \
         coregen host retire node1\n  \
         coregen host retire node1 && coregen crl etcd --out /srv/crl/etcd.crl")]

@@ -383,7 +383,7 @@ pub struct Retirement {
     /// When the host was retired: now, or when it first was.
     pub retired_at: i64,
     /// It was retired already: a second retirement changes nothing but
-    /// what the first left to do (a certificate issued since is revoked).
+    /// what the first left to do (a certificate recorded since is revoked).
     pub already: bool,
     /// Its tokens retired.
     pub tokens_retired: usize,
@@ -484,9 +484,20 @@ impl State {
     }
 
     /// Records a certificate issued outside enrollment (`coregen sign`,
-    /// the server's own).
+    /// the server's own). Refused for a retired host: checked in the
+    /// transaction, so a retirement that commits while the certificate is
+    /// being signed still wins, and the certificate never leaves coregen.
     pub fn record_issued(&self, record: &IssuedRecord) -> Result<()> {
-        self.write(|tx| tx.add_issued(record))
+        self.write(|tx| {
+            if let Some(at) = tx.host(&record.host)?.and_then(|h| h.retired_at) {
+                return Err(crate::error::Error::refused(format!(
+                    "host {} was retired at {}; a retired host gets no certificate",
+                    record.host,
+                    time_text(at)
+                )));
+            }
+            tx.add_issued(record)
+        })
     }
 
     /// Every record, oldest first; only `host`'s when given.
@@ -544,8 +555,8 @@ impl State {
     /// inside the committing transaction), every live token of it is
     /// retired, and each of its unexpired certificates that is not revoked
     /// yet is revoked for `cessationOfOperation`. A second retirement is
-    /// not an error: it keeps the first time and revokes what the first
-    /// left (a certificate signed by hand since), so a script may retry.
+    /// not an error: it keeps the first time and revokes only what was
+    /// recorded since (nothing, under these rules), so a script may retry.
     pub fn retire_host(&self, name: &str, now: i64) -> Result<Retirement> {
         self.write(|tx| {
             let mut host = tx.host(name)?.unwrap_or_else(|| HostState {
@@ -1217,10 +1228,18 @@ mod tests {
         );
         let err = db.reset_host("node1", JUNE + 7).unwrap_err();
         assert!(err.to_string().contains("retirement is final"), "{err}");
+        let err = db
+            .record_issued(&cert("node1", "06", "etcd", "2027-01-01T00:00:00Z"))
+            .unwrap_err();
+        assert!(err.to_string().contains("gets no certificate"), "{err}");
 
         // Again: idempotent, keeping the first time, revoking only what
-        // was issued since.
-        db.record_issued(&cert("node1", "05", "etcd", "2027-01-01T00:00:00Z"))
+        // was recorded since (here straight through the store, past the
+        // rules, as an older coregen sharing the database might).
+        db.store
+            .transaction(Access::Write, &mut |tx| {
+                tx.add_issued(&cert("node1", "05", "etcd", "2027-01-01T00:00:00Z"))
+            })
             .unwrap();
         let again = db.retire_host("node1", JUNE + 100).unwrap();
         assert!(again.already);
