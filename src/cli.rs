@@ -90,11 +90,73 @@ pub enum Command {
     },
 
     /// List the certificate profiles a host gets and the names each
-    /// certificate would carry.
-    #[command(after_help = "Example:\n  coregen certs --host node1")]
+    /// certificate would carry; or, with --expiring, the certificates
+    /// that expire soon.
+    ///
+    /// With --expiring: each current certificate (the newest of a host's
+    /// profile, not revoked, its host not retired) whose not-after is
+    /// within DURATION, and each one past its renewal point (two thirds of
+    /// its life); exit 1 when any is past its renewal point (for cron and
+    /// monitoring).
+    #[command(after_help = "Examples:\n  \
+        coregen certs --host node1\n  \
+        coregen certs --expiring 7d                  every host; exit 1 when a renewal is overdue\n  \
+        coregen certs --expiring 30d --host node1")]
+    #[command(group = clap::ArgGroup::new("which-certs")
+        .args(["host", "expiring"])
+        .multiple(true)
+        .required(true))]
     Certs {
+        /// The host (with --expiring, only this host's certificates).
         #[arg(long, value_name = "HOST")]
-        host: String,
+        host: Option<String>,
+
+        /// List the current certificates that expire within DURATION
+        /// (`12h`, `7d`, `90d`) or are past their renewal point.
+        #[arg(long, value_name = "DURATION")]
+        expiring: Option<coregen::inventory::Ttl>,
+    },
+
+    /// Revoke one certificate, by its serial: the next CRL of its CA lists
+    /// it.
+    ///
+    /// SERIAL is hex, as `coregen audit` or `openssl x509 -serial` shows
+    /// it (colons and case do not matter). REASON is one of unspecified,
+    /// keyCompromise, cACompromise, affiliationChanged, superseded,
+    /// cessationOfOperation, privilegeWithdrawn.
+    #[command(after_help = "Examples:\n  \
+        coregen revoke 3f0a9c1e5b7d2a4c6e8f1a3b5c7d9e0f --reason keyCompromise\n  \
+        coregen revoke \"$(openssl x509 -noout -serial -in node1.crt | cut -d= -f2)\" --reason superseded")]
+    Revoke {
+        /// The certificate's serial (hex).
+        serial: String,
+
+        /// Why it is revoked (RFC 5280's name, such as keyCompromise).
+        #[arg(long, value_name = "REASON")]
+        reason: coregen::pki::Reason,
+    },
+
+    /// Write a CA's signed certificate revocation list (CRL): every serial
+    /// it revoked, good for 7 days.
+    ///
+    /// DER on standard output, or PEM with --pem. Its CRL number grows
+    /// with each revocation. `coregen serve` also serves it at
+    /// /crl/CA.crl and keeps it fresh.
+    #[command(after_help = "Examples:\n  \
+        coregen crl etcd --out /srv/crl/etcd.crl\n  \
+        coregen crl etcd --pem | openssl crl -noout -text")]
+    Crl {
+        /// The CA, as in `[ca.<name>]`.
+        ca: String,
+
+        /// Write PEM instead of DER.
+        #[arg(long)]
+        pem: bool,
+
+        /// Write the CRL to FILE, replacing it atomically (a CRL is meant
+        /// to be refreshed), instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 
     /// Serve configs at boot time and enroll hosts' certificates, over
@@ -111,7 +173,8 @@ pub enum Command {
     /// See and change hosts' enrollment state.
     #[command(
         subcommand,
-        after_help = "Examples:\n  coregen host list\n  coregen host reset node1\n  coregen host token node1 --ttl 7d"
+        after_help = "Examples:\n  coregen host list\n  coregen host reset node1\n  coregen host token node1 --ttl 7d\n  \
+                      coregen host retire node1"
     )]
     Host(HostCommand),
 
@@ -391,8 +454,9 @@ pub enum TemplateCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum HostCommand {
-    /// Show each host's state: never booted, token issued, or enrolled,
-    /// with times.
+    /// Show each host's state: never booted, token issued, enrolled or
+    /// retired, with times; and under it each current certificate: its
+    /// profile, serial, not-after, last renewal, and whether it is revoked.
     #[command(after_help = "Examples:\n  coregen host list\n  \
                             coregen host list --unknown   # machines that asked and no host matched")]
     List {
@@ -407,6 +471,23 @@ pub enum HostCommand {
     #[command(after_help = "Example:\n  coregen host reset node1")]
     Reset {
         /// The hosts to reset.
+        #[arg(required = true)]
+        hosts: Vec<String>,
+    },
+
+    /// Retire hosts for good (a machine stolen or scrapped): refuse every
+    /// further enrollment and renewal, and revoke their unexpired
+    /// certificates.
+    ///
+    /// Takes effect at once, also on a running `coregen serve`. Retiring a
+    /// retired host again is no error and changes nothing. A retired host
+    /// cannot be reset or get a certificate from `coregen sign`: give the
+    /// machine a new name instead.
+    #[command(after_help = "Examples:\n  \
+        coregen host retire node1\n  \
+        coregen host retire node1 && coregen crl etcd --out /srv/crl/etcd.crl")]
+    Retire {
+        /// The hosts to retire.
         #[arg(required = true)]
         hosts: Vec<String>,
     },

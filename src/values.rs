@@ -124,6 +124,44 @@ pub fn format_duration(d: std::time::Duration) -> String {
     }
 }
 
+/// The Unix time of an audit time as [`rfc3339`] writes it
+/// (`2026-11-28T12:00:00Z`); `None` for any other text.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let shape = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
+    if !shape {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        let digits = &text[from..to];
+        digits
+            .bytes()
+            .all(|d| d.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let month = time::Month::try_from(u8::try_from(num(5, 7)?).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(
+        i32::try_from(num(0, 4)?).ok()?,
+        month,
+        u8::try_from(num(8, 10)?).ok()?,
+    )
+    .ok()?;
+    let at = date
+        .with_hms(
+            u8::try_from(num(11, 13)?).ok()?,
+            u8::try_from(num(14, 16)?).ok()?,
+            u8::try_from(num(17, 19)?).ok()?,
+        )
+        .ok()?;
+    Some(at.assume_utc().unix_timestamp())
+}
+
 /// An IP address as an X.509 subject alternative name holds it: 4 or 16
 /// bytes. Anything else is no address.
 pub fn ip_from_san(bytes: &[u8]) -> Option<std::net::IpAddr> {
@@ -570,6 +608,22 @@ pub fn escape_untrusted(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_times_parse_back() {
+        let t = time::OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap();
+        assert_eq!(parse_rfc3339(&rfc3339(t)), Some(1_795_000_000));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        for bad in [
+            "",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-01-01 00:00:00Z",
+            "+026-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn san_ip_addresses_are_4_or_16_bytes() {

@@ -9,8 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{
-    P256, RSA1024, Serve, audit, enroll_body, error_of, fresh_project, needs, openssl, openssl_csr,
-    path_str,
+    P256, RSA1024, Serve, audit, coregen, enroll_body, error_of, fresh_project, needs, openssl,
+    openssl_csr, path_str, run_ok,
 };
 
 const CLIENTS: &[&str] = &["curl", "openssl"];
@@ -286,7 +286,28 @@ fn bad_renewals_are_refused_each_with_its_reason_and_nothing_issued() {
     assert_eq!(status, 409, "{body}");
     assert!(error_of(&body).contains("sent before"), "{body}");
     assert_eq!(audit(dir).len(), issued_before + 1);
+
+    // A revoked identity: refused at once by the running serve.
+    let serial = openssl_x509_serial(&enrolled.identity_cert);
+    run_ok(coregen(dir).args(["revoke", &serial, "--reason", "keyCompromise"]));
+    let (status, body) = renew(&serve, client, &good(&nonce()));
+    assert_eq!(status, 401, "{body}");
+    assert!(error_of(&body).contains("revoked"), "{body}");
+
+    // A retired host: refused, whatever its identity.
+    run_ok(coregen(dir).args(["host", "retire", "node4"]));
+    let (status, body) = renew(&serve, client, &good(&nonce()));
+    assert_eq!(status, 403, "{body}");
+    assert!(error_of(&body).contains("retired"), "{body}");
+    assert_eq!(audit(dir).len(), issued_before + 1);
     serve.stop();
+}
+
+/// A certificate's serial as openssl prints it.
+fn openssl_x509_serial(cert: &Path) -> String {
+    let out = openssl(&["x509", "-noout", "-serial", "-in", path_str(cert)]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.trim().trim_start_matches("serial=").to_string()
 }
 
 /// An identity certificate for `host` that expired yesterday, signed with

@@ -1,5 +1,5 @@
-//! `coregen serve` and `coregen host list|reset`: the commands around
-//! hosts booting and enrolling.
+//! `coregen serve` and `coregen host list|reset|retire`: the commands
+//! around hosts booting, enrolling and being retired.
 
 use time::OffsetDateTime;
 
@@ -10,7 +10,7 @@ use coregen::error::Result;
 use coregen::inventory::MachineId;
 use coregen::project::Project;
 use coregen::serve::{self, Options};
-use coregen::state::{HostState, Sighting, rfc3339, unix_now};
+use coregen::state::{CertStatus, HostState, Sighting, rfc3339, unix_now};
 
 pub(super) fn serve(settings: &Settings, args: &ServeArgs) -> Result<()> {
     serve::hold_hangups();
@@ -42,10 +42,11 @@ pub(super) fn list(settings: &Settings, unknown: bool) -> Result<()> {
     if unknown {
         return list_unknown(&project);
     }
-    let states = if project.has_state() {
-        project.state()?.host_states()?
+    let (states, certs) = if project.has_state() {
+        let db = project.state()?;
+        (db.host_states()?, db.current_certificates(None)?)
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let now = unix_now();
     let mut rows = vec![
@@ -53,11 +54,46 @@ pub(super) fn list(settings: &Settings, unknown: bool) -> Result<()> {
             .map(String::from)
             .to_vec(),
     ];
+    // Under each host, a line per current certificate, in columns of
+    // their own.
+    let mut lines: Vec<Vec<Vec<String>>> = vec![Vec::new()];
     for host in &project.inventory.hosts {
         let state = states.iter().find(|s| s.name == host.name.as_str());
         rows.push(row(host.name.as_str(), !host.profiles.is_empty(), state, now).to_vec());
+        lines.push(
+            certs
+                .iter()
+                .filter(|c| c.record.host == host.name.as_str())
+                .map(cert_line)
+                .collect(),
+        );
     }
-    print_table(&rows)
+    print_table_with(&rows, &lines)
+}
+
+/// A certificate line of `host list`: profile, serial, not-after, last
+/// renewal, and revoked or not.
+fn cert_line(cert: &CertStatus) -> Vec<String> {
+    let time = |secs: i64| {
+        OffsetDateTime::from_unix_timestamp(secs).map_or_else(|_| secs.to_string(), rfc3339)
+    };
+    let record = &cert.record;
+    let renewed = if cert.renewed {
+        format!("renewed {}", record.issued_at)
+    } else {
+        "renewed -".to_string()
+    };
+    let revoked = match &cert.revocation {
+        Some(r) => format!("revoked {} ({})", time(r.revoked_at), r.reason),
+        None => String::new(),
+    };
+    vec![
+        format!("  {}", record.profile),
+        format!("serial {}", record.serial),
+        format!("not-after {}", record.not_after),
+        renewed,
+        revoked,
+    ]
 }
 
 /// `host list --unknown`: the machines that asked `serve` for boot files
@@ -112,18 +148,38 @@ fn list_unknown(project: &Project) -> Result<()> {
 }
 
 /// `rows` in columns two spaces apart, the first row a header.
-fn print_table(rows: &[Vec<String>]) -> Result<()> {
-    let columns = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for r in rows {
+pub(super) fn print_table(rows: &[Vec<String>]) -> Result<()> {
+    print_table_with(rows, &[])
+}
+
+/// [`print_table`], with under row `i` the lines `under[i]`, in columns
+/// of their own shared by all of them.
+fn print_table_with(rows: &[Vec<String>], under: &[Vec<Vec<String>>]) -> Result<()> {
+    let widths = |rows: &mut dyn Iterator<Item = &Vec<String>>| {
+        let mut widths: Vec<usize> = Vec::new();
+        for r in rows {
+            widths.resize(widths.len().max(r.len()), 0);
+            for (c, cell) in r.iter().enumerate() {
+                widths[c] = widths[c].max(cell.chars().count());
+            }
+        }
+        widths
+    };
+    let main = widths(&mut rows.iter());
+    let sub = widths(&mut under.iter().flatten());
+    let line = |r: &[String], widths: &[usize]| {
         let cells: Vec<String> = r
             .iter()
-            .zip(&widths)
+            .zip(widths)
             .map(|(cell, &width)| format!("{cell:width$}"))
             .collect();
-        sayln!("{}", cells.join("  ").trim_end());
+        cells.join("  ").trim_end().to_string()
+    };
+    for (i, r) in rows.iter().enumerate() {
+        sayln!("{}", line(r, &main));
+        for l in under.get(i).into_iter().flatten() {
+            sayln!("{}", line(l, &sub));
+        }
     }
     Ok(())
 }
@@ -133,6 +189,14 @@ fn row(name: &str, enrolls: bool, state: Option<&HostState>, now: i64) -> [Strin
         OffsetDateTime::from_unix_timestamp(secs).map_or_else(|_| secs.to_string(), rfc3339)
     };
     let (what, since, detail) = match state {
+        Some(HostState {
+            retired_at: Some(at),
+            ..
+        }) => (
+            "retired".into(),
+            time(*at),
+            "enrollment and renewal refused; its certificates revoked".into(),
+        ),
         _ if !enrolls => ("no profiles".to_string(), String::new(), String::new()),
         Some(HostState {
             enrolled_at: Some(at),
@@ -203,6 +267,58 @@ pub(super) fn reset(settings: &Settings, hosts: &[String]) -> Result<()> {
                 "{name} was not enrolled and has no token; nothing to reset"
             ));
         }
+    }
+    Ok(())
+}
+
+/// `coregen host retire HOST...`: every name is checked before any host
+/// is retired.
+pub(super) fn retire(settings: &Settings, hosts: &[String]) -> Result<()> {
+    let project = settings.project()?;
+    let db = project.state()?;
+    for name in hosts {
+        // A host gone from the inventory may still hold certificates.
+        if project.inventory.find_host(name).is_none() {
+            let known = !db.issued(Some(name))?.is_empty()
+                || db.host_states()?.iter().any(|h| &h.name == name);
+            if !known {
+                project.inventory.host(name)?;
+            }
+        }
+    }
+    let now = unix_now();
+    let mut cas: Vec<String> = Vec::new();
+    for name in hosts {
+        let done = db.retire_host(name, now)?;
+        let revoked = match done.revoked.len() {
+            0 => "no certificate to revoke".to_string(),
+            1 => "revoked its 1 unexpired certificate".to_string(),
+            n => format!("revoked its {n} unexpired certificates"),
+        };
+        let tokens = match done.tokens_retired {
+            0 => String::new(),
+            1 => "; retired its 1 token".to_string(),
+            n => format!("; retired its {n} tokens"),
+        };
+        if done.already {
+            let at = OffsetDateTime::from_unix_timestamp(done.retired_at)
+                .map_or_else(|_| done.retired_at.to_string(), rfc3339);
+            sayln!("{name} was retired already, at {at}; {revoked}{tokens}");
+        } else {
+            sayln!("retired {name}: enrollment and renewal refused from now on; {revoked}{tokens}");
+        }
+        for r in &done.revoked {
+            sayln!("  revoked {} (CA {})", r.serial, r.ca);
+            if !cas.contains(&r.ca) {
+                cas.push(r.ca.clone());
+            }
+        }
+    }
+    for ca in &cas {
+        note(&format!(
+            "publish CA {ca}'s new CRL: `coregen crl {ca} --out FILE`, or fetch /crl/{ca}.crl \
+             from `coregen serve`, which has it at once"
+        ));
     }
     Ok(())
 }

@@ -6,8 +6,11 @@
 //! 0700 folder, and an existing CA is never overwritten. What a CA looks like
 //! (key type, validity) is declared in `hosts/cluster.toml` and arrives here
 //! as a [`CaSpec`]; rendering only ever reads the public certificates.
+//! A CA's signed CRL is made here too (`crl.rs`), from the revocations
+//! the state keeps.
 
 mod ca;
+mod crl;
 mod csr;
 pub mod identity;
 mod issue;
@@ -18,13 +21,14 @@ mod sign;
 mod token;
 
 pub use ca::{CaCert, CaInfo, Pki};
+pub use crl::{CRL_VALIDITY, Crl, CrlEntry, Reason};
 pub use csr::{CheckedCsr, MAX_CSR_BYTES, check_csr};
 pub use issue::{
     CheckedLeaf, Holder, Issuance, IssuedRecord, LeafRequest, SERVER_PROFILE, issue_server,
 };
 pub use key_type::KeyType;
 pub use profile::{Profile, RenewAt, Usage};
-pub use serial::{hex, sha256_hex};
+pub use serial::{hex, parse_serial, serial_spellings, sha256_hex};
 pub use sign::{CertNames, Signer};
 pub use token::{
     MAX_TOKEN_LEN, MintedToken, PresentedToken, REDACTED, mint as mint_token, parse as parse_token,

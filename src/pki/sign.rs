@@ -92,6 +92,11 @@ impl Signer {
         &self.cert_pem
     }
 
+    /// The CA as rcgen signs with it, for [`super::crl`].
+    pub(super) fn issuer(&self) -> &Issuer<'static, KeyPair> {
+        &self.issuer
+    }
+
     /// Signs a leaf certificate for `key` with `names` and `usages`. The
     /// policy is [`super::issue`]'s, which alone calls this.
     pub(super) fn sign(

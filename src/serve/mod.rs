@@ -6,6 +6,7 @@
 //! GET  /ignition?mac=..|uuid=..       the same, found by MAC address or SMBIOS UUID
 //! POST /v1/enroll                     CSRs + token in, certificates out
 //! GET  /ca/{name}.crt                 a CA certificate (also over plain HTTP)
+//! GET  /crl/{name}.crl                a CA's signed CRL, kept fresh (also over plain HTTP)
 //! GET  /pointer/{host}.ign            the host's pointer config (also over plain HTTP)
 //! GET  /ipxe?mac=..|uuid=..           the host's iPXE script (also over plain HTTP)
 //! GET  /boot.ipxe                     chains to /ipxe with the machine's MAC and UUID
@@ -27,6 +28,7 @@
 
 mod assets;
 mod conn;
+mod crl;
 mod discovery;
 mod enroll;
 mod generation;
@@ -101,6 +103,8 @@ pub struct App {
     /// The `--assets` folder, canonical; `/assets/` is served only with it.
     assets: Option<std::path::PathBuf>,
     asset_streams: Arc<tokio::sync::Semaphore>,
+    /// The CRLs served at `/crl/`, cached per CA (`crl.rs`).
+    crls: crl::Crls,
 }
 
 /// Loads `project`, prepares the certificates, and serves until SIGINT or
@@ -179,6 +183,7 @@ pub fn run(project: Project, note: fn(&str), options: Options) -> Result<()> {
         limits: Limits::new(options.max_connections_per_address),
         assets,
         asset_streams: Arc::new(tokio::sync::Semaphore::new(assets::MAX_STREAMS)),
+        crls: crl::Crls::new(),
     }));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

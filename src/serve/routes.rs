@@ -77,6 +77,7 @@ fn public(app: &App) -> Router<&'static App> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/ca/{file}", get(ca_cert))
+        .route("/crl/{file}", get(super::crl::crl))
         .route("/boot.ipxe", get(boot_ipxe))
         .route("/ipxe", get(ipxe_by_machine))
         .route("/pointer/{file}", get(pointer))
@@ -633,6 +634,35 @@ async fn renew(
             )
         })?;
     app.check_source(host, ip)?;
+    match app.state.is_retired(host.name.as_str()) {
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            tracing::warn!(host = %host.name, peer = %ip, "renewal refused: the host is retired");
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                Refusal::HostRetired.message(),
+            ));
+        }
+        Err(e) => return Err(unavailable("reading the state database", e)),
+    }
+    match app.state.revocation(&identity.serial) {
+        Ok(None) => {}
+        Ok(Some(revoked)) => {
+            tracing::warn!(host = %host.name, peer = %ip, "renewal refused: identity revoked");
+            return Err(app.failed(
+                ip,
+                None,
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    format!(
+                        "the identity certificate was revoked ({}); the host must enroll again",
+                        revoked.reason
+                    ),
+                ),
+            ));
+        }
+        Err(e) => return Err(unavailable("reading the state database", e)),
+    }
     require_json(&headers)?;
     let request: RenewRequest = read_json(&headers, body, "a renewal request").await?;
     check_freshness(&request, now)?;
@@ -657,7 +687,11 @@ async fn renew(
         .map_err(|e| unavailable("recording the renewal", e))?;
     if let Verdict::Refused(refusal) = verdict {
         tracing::warn!(host = %host.name, peer = %ip, "renewal refused: {}", refusal.message());
-        return Err(ApiError::new(StatusCode::CONFLICT, refusal.message()));
+        let status = match refusal {
+            Refusal::HostRetired => StatusCode::FORBIDDEN,
+            _ => StatusCode::CONFLICT,
+        };
+        return Err(ApiError::new(status, refusal.message()));
     }
     tracing::info!(
         host = %host.name, peer = %ip, identity = %identity.serial, serials = ?serials,
@@ -832,6 +866,8 @@ impl App {
             Refusal::Enrolled | Refusal::Replayed => {
                 ApiError::new(StatusCode::CONFLICT, refusal.message())
             }
+            // A valid token of a retired host: no guess, so not counted.
+            Refusal::HostRetired => ApiError::new(StatusCode::FORBIDDEN, refusal.message()),
             Refusal::InvalidToken | Refusal::Expired | Refusal::Spent | Refusal::Retired => self
                 .failed(
                     ip,

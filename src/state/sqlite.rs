@@ -16,7 +16,10 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Access, Delivered, HostState, IssuedRecord, Minter, Sighting, Store, TokenRecord, Tx};
+use super::{
+    Access, Delivered, HostState, IssuedRecord, Minter, Reason, Revocation, Sighting, Store,
+    TokenRecord, Tx,
+};
 use crate::error::{Error, Result};
 
 /// Each entry moves the schema one version up; never edit a released one.
@@ -91,6 +94,22 @@ const MIGRATIONS: &[&str] = &[
         nonce   TEXT PRIMARY KEY,
         host    TEXT NOT NULL,
         seen_at INTEGER NOT NULL
+    ) WITHOUT ROWID;",
+    // Retirement and revocation. `revoked` is keyed by the serial as the
+    // audit spells it, and read whole per CA for a CRL (a scan in serial
+    // order: no index would make that cheaper). `crl_numbers` counts each
+    // CA's changes to it, bumped in the transaction that makes the change.
+    "ALTER TABLE hosts ADD COLUMN retired_at INTEGER;
+    CREATE TABLE revoked (
+        serial     TEXT PRIMARY KEY,
+        ca         TEXT NOT NULL,
+        host       TEXT NOT NULL,
+        reason     TEXT NOT NULL,
+        revoked_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE crl_numbers (
+        ca     TEXT PRIMARY KEY,
+        number INTEGER NOT NULL
     ) WITHOUT ROWID;",
 ];
 
@@ -211,8 +230,24 @@ fn host_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<HostState> {
         enrolled_at: row.get(3)?,
         enrolled_from: row.get(4)?,
         reset_at: row.get(5)?,
+        retired_at: row.get(6)?,
     })
 }
+
+fn revocation_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Revocation> {
+    let reason = row.get_ref(3)?.as_str()?;
+    Ok(Revocation {
+        serial: row.get(0)?,
+        ca: row.get(1)?,
+        host: row.get(2)?,
+        // Written by `as_str`; an unknown name (from a newer coregen) is
+        // listed without a reason rather than failing the whole CRL.
+        reason: reason.parse().unwrap_or(Reason::Unspecified),
+        revoked_at: row.get(4)?,
+    })
+}
+
+const REVOCATION_COLUMNS: &str = "serial, ca, host, reason, revoked_at";
 
 fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
     Ok(TokenRecord {
@@ -247,7 +282,7 @@ fn issued_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<IssuedRecord> {
 }
 
 const HOST_COLUMNS: &str =
-    "name, token_issued_at, token_expires_at, enrolled_at, enrolled_from, reset_at";
+    "name, token_issued_at, token_expires_at, enrolled_at, enrolled_from, reset_at, retired_at";
 
 impl Tx for SqliteTx<'_> {
     fn token(&mut self, id: &str) -> Result<Option<TokenRecord>> {
@@ -322,13 +357,14 @@ impl Tx for SqliteTx<'_> {
     fn put_host(&mut self, h: &HostState) -> Result<()> {
         self.tx
             .prepare_cached(&format!(
-                "INSERT INTO hosts ({HOST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO hosts ({HOST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (name) DO UPDATE SET
                    token_issued_at = excluded.token_issued_at,
                    token_expires_at = excluded.token_expires_at,
                    enrolled_at = excluded.enrolled_at,
                    enrolled_from = excluded.enrolled_from,
-                   reset_at = excluded.reset_at"
+                   reset_at = excluded.reset_at,
+                   retired_at = excluded.retired_at"
             ))
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -337,7 +373,8 @@ impl Tx for SqliteTx<'_> {
                     h.token_expires_at,
                     h.enrolled_at,
                     h.enrolled_from,
-                    h.reset_at
+                    h.reset_at,
+                    h.retired_at
                 ])
             })
             .map(drop)
@@ -549,6 +586,76 @@ impl Tx for SqliteTx<'_> {
                 })?
                 .collect()
             })
+            .map_err(|e| self.err(e))
+    }
+
+    fn issued_serial(&mut self, serial: &str) -> Result<Option<IssuedRecord>> {
+        self.tx
+            .prepare_cached(
+                "SELECT issued_at, serial, host, profile, ca, not_after, sha256, renews FROM issued
+                 WHERE serial = ?1",
+            )
+            .and_then(|mut stmt| stmt.query_row(params![serial], issued_row).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    fn revocation(&mut self, serial: &str) -> Result<Option<Revocation>> {
+        self.tx
+            .prepare_cached(&format!(
+                "SELECT {REVOCATION_COLUMNS} FROM revoked WHERE serial = ?1"
+            ))
+            .and_then(|mut stmt| stmt.query_row(params![serial], revocation_row).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    fn add_revocation(&mut self, r: &Revocation) -> Result<()> {
+        self.tx
+            .prepare_cached(&format!(
+                "INSERT INTO revoked ({REVOCATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+            ))
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    r.serial,
+                    r.ca,
+                    r.host,
+                    r.reason.as_str(),
+                    r.revoked_at
+                ])
+            })
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    fn revocations(&mut self, ca: Option<&str>) -> Result<Vec<Revocation>> {
+        self.tx
+            .prepare_cached(&format!(
+                "SELECT {REVOCATION_COLUMNS} FROM revoked
+                 WHERE ?1 IS NULL OR ca = ?1 ORDER BY serial"
+            ))
+            .and_then(|mut stmt| stmt.query_map(params![ca], revocation_row)?.collect())
+            .map_err(|e| self.err(e))
+    }
+
+    fn crl_number(&mut self, ca: &str) -> Result<u64> {
+        self.tx
+            .prepare_cached("SELECT number FROM crl_numbers WHERE ca = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_row(params![ca], |row| row.get::<_, i64>(0))
+                    .optional()
+            })
+            .map(|n| n.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+            .map_err(|e| self.err(e))
+    }
+
+    fn set_crl_number(&mut self, ca: &str, number: u64) -> Result<()> {
+        let number = i64::try_from(number).unwrap_or(i64::MAX);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO crl_numbers (ca, number) VALUES (?1, ?2)
+                 ON CONFLICT (ca) DO UPDATE SET number = excluded.number",
+            )
+            .and_then(|mut stmt| stmt.execute(params![ca, number]))
+            .map(drop)
             .map_err(|e| self.err(e))
     }
 }
