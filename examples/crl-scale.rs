@@ -51,6 +51,7 @@ fn main() {
                 ca: "etcd".into(),
                 not_after: "2099-01-01T00:00:00Z".into(),
                 sha256: "00".into(),
+                renews: None,
             },
             key_sha256: String::new(),
             certificate: String::new(),

@@ -1228,6 +1228,7 @@ mod tests {
             ca: ca.into(),
             not_after: not_after.into(),
             sha256: "00".into(),
+            renews: None,
         }
     }
 
