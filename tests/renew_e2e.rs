@@ -37,7 +37,13 @@ impl Host {
     /// `serve`, the real Ignition engine applying node1's config (rendered
     /// for that server), then `coregen-enroll`.
     fn enrolled() -> Host {
+        Host::enrolled_with(|_| {})
+    }
+
+    /// [`Host::enrolled`], with `edit` applied to the project first.
+    fn enrolled_with(edit: impl FnOnce(&Path)) -> Host {
         let project = fresh_project();
+        edit(project.path());
         let port = common::free_port();
         edit_file(
             project.path(),
@@ -518,4 +524,42 @@ fn make_crl(dir: &Path, ca: &Path) -> Vec<u8> {
         path_str(&der),
     ]);
     fs::read(der).unwrap()
+}
+
+#[test]
+fn a_90_second_certificate_is_due_a_minute_later_and_a_30_day_one_is_not() {
+    if !needs(&[IGNITION, "openssl", "curl"]) {
+        return;
+    }
+    // The https profile lives 90 s; the etcd ones keep the example's 30 d.
+    let host = Host::enrolled_with(|dir| {
+        let path = dir.join("hosts/cluster.toml");
+        let text = fs::read_to_string(&path).unwrap();
+        let (head, tail) = text.split_at(text.find("[profiles.https]").unwrap());
+        let tail = tail.replacen("validity = \"30d\"", "validity = \"90s\"", 1);
+        fs::write(&path, format!("{head}{tail}")).unwrap();
+    });
+    let https = openssl_x509(
+        &host.root().join("etc/pki/coregen/https.crt"),
+        &["-enddate", "-startdate"],
+    );
+    let before = host.installed();
+
+    // The timer's run a minute on (the host's clock moved; the certificates
+    // are the real ones): the 90 s certificate has used two thirds, the
+    // others almost nothing.
+    let log = host.renew_ok(&[], &[("COREGEN_TEST_DATE_SHIFT", "61")]);
+    assert!(
+        log.contains("https: ") && log.contains("renewing"),
+        "{https}\n{log}"
+    );
+    let after = host.installed();
+    for (profile, old) in &before {
+        assert_eq!(
+            after[profile] != *old,
+            *profile == "https",
+            "{profile}\n{log}"
+        );
+    }
+    host.check_installed();
 }
