@@ -292,11 +292,13 @@ grep -q 'coregen-vm: PASS' "$serial" || { show_serial enroll; fail "the VM did n
 verified=$(grep -ao 'coregen-vm: verified [a-z-]*:' "$serial" | sort -u | wc -l)
 [ "$verified" = 2 ] || fail "the VM verified $verified certificates, not 2"
 host_list | grep -Eq '^vm1 +enrolled' || fail "vm1 is not enrolled: $(host_list)"
+# Its two profiles and its identity (with which it renews).
 audited=$(audit_lines)
-[ "$audited" = 2 ] || fail "the audit holds $audited records of vm1, not 2"
+[ "$audited" = 3 ] || fail "the audit holds $audited records of vm1, not 3"
 # The same certificates, checked here too: taken from the VM's disk,
 # against the CAs of project a.
-for pair in https:/etc/pki/coregen/https.crt:http etcd-peer:/etc/etcd/pki/peer.crt:etcd; do
+for pair in https:/etc/pki/coregen/https.crt:http etcd-peer:/etc/etcd/pki/peer.crt:etcd \
+  identity:/var/lib/coregen/identity.crt:identity; do
   IFS=: read -r profile path ca <<<"$pair"
   debugfs -R "dump $path $work/enroll/$profile.crt" "$work/enroll/disk.img" >/dev/null 2>&1
   openssl verify -CAfile "$work/a/pki/$ca/ca.crt" "$work/enroll/$profile.crt" >/dev/null ||
@@ -305,7 +307,7 @@ done
 debugfs -R "cat /etc/coregen/enroll.env" "$work/enroll/disk.img" 2>/dev/null |
   grep -qx "COREGEN_TOKEN=''" || fail "the token was not wiped from the VM's enroll.env"
 grep '^coregen-vm: PASS' "$serial" | tr -d '\r' >&2
-log "enrolled: 2 certificates verify in the VM and here, token spent, 2 audit records (${vm_seconds} s)"
+log "enrolled: 2 certificates verify in the VM and here, the identity too, token spent, 3 audit records (${vm_seconds} s)"
 timed "VM: boot to enrolled" "$t"
 
 # ---- Stage 6: a second machine with the same MAC ----
@@ -319,7 +321,7 @@ grep -q 'coregen-vm: FAIL not enrolled' "$serial" || { show_serial again; fail "
 grep -q 'coregen refused the enrollment: HTTP 409' "$serial" ||
   { show_serial again; fail "same MAC: the enrollment was not refused with 409"; }
 host_list | grep -Eq '^vm1 +enrolled' || fail "same MAC: vm1 is not shown enrolled: $(host_list)"
-[ "$(audit_lines)" = 2 ] || fail "same MAC: the audit changed: $(audit_lines) records"
+[ "$(audit_lines)" = 3 ] || fail "same MAC: the audit changed: $(audit_lines) records"
 log "same MAC: refused with 409; host list still shows vm1 enrolled; no new certificate (${vm_seconds} s)"
 log "host list: $(host_list | tr '\n' '|')"
 log "host list before: $(echo "$host_before" | tr '\n' '|')"
