@@ -173,6 +173,29 @@ fn a_host_renews_with_its_identity_and_the_audit_says_what_it_renews() {
         "{renewed}"
     );
     assert_eq!(renewed["host"], "node4");
+
+    // The identity renewed, the old one renews nothing more (a copy of its
+    // key is worth nothing now); the new one does.
+    let new_identity = certs.iter().find(|c| c["profile"] == "identity").unwrap();
+    let new_cert = keys.path().join("identity2.crt");
+    fs::write(&new_cert, new_identity["certificate"].as_str().unwrap()).unwrap();
+    let new_key = keys.path().join("identity2.key");
+    let new_client = Some((new_cert.as_path(), new_key.as_path()));
+    let https3 = openssl_csr(keys.path(), "https3", P256, "/CN=node4", &[]);
+    let body = |n: &str| renew_body(n, now(), &[("https", &https3.pem)]);
+    let (status, answer) = renew(&serve, client, &body(&nonce()));
+    assert_eq!(status, 401, "{answer}");
+    assert!(
+        error_of(&answer).contains("no longer the host's"),
+        "{answer}"
+    );
+    let (status, answer) = renew(&serve, new_client, &body(&nonce()));
+    assert_eq!(status, 200, "{answer}");
+
+    // After a reset, the identity from before it renews nothing.
+    run_ok(coregen(project.path()).args(["host", "reset", "node4"]));
+    let (status, answer) = renew(&serve, new_client, &body(&nonce()));
+    assert_eq!(status, 401, "{answer}");
     let log = serve.stop();
     assert!(log.contains("renewed"), "{log}");
     assert!(!log.contains("PRIVATE KEY"), "{log}");

@@ -679,6 +679,7 @@ async fn renew(
         .writer
         .write(Op::Renew(Renewal {
             host: host.name.to_string(),
+            identity: identity.serial.clone(),
             nonce: request.nonce.to_ascii_lowercase(),
             now,
             issued: issuance.delivered,
@@ -689,6 +690,7 @@ async fn renew(
         tracing::warn!(host = %host.name, peer = %ip, "renewal refused: {}", refusal.message());
         let status = match refusal {
             Refusal::HostRetired => StatusCode::FORBIDDEN,
+            Refusal::StaleIdentity => StatusCode::UNAUTHORIZED,
             _ => StatusCode::CONFLICT,
         };
         return Err(ApiError::new(status, refusal.message()));
@@ -711,13 +713,14 @@ fn check_freshness(request: &RenewRequest, now: i64) -> Result<(), ApiError> {
             "`nonce` must be 32 to 64 hex digits, new for each request",
         ));
     }
-    if (request.time - now).abs() > RENEW_CLOCK_SKEW {
+    // abs_diff: a time near i64::MIN must not wrap around the check.
+    if request.time.abs_diff(now) > RENEW_CLOCK_SKEW.unsigned_abs() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             format!(
                 "`time` is {} s from the server's clock, more than the {RENEW_CLOCK_SKEW} s \
                  allowed: a replayed request, or a host clock that is wrong",
-                (request.time - now).abs()
+                request.time.abs_diff(now)
             ),
         ));
     }
@@ -868,12 +871,15 @@ impl App {
             }
             // A valid token of a retired host: no guess, so not counted.
             Refusal::HostRetired => ApiError::new(StatusCode::FORBIDDEN, refusal.message()),
-            Refusal::InvalidToken | Refusal::Expired | Refusal::Spent | Refusal::Retired => self
-                .failed(
-                    ip,
-                    Some(token),
-                    ApiError::new(StatusCode::UNAUTHORIZED, refusal.message()),
-                ),
+            Refusal::InvalidToken
+            | Refusal::Expired
+            | Refusal::Spent
+            | Refusal::Retired
+            | Refusal::StaleIdentity => self.failed(
+                ip,
+                Some(token),
+                ApiError::new(StatusCode::UNAUTHORIZED, refusal.message()),
+            ),
         }
     }
 

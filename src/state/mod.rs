@@ -233,6 +233,8 @@ pub const NONCE_RETENTION_SECS: i64 = 600;
 #[derive(Debug)]
 pub struct Renewal {
     pub host: String,
+    /// The serial of the identity certificate the request presented.
+    pub identity: String,
     pub nonce: String,
     pub now: i64,
     pub issued: Vec<Delivered>,
@@ -284,6 +286,9 @@ pub enum Refusal {
     Enrolled,
     /// A renewal request whose nonce was seen before.
     Replayed,
+    /// A renewal with an identity that is not the host's latest, was
+    /// issued before the host's last reset, or was revoked.
+    StaleIdentity,
     /// The host was retired by `coregen host retire`: for good.
     HostRetired,
 }
@@ -305,6 +310,11 @@ impl Refusal {
             Refusal::Replayed => {
                 "this renewal request was sent before (its nonce is spent); a retry needs a new \
                  nonce and time"
+            }
+            Refusal::StaleIdentity => {
+                "this identity certificate is no longer the host's: a newer one replaced it, the \
+                 host was reset since, or it was revoked; the host must use its latest identity, \
+                 or enroll again"
             }
             Refusal::HostRetired => {
                 "this host has been retired (`coregen host retire`): it may not enroll or renew \
@@ -893,8 +903,35 @@ fn mint(tx: &mut dyn Tx, tokens: &[MintedToken], by: Minter) -> Result<Verdict<(
 fn renew(tx: &mut dyn Tx, r: &Renewal) -> Result<Verdict<()>> {
     // Retired while the certificates were signed: nothing is recorded, and
     // nothing goes out.
-    if tx.host(&r.host)?.and_then(|h| h.retired_at).is_some() {
+    let host = tx.host(&r.host)?;
+    if host.as_ref().and_then(|h| h.retired_at).is_some() {
         return Ok(Verdict::Refused(Refusal::HostRetired));
+    }
+    // Only the host's latest identity renews, and only one issued since its
+    // last reset, and not revoked: a copied identity key stops working once
+    // the host renews its identity, is reset, or the identity is revoked
+    // (checked here too, for a revocation that committed while this
+    // request was signed).
+    let same =
+        |a: &str, b: &str| crate::pki::parse_serial(a).ok() == crate::pki::parse_serial(b).ok();
+    let latest = tx.latest_serial(&r.host, crate::pki::identity::IDENTITY)?;
+    let current = match latest {
+        Some(serial) if same(&serial, &r.identity) => tx.issued_serial(&serial)?,
+        _ => None,
+    };
+    let reset_at = host.as_ref().and_then(|h| h.reset_at);
+    let fresh = current.as_ref().is_some_and(|record| {
+        let issued = crate::values::parse_rfc3339(&record.issued_at);
+        // Times are whole seconds: one issued in the reset's second counts
+        // as before it (an enrollment after a reset needs a reboot first).
+        reset_at.is_none_or(|reset| issued.is_some_and(|at| at > reset))
+    });
+    let revoked = match &current {
+        Some(record) => tx.revocation(&record.serial)?.is_some(),
+        None => false,
+    };
+    if !fresh || revoked {
+        return Ok(Verdict::Refused(Refusal::StaleIdentity));
     }
     if !tx.use_nonce(&r.nonce, &r.host, r.now)? {
         return Ok(Verdict::Refused(Refusal::Replayed));
