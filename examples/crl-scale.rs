@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use coregen::pki::{CaSpec, CrlEntry, IssuedRecord, KeyType, Pki, Usage, mint_token, parse_token};
-use coregen::state::{Delivered, Enrollment, Minter, Op, SqliteStore, State, unix_now};
+use coregen::pki::{CaSpec, IssuedRecord, KeyType, Pki, Usage, mint_token, parse_token};
+use coregen::state::{Delivered, Enrollment, Minter, Op, Revocation, SqliteStore, State, unix_now};
 
 fn main() {
     let n: usize = std::env::args()
@@ -79,11 +79,7 @@ fn main() {
         let crl = signer
             .sign_crl(
                 number,
-                revoked.iter().map(|r| CrlEntry {
-                    serial: &r.serial,
-                    revoked_at: r.revoked_at,
-                    reason: r.reason,
-                }),
+                revoked.iter().map(Revocation::entry),
                 time::OffsetDateTime::now_utc(),
             )
             .unwrap();

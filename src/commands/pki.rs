@@ -12,9 +12,9 @@ use coregen::error::{Error, Result};
 use coregen::inventory::Host;
 use coregen::inventory::Ttl;
 use coregen::output::Access;
-use coregen::pki::{CrlEntry, Holder, LeafRequest, Profile, Reason, check_csr};
+use coregen::pki::{Holder, LeafRequest, Profile, Reason, check_csr};
 use coregen::project::Project;
-use coregen::state::{DEFAULT_RENEW_AT, renewal_due, rfc3339, unix_now};
+use coregen::state::{DEFAULT_RENEW_AT, Revocation, renewal_due, rfc3339, unix_now};
 use coregen::values::parse_rfc3339;
 
 pub(super) fn ca_init(settings: &Settings, names: &[String]) -> Result<()> {
@@ -455,11 +455,7 @@ pub(super) fn crl(settings: &Settings, ca: &str, pem: bool, out: Option<&Path>) 
     };
     let crl = signer.sign_crl(
         number,
-        revoked.iter().map(|r| CrlEntry {
-            serial: &r.serial,
-            revoked_at: r.revoked_at,
-            reason: r.reason,
-        }),
+        revoked.iter().map(Revocation::entry),
         time::OffsetDateTime::now_utc(),
     )?;
     let bytes = if pem { crl.pem().into_bytes() } else { crl.der };

@@ -23,7 +23,8 @@ use super::App;
 use super::generation::Generation;
 use super::routes::ApiError;
 use crate::error::Result;
-use crate::pki::{CrlEntry, Signer};
+use crate::pki::Signer;
+use crate::state::Revocation;
 
 /// The media type of a DER CRL (RFC 2585).
 const CRL_TYPE: &str = "application/pkix-crl";
@@ -122,11 +123,7 @@ async fn serve_crl(app: &'static App, generation: Arc<Generation>, ca: String) -
         let (number, revoked) = state.crl(&name)?;
         let crl = signer.sign_crl(
             number,
-            revoked.iter().map(|r| CrlEntry {
-                serial: &r.serial,
-                revoked_at: r.revoked_at,
-                reason: r.reason,
-            }),
+            revoked.iter().map(Revocation::entry),
             OffsetDateTime::now_utc(),
         )?;
         Ok(Cached {

@@ -130,6 +130,17 @@ pub struct Revocation {
     pub revoked_at: i64,
 }
 
+impl Revocation {
+    /// This revocation as a CRL lists it.
+    pub fn entry(&self) -> crate::pki::CrlEntry<'_> {
+        crate::pki::CrlEntry {
+            serial: &self.serial,
+            revoked_at: self.revoked_at,
+            reason: self.reason,
+        }
+    }
+}
+
 /// Reads only, or reads and writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
